@@ -1,0 +1,61 @@
+# portside: `make run` serves the API on the embedded profile; `make test` runs everything.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+# pytest workers; CI machines have 2 cores
+JOBS   ?= auto
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve migrate worker test test-fast lint fmt up down bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip check
+	touch $@
+
+install: $(STAMP)  ## create .venv and install portside with its dev tools (locked versions)
+
+run: migrate  ## set up, migrate and serve on 127.0.0.1:8000 (SQLite, no services needed)
+	PORTSIDE_HOST=$(HOST) PORTSIDE_PORT=$(PORT) $(BIN)/portside serve
+
+serve: $(STAMP)  ## serve without migrating
+	PORTSIDE_HOST=$(HOST) PORTSIDE_PORT=$(PORT) $(BIN)/portside serve
+
+migrate: $(STAMP)  ## upgrade the configured database to the latest migration
+	$(BIN)/portside migrate
+
+worker: $(STAMP)  ## run the background worker (placeholder until the worker issue lands)
+	$(BIN)/portside worker
+
+lint: $(STAMP)  ## ruff, formatting, mypy --strict, import-linter layer contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(STAMP)  ## format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint  ## lint, then the whole suite against real PostgreSQL and Redis
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/pytest -n $(JOBS) -p no:cacheprovider
+
+test-fast: $(STAMP)  ## unit tests only, no services
+	$(BIN)/pytest tests/unit -q
+
+up:  ## the production profile in containers: postgres, redis, migrate, api, worker
+	docker compose up --build
+
+down:
+	docker compose down
+
+clean:  ## remove the venv and local state
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

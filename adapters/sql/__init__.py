@@ -1,0 +1,1 @@
+"""SQL adapters: SQLAlchemy Core on PostgreSQL (asyncpg) and SQLite (aiosqlite)."""

@@ -1,0 +1,222 @@
+"""SQL repositories of the identity context."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
+from application.errors import AlreadyExistsError
+from application.identity.ports import LoginAttemptRepository, Principal, SessionRepository, UserRepository
+from application.shared.events import SeenAggregates
+from domain.identity.email import Email
+from domain.identity.ids import SessionId
+from domain.identity.session import Session
+from domain.identity.user import Role, User
+from domain.shared.errors import VersionMismatchError
+from domain.shared.ids import UserId
+
+__all__ = ["SqlLoginAttemptRepository", "SqlSessionRepository", "SqlUserRepository"]
+
+
+def _user_row(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email.value,
+        "display_name": user.display_name,
+        "password_hash": user.password_hash,
+        "role": user.role.value,
+        "is_active": user.is_active,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=UserId(row.id),
+        email=Email(row.email),
+        display_name=row.display_name,
+        password_hash=row.password_hash,
+        role=Role(row.role),
+        is_active=row.is_active,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _session_row(session: Session) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "user_id": session.user_id,
+        "token_hash": session.token_hash,
+        "created_at": session.created_at,
+        "last_used_at": session.last_used_at,
+        "idle_expires_at": session.idle_expires_at,
+        "expires_at": session.expires_at,
+        "revoked_at": session.revoked_at,
+        "user_agent": session.user_agent,
+        "ip": session.ip,
+        "version": session.version,
+    }
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        id=SessionId(row.id),
+        user_id=UserId(row.user_id),
+        token_hash=row.token_hash,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        idle_expires_at=row.idle_expires_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        user_agent=row.user_agent,
+        ip=row.ip,
+        version=row.version,
+    )
+
+
+class SqlUserRepository(UserRepository):
+    def __init__(self, connection: AsyncConnection, seen: SeenAggregates) -> None:
+        self._conn = connection
+        self._seen = seen
+
+    async def add(self, user: User) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(insert(users).values(_user_row(user)))
+        except IntegrityError:
+            raise AlreadyExistsError("user", "email") from None
+        self._seen.add(user)
+
+    async def get(self, user_id: UserId) -> User | None:
+        return self._track(await self._one(users.c.id == user_id))
+
+    async def get_by_email(self, email: Email) -> User | None:
+        return self._track(await self._one(users.c.email == email.value))
+
+    async def save(self, user: User) -> None:
+        row = _user_row(user)
+        del row["id"], row["created_at"]
+        await self._conn.execute(update(users).where(users.c.id == user.id).values(row))
+        self._seen.add(user)
+
+    async def _one(self, condition: Any) -> Any:
+        return (await self._conn.execute(select(users).where(condition))).first()
+
+    def _track(self, row: Any) -> User | None:
+        if row is None:
+            return None
+        user = _user(row)
+        self._seen.add(user)
+        return user
+
+
+class SqlSessionRepository(SessionRepository):
+    def __init__(self, connection: AsyncConnection, seen: SeenAggregates) -> None:
+        self._conn = connection
+        self._seen = seen
+        self._loaded: dict[SessionId, tuple[int, str]] = {}
+
+    async def add(self, session: Session) -> None:
+        await self._conn.execute(insert(sessions).values(_session_row(session)))
+        await self._remember_token(session)
+        self._track(session)
+
+    async def get(self, session_id: SessionId) -> Session | None:
+        row = (await self._conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
+        return None if row is None else self._track(_session(row))
+
+    async def get_by_token_hash(self, token_hash: str) -> Session | None:
+        query = (
+            select(sessions)
+            .join(refresh_tokens, refresh_tokens.c.session_id == sessions.c.id)
+            .where(refresh_tokens.c.token_hash == token_hash)
+        )
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else self._track(_session(row))
+
+    async def list_live(self, user_id: UserId, now: datetime) -> list[Session]:
+        query = (
+            select(sessions)
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.idle_expires_at > now,
+                sessions.c.expires_at > now,
+            )
+            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        )
+        return [self._track(_session(row)) for row in await self._conn.execute(query)]
+
+    async def save(self, session: Session) -> None:
+        expected, loaded_token = self._loaded.get(session.id, (None, None))
+        row = _session_row(session)
+        del row["id"], row["user_id"], row["created_at"]
+        result = await self._conn.execute(
+            update(sessions).where(sessions.c.id == session.id, sessions.c.version == expected).values(row)
+        )
+        if result.rowcount != 1:
+            raise VersionMismatchError(expected=expected, actual=None)
+        if session.token_hash != loaded_token:
+            await self._remember_token(session)
+        self._track(session)
+
+    async def revoke(self, session: Session) -> None:
+        await self._conn.execute(
+            update(sessions)
+            .where(sessions.c.id == session.id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=session.revoked_at, version=sessions.c.version + 1)
+        )
+        self._track(session)
+
+    async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
+        query = (
+            select(users.c.id, users.c.role)
+            .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+            .where(
+                and_(
+                    sessions.c.id == session_id,
+                    sessions.c.revoked_at.is_(None),
+                    sessions.c.idle_expires_at > now,
+                    sessions.c.expires_at > now,
+                    users.c.is_active.is_(True),
+                )
+            )
+        )
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else Principal(user_id=UserId(row.id), role=Role(row.role))
+
+    async def _remember_token(self, session: Session) -> None:
+        await self._conn.execute(
+            insert(refresh_tokens).values(
+                token_hash=session.token_hash, session_id=session.id, issued_at=session.last_used_at
+            )
+        )
+
+    def _track(self, session: Session) -> Session:
+        self._loaded[session.id] = (session.version, session.token_hash)
+        self._seen.add(session)
+        return session
+
+
+class SqlLoginAttemptRepository(LoginAttemptRepository):
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+
+    async def record_failure(self, email: str, at: datetime) -> None:
+        await self._conn.execute(insert(login_failures).values(email=email, failed_at=at))
+
+    async def failures_since(self, email: str, since: datetime) -> list[datetime]:
+        query = select(login_failures.c.failed_at).where(
+            login_failures.c.email == email, login_failures.c.failed_at >= since
+        )
+        return [row.failed_at for row in await self._conn.execute(query)]
+
+    async def clear(self, email: str) -> None:
+        await self._conn.execute(delete(login_failures).where(login_failures.c.email == email))

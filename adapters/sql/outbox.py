@@ -1,0 +1,41 @@
+"""Writing domain events to the ``outbox`` table, in the caller's transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.tables import outbox
+from domain.shared.events import DomainEvent
+
+__all__ = ["event_payload", "write_events"]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def event_payload(event: DomainEvent) -> dict[str, Any]:
+    """The event's fields as JSON-ready values (UUIDs and datetimes as strings)."""
+    return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
+
+
+async def write_events(connection: AsyncConnection, events: list[DomainEvent]) -> None:
+    if not events:
+        return
+    await connection.execute(
+        insert(outbox),
+        [{"name": e.name, "payload": event_payload(e), "occurred_at": e.occurred_at} for e in events],
+    )

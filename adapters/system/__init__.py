@@ -1,0 +1,1 @@
+"""Adapters over the process itself: wall clock and identifier generation."""

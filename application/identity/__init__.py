@@ -1,0 +1,1 @@
+"""Identity use-cases: registration, login, sessions, tokens."""

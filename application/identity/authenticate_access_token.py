@@ -1,0 +1,32 @@
+"""Turn a bearer token into an ``Actor``."""
+
+from __future__ import annotations
+
+from application.errors import UnauthenticatedError
+from application.identity.actor import Actor
+from application.identity.ports import TokenIssuer
+from application.shared.ports import Clock
+from application.unit_of_work import UnitOfWork
+
+
+class AuthenticateAccessToken:
+    """Verify an access token and check, in the store, that its session still counts.
+
+    - The token must verify (signature, algorithm, issuer, audience, expiry).
+    - Its session must be live, and its user present and active: logout, revocation,
+      password change and deactivation take effect on the next request, in every process.
+    - The role is read from the store, not trusted from the token, so a demotion is exact too.
+    """
+
+    def __init__(self, uow: UnitOfWork, issuer: TokenIssuer, clock: Clock) -> None:
+        self._uow = uow
+        self._issuer = issuer
+        self._clock = clock
+
+    async def __call__(self, token: str) -> Actor:
+        claims = self._issuer.read_access_token(token)
+        async with self._uow as uow:
+            principal = await uow.sessions.find_principal(claims.session_id, self._clock.now())
+        if principal is None or principal.user_id != claims.user_id:
+            raise UnauthenticatedError()
+        return Actor(user_id=principal.user_id, session_id=claims.session_id, role=principal.role)

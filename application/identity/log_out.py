@@ -1,0 +1,40 @@
+"""End the caller's session, or all of their sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.identity.actor import Actor
+from application.shared.ports import Clock
+from application.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class LogOutCommand:
+    actor: Actor
+    all_sessions: bool = False
+
+
+class LogOut:
+    """Revoke the current session (or every live session of the user).
+
+    Access tokens of a revoked session are refused from the next request on, by every
+    process, because authentication reads the session from the store.
+    """
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, cmd: LogOutCommand) -> None:
+        async with self._uow as uow:
+            now = self._clock.now()
+            if cmd.all_sessions:
+                sessions = await uow.sessions.list_live(cmd.actor.user_id, now)
+            else:
+                current = await uow.sessions.get(cmd.actor.session_id)
+                sessions = [current] if current is not None else []
+            for session in sessions:
+                session.revoke(now=now, reason="logout")
+                await uow.sessions.revoke(session)
+            await uow.commit()

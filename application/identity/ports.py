@@ -1,0 +1,130 @@
+"""Ports of the identity context."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.identity.email import Email
+from domain.identity.ids import SessionId
+from domain.identity.session import Session
+from domain.identity.user import Role, User
+from domain.shared.ids import UserId
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who stands behind a live session, as the store knows it now."""
+
+    user_id: UserId
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What an access token asserts."""
+
+    user_id: UserId
+    session_id: SessionId
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+
+
+class UserRepository(Protocol):
+    @abstractmethod
+    async def add(self, user: User) -> None:
+        """Store a new user. Raises ``AlreadyExistsError`` when the e-mail is taken."""
+
+    @abstractmethod
+    async def get(self, user_id: UserId) -> User | None: ...
+
+    @abstractmethod
+    async def get_by_email(self, email: Email) -> User | None: ...
+
+    @abstractmethod
+    async def save(self, user: User) -> None:
+        """Persist changes to a user that was loaded in this unit of work."""
+
+
+class SessionRepository(Protocol):
+    @abstractmethod
+    async def add(self, session: Session) -> None: ...
+
+    @abstractmethod
+    async def get(self, session_id: SessionId) -> Session | None: ...
+
+    @abstractmethod
+    async def get_by_token_hash(self, token_hash: str) -> Session | None:
+        """The session that issued this refresh token at any time, current or rotated away."""
+
+    @abstractmethod
+    async def list_live(self, user_id: UserId, now: datetime) -> list[Session]:
+        """The user's sessions that are live at ``now``, newest first."""
+
+    @abstractmethod
+    async def save(self, session: Session) -> None:
+        """Persist a rotation: compare-and-set on the version the session was loaded with.
+
+        Raises ``VersionMismatchError`` when another writer changed the session meanwhile
+        (a concurrent refresh or a revocation), and stores nothing then.
+        """
+
+    @abstractmethod
+    async def revoke(self, session: Session) -> None:
+        """Persist ``session.revoked_at`` whatever the stored version: revocation always wins."""
+
+    @abstractmethod
+    async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
+        """The active user behind a live session, or ``None`` (revoked, expired, user gone or inactive)."""
+
+
+class LoginAttemptRepository(Protocol):
+    @abstractmethod
+    async def record_failure(self, email: str, at: datetime) -> None: ...
+
+    @abstractmethod
+    async def failures_since(self, email: str, since: datetime) -> list[datetime]: ...
+
+    @abstractmethod
+    async def clear(self, email: str) -> None:
+        """Forget the failures of an e-mail after a successful login."""
+
+
+class PasswordHasher(Protocol):
+    @abstractmethod
+    async def hash(self, password: str) -> str: ...
+
+    @abstractmethod
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches. With ``None`` it checks a dummy hash and returns
+        False, taking as long as a real check, so unknown accounts cannot be told apart."""
+
+    @abstractmethod
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other parameters than the current ones."""
+
+
+class TokenIssuer(Protocol):
+    @abstractmethod
+    def issue_access_token(self, claims: AccessClaims) -> IssuedToken: ...
+
+    @abstractmethod
+    def read_access_token(self, token: str) -> AccessClaims:
+        """Verify signature, algorithm, issuer, audience and expiry.
+
+        Raises ``UnauthenticatedError`` for anything else than a valid token."""
+
+    @abstractmethod
+    def new_refresh_token(self) -> str:
+        """An opaque, unguessable token (at least 256 random bits)."""
+
+    @abstractmethod
+    def hash_refresh_token(self, token: str) -> str:
+        """A one-way digest; only this is stored."""

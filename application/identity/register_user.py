@@ -1,0 +1,55 @@
+"""Register a new account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.errors import AlreadyExistsError
+from application.identity.ports import PasswordHasher
+from application.shared.ports import Clock, IdGenerator
+from application.unit_of_work import UnitOfWork
+from domain.identity.email import Email
+from domain.identity.password_policy import check_password
+from domain.identity.user import Role, User, display_name_for
+from domain.shared.ids import UserId
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterUserCommand:
+    email: str
+    password: str
+    display_name: str | None = None
+
+
+class RegisterUser:
+    """Create a user account with the ``user`` role.
+
+    - The e-mail is normalized (trimmed, lower-cased) and must be unused.
+    - The password must pass the password policy (length, not common, not the e-mail).
+    - Records ``UserRegistered``.
+    """
+
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, ids: IdGenerator) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+        self._ids = ids
+
+    async def __call__(self, cmd: RegisterUserCommand) -> User:
+        email = Email.parse(cmd.email)
+        check_password(cmd.password, email=email.value)
+        display_name_for(cmd.display_name, email)  # fail fast, before paying for a hash
+        async with self._uow as uow:
+            if await uow.users.get_by_email(email) is not None:
+                raise AlreadyExistsError("user", "email")
+            user = User.register(
+                user_id=UserId(self._ids.new_id()),
+                email=email,
+                display_name=cmd.display_name,
+                password_hash=await self._hasher.hash(cmd.password),
+                role=Role.USER,
+                now=self._clock.now(),
+            )
+            await uow.users.add(user)
+            await uow.commit()
+        return user

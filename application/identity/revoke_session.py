@@ -1,0 +1,37 @@
+"""Revoke one of the caller's sessions (log out another device)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.errors import NotFoundError
+from application.identity.actor import Actor
+from application.shared.ports import Clock
+from application.unit_of_work import UnitOfWork
+from domain.identity.ids import SessionId
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeSessionCommand:
+    actor: Actor
+    session_id: SessionId
+
+
+class RevokeSession:
+    """Revoke a session of the actor's. Someone else's session, or an unknown id, is not found.
+
+    Revoking an already revoked session of one's own succeeds (idempotent DELETE).
+    """
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, cmd: RevokeSessionCommand) -> None:
+        async with self._uow as uow:
+            session = await uow.sessions.get(cmd.session_id)
+            if session is None or session.user_id != cmd.actor.user_id:
+                raise NotFoundError("session", cmd.session_id)
+            session.revoke(now=self._clock.now(), reason="revoked_by_user")
+            await uow.sessions.revoke(session)
+            await uow.commit()

@@ -1,0 +1,14 @@
+"""The tunable rules of the identity context, filled from settings by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.identity.lockout import LockoutPolicy
+from domain.identity.session import SessionLifetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRules:
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    session_lifetime: SessionLifetime = field(default_factory=SessionLifetime)

@@ -1,0 +1,1 @@
+"""Identity: users, their sessions and the rules that protect them."""

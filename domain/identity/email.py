@@ -1,0 +1,38 @@
+"""The ``Email`` value object."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from domain.shared.errors import InvalidValueError
+
+_MAX_LENGTH = 254
+# Deliberately simple: one "@", a non-empty local part, a dotted domain, no spaces.
+# Deliverability is proven by mail, not by a regular expression.
+_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(raw: str) -> str:
+    """Trim and case-fold: two spellings of one address compare equal."""
+    return raw.strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """A normalized e-mail address (trimmed, lower-cased, at most 254 characters)."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.value != normalize_email(self.value):
+            raise InvalidValueError("email", "must be normalized; use Email.parse")
+        if len(self.value) > _MAX_LENGTH or not _SHAPE.match(self.value):
+            raise InvalidValueError("email", "is not a valid e-mail address")
+
+    @classmethod
+    def parse(cls, raw: str) -> Email:
+        return cls(normalize_email(raw))
+
+    def __str__(self) -> str:
+        return self.value

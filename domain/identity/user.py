@@ -1,0 +1,91 @@
+"""The ``User`` aggregate."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.identity.email import Email
+from domain.identity.events import PasswordChanged, UserRegistered, UserRoleChanged
+from domain.shared.errors import InvalidValueError
+from domain.shared.events import DomainEvent
+from domain.shared.ids import UserId
+
+DISPLAY_NAME_MAX = 100
+
+
+class Role(enum.StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+def display_name_for(raw: str | None, email: Email) -> str:
+    """Trimmed display name, 1..100 characters; defaults to the e-mail's local part."""
+    name = (raw if raw is not None else email.value.partition("@")[0][:DISPLAY_NAME_MAX]).strip()
+    if not name:
+        raise InvalidValueError("display_name", "must not be blank")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise InvalidValueError("display_name", f"must be at most {DISPLAY_NAME_MAX} characters")
+    return name
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class User:
+    """An account. ``password_hash`` is opaque here: only the ``PasswordHasher`` reads it."""
+
+    id: UserId
+    email: Email
+    display_name: str
+    password_hash: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    events: list[DomainEvent] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        user_id: UserId,
+        email: Email,
+        display_name: str | None,
+        password_hash: str,
+        role: Role,
+        now: datetime,
+    ) -> User:
+        user = cls(
+            id=user_id,
+            email=email,
+            display_name=display_name_for(display_name, email),
+            password_hash=password_hash,
+            role=role,
+            is_active=True,
+            created_at=now,
+            updated_at=now,
+        )
+        user.events.append(UserRegistered(occurred_at=now, user_id=user_id, email=email.value, role=role))
+        return user
+
+    def change_password(self, password_hash: str, *, now: datetime) -> None:
+        self.password_hash = password_hash
+        self.updated_at = now
+        self.events.append(PasswordChanged(occurred_at=now, user_id=self.id))
+
+    def upgrade_hash(self, password_hash: str, *, now: datetime) -> None:
+        """Store a re-hash of the same password under newer parameters (no event: nothing changed for the user)."""
+        self.password_hash = password_hash
+        self.updated_at = now
+
+    def promote(self, role: Role, *, now: datetime) -> None:
+        if role == self.role:
+            return
+        self.role = role
+        self.updated_at = now
+        self.events.append(UserRoleChanged(occurred_at=now, user_id=self.id, role=role))
+
+    def activate(self, *, now: datetime) -> None:
+        if not self.is_active:
+            self.is_active = True
+            self.updated_at = now

@@ -1,0 +1,1 @@
+"""Shared kernel: what every bounded context may use."""

@@ -1,0 +1,56 @@
+"""``create_app``: the Litestar application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import cast
+
+from dishka import AsyncContainer
+from dishka.integrations.litestar import LitestarProvider, setup_dishka
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.types import ASGIApp
+
+from entrypoints.container import build_container
+from entrypoints.http.auth import HttpProvider
+from entrypoints.http.health import HealthController
+from entrypoints.http.identity.controllers import AuthController
+from entrypoints.http.openapi import openapi_config, openapi_json
+from entrypoints.http.problems import exception_handlers
+from entrypoints.http.request_context import RequestContext
+from entrypoints.settings import Settings
+
+__all__ = ["create_app", "http_providers"]
+
+
+def http_providers() -> tuple[LitestarProvider, HttpProvider]:
+    return LitestarProvider(), HttpProvider()
+
+
+def create_app(settings: Settings, container: AsyncContainer | None = None) -> Litestar:
+    """The HTTP app. Without ``container`` it builds the production one from ``settings``;
+    tests pass one built by ``build_container(settings, *http_providers(), *overrides)``."""
+    container = container or build_container(settings, *http_providers())
+
+    @asynccontextmanager
+    async def close_container(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await container.close()
+
+    api = Router(path="/api/v1", route_handlers=[AuthController])
+    app = Litestar(
+        route_handlers=[api, HealthController, openapi_json],
+        exception_handlers=exception_handlers(),
+        lifespan=[close_container],
+        openapi_config=openapi_config(),
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        request_max_body_size=1_048_576,
+        logging_config=None,
+        debug=False,
+    )
+    setup_dishka(container, app)
+    app.asgi_handler = cast(ASGIApp, RequestContext(app.asgi_handler, access_log=settings.access_log))
+    return app

@@ -1,0 +1,43 @@
+"""Who is calling: the ``Actor`` of a request, resolved by dishka from its bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka import Provider, Scope, provide
+from litestar import Request
+
+from application.errors import UnauthenticatedError
+from application.identity.actor import Actor
+from application.identity.authenticate_access_token import AuthenticateAccessToken
+from application.identity.session_tokens import ClientInfo
+
+__all__ = ["BEARER_SECURITY", "HttpProvider", "bearer_token", "client_info"]
+
+# Either scheme works on every protected operation; the OAuth2 one drives the docs UI's login.
+BEARER_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"OAuth2Password": []}]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def client_info(request: Request[Any, Any, Any]) -> ClientInfo:
+    return ClientInfo(
+        user_agent=request.headers.get("user-agent"),
+        ip=request.client.host if request.client else None,
+    )
+
+
+class HttpProvider(Provider):
+    @provide(scope=Scope.REQUEST)
+    # dishka keys the request by the bare class, so the annotation stays unparametrized.
+    async def actor(self, request: Request, authenticate: AuthenticateAccessToken) -> Actor:  # type: ignore[type-arg]
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise UnauthenticatedError()
+        return await authenticate(token)

@@ -1,0 +1,1 @@
+"""HTTP surface of the identity context: ``/api/v1/auth``."""

@@ -1,0 +1,199 @@
+"""The one place that turns errors into RFC 9457 problem responses.
+
+``PROBLEMS`` maps every domain and application error class to a status and a problem type;
+a test walks all subclasses and fails on a missing entry. Litestar's own exceptions
+(routing, validation, body size, ...) go through the same renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from application.errors import (
+    AlreadyExistsError,
+    ApplicationError,
+    DependencyUnavailableError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthenticatedError,
+    VersionRequiredError,
+)
+from domain.identity.session import RefreshTokenReusedError, SessionExpiredError
+from domain.shared.errors import DomainError, IllegalTransitionError, InvalidValueError, VersionMismatchError
+
+__all__ = ["PROBLEMS", "Problem", "exception_handlers", "problem_responses"]
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "urn:portside:problem:"
+_log = structlog.get_logger("portside.http")
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details. ``errors`` only on validation problems."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    current_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemKind:
+    status: int
+    slug: str
+    title: str
+
+
+PROBLEMS: dict[type[Exception], ProblemKind] = {
+    DomainError: ProblemKind(422, "domain-rule", "A domain rule was broken"),
+    InvalidValueError: ProblemKind(422, "validation-error", "The request is not valid"),
+    VersionMismatchError: ProblemKind(412, "version-mismatch", "The resource has changed"),
+    IllegalTransitionError: ProblemKind(409, "illegal-transition", "This change is not allowed now"),
+    RefreshTokenReusedError: ProblemKind(401, "unauthenticated", "Authentication required"),
+    SessionExpiredError: ProblemKind(401, "unauthenticated", "Authentication required"),
+    ApplicationError: ProblemKind(400, "bad-request", "The request cannot be served"),
+    NotFoundError: ProblemKind(404, "not-found", "Not found"),
+    AlreadyExistsError: ProblemKind(409, "already-exists", "Already exists"),
+    UnauthenticatedError: ProblemKind(401, "unauthenticated", "Authentication required"),
+    ForbiddenError: ProblemKind(403, "forbidden", "Forbidden"),
+    RateLimitedError: ProblemKind(429, "rate-limited", "Too many attempts"),
+    VersionRequiredError: ProblemKind(428, "version-required", "A version is required"),
+    DependencyUnavailableError: ProblemKind(503, "dependency-unavailable", "A dependency is unavailable"),
+}
+
+# Detail texts the client may see. Errors whose message could carry internals get a fixed text.
+_DETAILS: dict[type[Exception], str] = {
+    UnauthenticatedError: "Missing, invalid or expired credentials.",
+    RefreshTokenReusedError: "Missing, invalid or expired credentials.",
+    SessionExpiredError: "Missing, invalid or expired credentials.",
+    DependencyUnavailableError: "A service this request needs is unavailable; try again later.",
+}
+
+
+def _kind_of(exc: Exception) -> ProblemKind:
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls]
+    raise LookupError(type(exc))
+
+
+def _render(request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
+    problem.instance = request.url.path
+    return Response(
+        content=problem,
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _known_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    kind = _kind_of(exc)
+    problem = Problem(type=_TYPE_BASE + kind.slug, title=kind.title, status=kind.status)
+    headers: dict[str, str] = {}
+    problem.detail = next((text for cls, text in _DETAILS.items() if isinstance(exc, cls)), str(exc))
+    if isinstance(exc, InvalidValueError):
+        problem.detail = "One or more fields are invalid."
+        problem.errors = [FieldError(field=exc.field, message=exc.message)]
+    elif isinstance(exc, AlreadyExistsError):
+        problem.errors = [FieldError(field=exc.field, message="is already taken")]
+    elif isinstance(exc, VersionMismatchError):
+        problem.current_version = exc.actual
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if kind.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="portside"'
+    return _render(request, problem, headers)
+
+
+def _validation_errors(exc: ValidationException) -> list[FieldError]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append(FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "invalid"))))
+    return errors
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc)
+        if errors:
+            return _render(
+                request,
+                Problem(
+                    type=_TYPE_BASE + "validation-error",
+                    title="The request is not valid",
+                    status=422,
+                    detail="One or more fields are invalid.",
+                    errors=errors,
+                ),
+            )
+        return _render(
+            request,
+            Problem(type=_TYPE_BASE + "malformed-request", title="Malformed request", status=400, detail=exc.detail),
+        )
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="portside"')
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = exc.detail if exc.detail and exc.detail != phrase and status < 500 else None
+    return _render(request, Problem(type="about:blank", title=phrase, status=status, detail=detail), headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    _log.error("unhandled_error", exc_info=exc, path=request.url.path)
+    problem = Problem(
+        type="about:blank", title="Internal Server Error", status=500, detail="Something went wrong on our side."
+    )
+    return _render(request, problem)
+
+
+def exception_handlers() -> dict[type[Exception] | int, Any]:
+    return {
+        DomainError: _known_error,
+        ApplicationError: _known_error,
+        HTTPException: _http_error,
+        Exception: _unexpected,
+    }
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a handler can give."""
+    described = {
+        400: "Malformed request body",
+        401: "Missing, invalid, expired or revoked credentials",
+        403: "Not allowed",
+        404: "Not found (or not yours)",
+        409: "Conflict",
+        412: "The version does not match",
+        422: "Validation failed; `errors` lists the fields",
+        428: "Neither If-Match nor version was sent",
+        429: "Too many attempts; see Retry-After",
+        503: "A dependency is unavailable",
+    }
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=described.get(status, HTTPStatus(status).phrase),
+            media_type=PROBLEM_JSON,
+        )
+        for status in statuses
+    }

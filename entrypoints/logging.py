@@ -1,0 +1,61 @@
+"""structlog for the whole process: JSON in production, readable in development.
+
+Only explicit fields are logged. Nothing here ever logs a request or response body, a
+password, a token or an ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import msgspec
+import structlog
+
+from entrypoints.settings import Settings
+
+__all__ = ["configure_logging"]
+
+_encoder = msgspec.json.Encoder()
+
+
+def _serialize(value: Any, **_: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def configure_logging(settings: Settings) -> None:
+    level = logging.getLevelNamesMapping()[settings.log_level]
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if settings.log_format == "json":
+        renderer: Any = structlog.processors.JSONRenderer(serializer=_serialize)
+        final: list[Any] = [structlog.processors.dict_tracebacks, renderer]
+        factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
+    else:
+        final = [structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
+        factory = structlog.PrintLoggerFactory(sys.stdout)
+    structlog.configure(
+        processors=[*shared, *final],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=factory,
+        cache_logger_on_first_use=True,
+    )
+    # Libraries log through the standard library: send them through the same renderer.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final[-1:]]
+            if settings.log_format == "console"
+            else [structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer()],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("uvicorn.access",):  # we write our own access line
+        logging.getLogger(noisy).disabled = True

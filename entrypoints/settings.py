@@ -1,0 +1,206 @@
+"""Settings from the environment (and an optional ``.env`` file), validated at start-up.
+
+A bad value stops start-up with one line naming the variable; nothing starts half-configured.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+_PREFIX = "PORTSIDE_"
+_MIN_SECRET_BYTES = 32
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./var/portside.db"
+    redis_url: str | None = None
+    jwt_secret: str = field(default="", repr=False)
+    jwt_issuer: str = "portside"
+    jwt_audience: str = "portside-api"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    cors_origins: tuple[str, ...] = ()
+    upload_dir: str = "./var/uploads"
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    access_token_ttl: int = 900
+    refresh_idle_ttl: int = 14 * 24 * 3600
+    refresh_absolute_ttl: int = 30 * 24 * 3600
+    lockout_threshold: int = 5
+    lockout_window: int = 900
+    lockout_duration: int = 900
+    rate_limits: bool = True
+    argon2_memory_kib: int = 19 * 1024
+    argon2_iterations: int = 2
+    argon2_lanes: int = 1
+    hash_concurrency: int = 2
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    access_log: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+_DEFAULTS = Settings()
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+class _Reader:
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def raw(self, name: str) -> str | None:
+        value = self._values.get(_PREFIX + name)
+        return value if value not in (None, "") else None
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int = 10**9) -> int:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(_PREFIX + name, f"expected a whole number, got {raw!r}") from None
+        if not minimum <= value <= maximum:
+            raise SettingsError(_PREFIX + name, f"must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("on", "true", "1", "yes"):
+            return True
+        if lowered in ("off", "false", "0", "no"):
+            return False
+        raise SettingsError(_PREFIX + name, f"expected on or off, got {raw!r}")
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default).lower()
+        if value not in choices:
+            raise SettingsError(_PREFIX + name, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+
+def _database_url(reader: _Reader) -> str:
+    raw = reader.text("DATABASE_URL", _DEFAULTS.database_url)
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError("PORTSIDE_DATABASE_URL", "is not a database URL") from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    raise SettingsError("PORTSIDE_DATABASE_URL", f"unsupported database {backend!r}; use postgresql or sqlite")
+
+
+def _redis_url(reader: _Reader) -> str | None:
+    raw = reader.raw("REDIS_URL")
+    if raw is not None and not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("PORTSIDE_REDIS_URL", "must start with redis://, rediss:// or unix://")
+    return raw
+
+
+def _jwt_secret(reader: _Reader, production: bool, var_dir: Path) -> str:
+    secret = reader.raw("JWT_SECRET")
+    if secret is not None:
+        if len(secret.encode()) < _MIN_SECRET_BYTES:
+            raise SettingsError("PORTSIDE_JWT_SECRET", f"must be at least {_MIN_SECRET_BYTES} bytes")
+        return secret
+    if production:
+        raise SettingsError("PORTSIDE_JWT_SECRET", "is required when PORTSIDE_ENV=production")
+    # Development only: generate once and keep it, so tokens survive restarts.
+    path = var_dir / "jwt-secret"
+    if not path.is_file():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _log_format(reader: _Reader, production: bool) -> Literal["json", "console"]:
+    chosen = reader.choice("LOG_FORMAT", "json" if production else "console", ("json", "console"))
+    return "json" if chosen == "json" else "console"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | Path = ".env") -> Settings:
+    """Settings from ``environ`` (default: the process environment) over ``env_file``."""
+    values = {**_read_env_file(Path(env_file)), **(os.environ if environ is None else environ)}
+    r = _Reader(values)
+    env = r.choice("ENV", "development", ("development", "production"))
+    production = env == "production"
+    var_dir = Path(r.text("VAR_DIR", "./var"))
+    return Settings(
+        env="production" if production else "development",
+        database_url=_database_url(r),
+        redis_url=_redis_url(r),
+        jwt_secret=_jwt_secret(r, production, var_dir),
+        jwt_issuer=r.text("JWT_ISSUER", _DEFAULTS.jwt_issuer),
+        jwt_audience=r.text("JWT_AUDIENCE", _DEFAULTS.jwt_audience),
+        host=r.text("HOST", _DEFAULTS.host),
+        port=r.integer("PORT", _DEFAULTS.port, minimum=1, maximum=65535),
+        workers=r.integer("WORKERS", _DEFAULTS.workers, minimum=1, maximum=64),
+        cors_origins=tuple(o.strip() for o in r.text("CORS_ORIGINS", "").split(",") if o.strip()),
+        upload_dir=r.text("UPLOAD_DIR", _DEFAULTS.upload_dir),
+        telegram_bot_token=r.raw("TELEGRAM_BOT_TOKEN"),
+        telegram_api_base=r.text("TELEGRAM_API_BASE", _DEFAULTS.telegram_api_base),
+        telegram_webhook_secret=r.raw("TELEGRAM_WEBHOOK_SECRET"),
+        access_token_ttl=r.integer("ACCESS_TOKEN_TTL", _DEFAULTS.access_token_ttl, minimum=1),
+        refresh_idle_ttl=r.integer("REFRESH_IDLE_TTL", _DEFAULTS.refresh_idle_ttl, minimum=1),
+        refresh_absolute_ttl=r.integer("REFRESH_ABSOLUTE_TTL", _DEFAULTS.refresh_absolute_ttl, minimum=1),
+        lockout_threshold=r.integer("LOCKOUT_THRESHOLD", _DEFAULTS.lockout_threshold, minimum=1),
+        lockout_window=r.integer("LOCKOUT_WINDOW", _DEFAULTS.lockout_window, minimum=1),
+        lockout_duration=r.integer("LOCKOUT_DURATION", _DEFAULTS.lockout_duration, minimum=1),
+        rate_limits=r.flag("RATE_LIMITS", _DEFAULTS.rate_limits),
+        argon2_memory_kib=r.integer("ARGON2_MEMORY_KIB", _DEFAULTS.argon2_memory_kib, minimum=8),
+        argon2_iterations=r.integer("ARGON2_ITERATIONS", _DEFAULTS.argon2_iterations, minimum=1),
+        argon2_lanes=r.integer("ARGON2_LANES", _DEFAULTS.argon2_lanes, minimum=1, maximum=16),
+        hash_concurrency=r.integer("HASH_CONCURRENCY", _DEFAULTS.hash_concurrency, minimum=1, maximum=64),
+        db_pool_size=r.integer("DB_POOL_SIZE", _DEFAULTS.db_pool_size, minimum=1, maximum=200),
+        log_level=r.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+        log_format=_log_format(r, production),
+        access_log=r.flag("ACCESS_LOG", _DEFAULTS.access_log),
+    )
