@@ -51,7 +51,6 @@ class InMemorySessionRepository(SessionRepository):
     def __init__(self, tables: Tables, seen: SeenAggregates) -> None:
         self._tables = tables
         self._seen = seen
-        self._loaded: dict[SessionId, int] = {}
 
     async def add(self, session: Session) -> None:
         self._tables.sessions[session.id] = detached(session)
@@ -73,7 +72,7 @@ class InMemorySessionRepository(SessionRepository):
 
     async def save(self, session: Session) -> None:
         stored = self._tables.sessions.get(session.id)
-        expected = self._loaded.get(session.id)
+        expected = session.version - 1
         if stored is None or stored.version != expected:
             raise VersionMismatchError(expected=expected, actual=None if stored is None else stored.version)
         self._tables.sessions[session.id] = detached(session)
@@ -99,7 +98,6 @@ class InMemorySessionRepository(SessionRepository):
         return Principal(user_id=user.id, role=user.role)
 
     def _track(self, session: Session) -> Session:
-        self._loaded[session.id] = session.version
         self._seen.add(session)
         return session
 

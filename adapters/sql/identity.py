@@ -121,7 +121,6 @@ class SqlSessionRepository(SessionRepository):
     def __init__(self, connection: AsyncConnection, seen: SeenAggregates) -> None:
         self._conn = connection
         self._seen = seen
-        self._loaded: dict[SessionId, tuple[int, str]] = {}
 
     async def add(self, session: Session) -> None:
         await self._conn.execute(insert(sessions).values(_session_row(session)))
@@ -155,7 +154,7 @@ class SqlSessionRepository(SessionRepository):
         return [self._track(_session(row)) for row in await self._conn.execute(query)]
 
     async def save(self, session: Session) -> None:
-        expected, loaded_token = self._loaded.get(session.id, (None, None))
+        expected = session.version - 1
         row = _session_row(session)
         del row["id"], row["user_id"], row["created_at"]
         result = await self._conn.execute(
@@ -163,8 +162,7 @@ class SqlSessionRepository(SessionRepository):
         )
         if result.rowcount != 1:
             raise VersionMismatchError(expected=expected, actual=None)
-        if session.token_hash != loaded_token:
-            await self._remember_token(session)
+        await self._remember_token(session)
         self._track(session)
 
     async def revoke(self, session: Session) -> None:
@@ -200,7 +198,6 @@ class SqlSessionRepository(SessionRepository):
         )
 
     def _track(self, session: Session) -> Session:
-        self._loaded[session.id] = (session.version, session.token_hash)
         self._seen.add(session)
         return session
 

@@ -70,7 +70,7 @@ class SessionRepository(Protocol):
 
     @abstractmethod
     async def save(self, session: Session) -> None:
-        """Persist a rotation: compare-and-set on the version the session was loaded with.
+        """Persist one rotation: compare-and-set, the stored version must be ``session.version - 1``.
 
         Raises ``VersionMismatchError`` when another writer changed the session meanwhile
         (a concurrent refresh or a revocation), and stores nothing then.

@@ -1,0 +1,40 @@
+"""One contract suite, every implementation: in-memory, SQLite and PostgreSQL units of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory.database import InMemoryDatabase
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.sql.engine import create_engine
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.unit_of_work import UnitOfWork
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+@pytest.fixture
+async def pg_engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(pg_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlite_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def new_uow(request: pytest.FixtureRequest) -> UowFactory:
+    """A factory of units of work over one store; each call is a new transaction boundary."""
+    if request.param == "memory":
+        database = InMemoryDatabase()
+        return lambda: InMemoryUnitOfWork(database)
+    engine: AsyncEngine = request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine")
+    return lambda: SqlUnitOfWork(engine)

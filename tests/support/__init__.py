@@ -1,0 +1,1 @@
+"""Builders, fakes and service fixtures shared by the suites."""
