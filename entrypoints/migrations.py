@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -12,7 +13,9 @@ from adapters.sql.engine import create_engine
 
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "migrate"]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "alembic"
+# The source checkout's alembic/ folder; an installed copy (the container image) points
+# PORTSIDE_MIGRATIONS_DIR at wherever the folder was copied.
+MIGRATIONS_DIR = Path(os.environ.get("PORTSIDE_MIGRATIONS_DIR") or Path(__file__).resolve().parents[1] / "alembic")
 
 
 def alembic_config() -> Config:

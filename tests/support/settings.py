@@ -20,3 +20,6 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         db_pool_size=5,
     )
     return dataclasses.replace(base, **overrides)
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a builder, not a test

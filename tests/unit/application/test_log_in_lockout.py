@@ -1,0 +1,140 @@
+"""Lockout on ``LogIn``: too many failures lock an e-mail, whether or not it has an account."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from application.errors import RateLimitedError, UnauthenticatedError
+from tests.support.builders import T0, IdentityApp, short_lockout
+from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, log_in, register
+
+THRESHOLD = 3
+LOCK = timedelta(minutes=15)
+
+
+@pytest.fixture
+def app() -> IdentityApp:
+    return IdentityApp(rules=short_lockout(threshold=THRESHOLD, minutes=15))
+
+
+async def fail(app: IdentityApp, times: int, email: str = EMAIL) -> None:
+    for _ in range(times):
+        with pytest.raises(UnauthenticatedError):
+            await log_in(app, email=email, password=WRONG_PASSWORD)
+
+
+async def test_threshold_failures_lock_the_account_even_for_the_right_password(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD)
+    with pytest.raises(RateLimitedError) as caught:
+        await log_in(app)
+    assert caught.value.retry_after == LOCK.total_seconds()
+    assert app.database.committed.sessions == {}
+
+
+async def test_threshold_failures_lock_an_email_that_has_no_account(app: IdentityApp) -> None:
+    await fail(app, THRESHOLD, email="nobody@example.com")
+    with pytest.raises(RateLimitedError):
+        await log_in(app, email="nobody@example.com")
+
+
+async def test_fewer_failures_than_the_threshold_do_not_lock(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD - 1)
+    await log_in(app)
+
+
+async def test_failures_in_other_spellings_of_the_email_count_together(app: IdentityApp) -> None:
+    await register(app)
+    for spelling in ["ADA@example.com", " ada@EXAMPLE.com", "Ada@Example.Com\t"]:
+        await fail(app, 1, email=spelling)
+    with pytest.raises(RateLimitedError):
+        await log_in(app)
+
+
+async def test_lock_on_one_email_leaves_another_alone(app: IdentityApp) -> None:
+    await register(app)
+    await register(app, OTHER_EMAIL)
+    await fail(app, THRESHOLD)
+    await log_in(app, email=OTHER_EMAIL)
+
+
+async def test_retry_after_counts_down_in_whole_seconds_rounded_up(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD)
+    app.clock.advance(timedelta(minutes=10, seconds=1, milliseconds=500))
+    with pytest.raises(RateLimitedError) as caught:
+        await log_in(app)
+    assert caught.value.retry_after == 299  # 298.5 s left
+
+
+async def test_lock_runs_from_the_failure_that_completed_the_run(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD - 1)
+    app.clock.advance(timedelta(minutes=4))
+    await fail(app, 1)
+    with pytest.raises(RateLimitedError) as caught:
+        await log_in(app)
+    assert caught.value.retry_after == LOCK.total_seconds()
+
+
+async def test_lock_lifts_after_the_duration(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD)
+    app.clock.advance(LOCK - timedelta(seconds=1))
+    with pytest.raises(RateLimitedError) as caught:
+        await log_in(app)
+    assert caught.value.retry_after == 1
+    app.clock.advance(timedelta(seconds=1))
+    pair = await log_in(app)
+    assert await app.authenticate(pair.access_token)
+
+
+async def test_attempts_while_locked_are_not_counted_and_do_not_extend_the_lock(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD)
+    recorded = list(app.database.committed.login_failures[EMAIL])
+    for _ in range(5):
+        app.clock.advance(timedelta(minutes=2))
+        with pytest.raises(RateLimitedError):
+            await log_in(app, password=WRONG_PASSWORD)
+    assert app.database.committed.login_failures[EMAIL] == recorded
+    app.clock.advance(LOCK - timedelta(minutes=10))
+    await log_in(app)
+
+
+async def test_failures_spread_wider_than_the_window_do_not_lock(app: IdentityApp) -> None:
+    await register(app)
+    for _ in range(THRESHOLD * 2):
+        await fail(app, 1)
+        app.clock.advance(timedelta(minutes=8))
+    await log_in(app)
+
+
+async def test_successful_log_in_resets_the_count(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD - 1)
+    await log_in(app)
+    await fail(app, THRESHOLD - 1)
+    await log_in(app)
+
+
+async def test_failures_are_committed_so_a_fresh_unit_of_work_sees_the_lock(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, THRESHOLD)
+    assert app.database.committed.login_failures == {EMAIL: [T0] * THRESHOLD}
+    async with app.uow() as uow:
+        assert await uow.login_attempts.failures_since(EMAIL, T0) == [T0] * THRESHOLD
+
+
+async def test_default_rules_lock_after_five_failures_for_fifteen_minutes() -> None:
+    app = IdentityApp()
+    await register(app)
+    await fail(app, 4)
+    app.clock.advance(timedelta(minutes=1))
+    await fail(app, 1)
+    with pytest.raises(RateLimitedError) as caught:
+        await log_in(app, password=PASSWORD)
+    assert caught.value.retry_after == 15 * 60

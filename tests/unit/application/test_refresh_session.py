@@ -1,0 +1,153 @@
+"""``RefreshSession``: rotation, and reuse detection that revokes the whole session."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from application.errors import UnauthenticatedError
+from application.identity.log_out import LogOutCommand
+from application.identity.refresh_session import RefreshSessionCommand
+from application.identity.rules import IdentityRules
+from application.identity.session_tokens import TokenPair
+from domain.identity.events import SessionRevoked
+from domain.identity.session import SessionLifetime
+from tests.support.builders import T0, IdentityApp
+from tests.unit.application.flows import OTHER_EMAIL, deactivate, signed_in, stored_session
+
+
+async def refresh(app: IdentityApp, token: str) -> TokenPair:
+    return await app.refresh(RefreshSessionCommand(refresh_token=token))
+
+
+async def refused(app: IdentityApp, token: str) -> None:
+    with pytest.raises(UnauthenticatedError):
+        await refresh(app, token)
+
+
+async def test_refresh_rotates_the_token_within_the_same_session(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    app.clock.advance(timedelta(minutes=20))
+    renewed = await refresh(app, pair.refresh_token)
+    assert renewed.session_id == pair.session_id
+    assert renewed.refresh_token != pair.refresh_token
+    session = stored_session(app, renewed)
+    assert session.token_hash == app.issuer.hash_refresh_token(renewed.refresh_token)
+    assert (session.version, session.last_used_at) == (2, T0 + timedelta(minutes=20))
+    assert await app.authenticate(renewed.access_token) == actor
+
+
+async def test_refresh_chain_keeps_working_with_each_newest_token(app: IdentityApp) -> None:
+    pair, _ = await signed_in(app)
+    for _ in range(5):
+        app.clock.advance(timedelta(hours=1))
+        pair = await refresh(app, pair.refresh_token)
+    assert stored_session(app, pair).version == 6
+
+
+async def test_refresh_with_a_rotated_token_revokes_the_session(app: IdentityApp) -> None:
+    first, _ = await signed_in(app)
+    second = await refresh(app, first.refresh_token)
+
+    await refused(app, first.refresh_token)
+
+    session = stored_session(app, first)
+    assert session.revoked_at == T0
+    await refused(app, second.refresh_token)
+    for access in (first.access_token, second.access_token):
+        with pytest.raises(UnauthenticatedError):
+            await app.authenticate(access)
+    revoked = [e for e in app.database.committed.outbox if isinstance(e, SessionRevoked)]
+    assert [(e.session_id, e.reason) for e in revoked] == [(first.session_id, "refresh_token_reuse")]
+
+
+async def test_reuse_in_one_session_leaves_the_users_other_sessions_alone(app: IdentityApp) -> None:
+    stolen, _ = await signed_in(app)
+    other, _ = await signed_in(app)
+    await refresh(app, stolen.refresh_token)
+    await refused(app, stolen.refresh_token)
+    assert await app.authenticate(other.access_token)
+    await refresh(app, other.refresh_token)
+
+
+async def test_concurrent_refreshes_with_one_token_let_at_most_one_win_and_revoke_the_session(
+    app: IdentityApp,
+) -> None:
+    pair, _ = await signed_in(app)
+    results = await asyncio.gather(*(refresh(app, pair.refresh_token) for _ in range(3)), return_exceptions=True)
+    winners = [r for r in results if isinstance(r, TokenPair)]
+    assert len(winners) <= 1
+    assert all(isinstance(r, UnauthenticatedError) for r in results if not isinstance(r, TokenPair))
+    assert stored_session(app, pair).revoked_at is not None
+    for winner in winners:
+        await refused(app, winner.refresh_token)
+
+
+async def test_refresh_with_an_unknown_token_changes_nothing(app: IdentityApp) -> None:
+    pair, _ = await signed_in(app)
+    before = app.database.committed
+    await refused(app, "not-a-token-we-issued")
+    assert app.database.committed is before
+    await refresh(app, pair.refresh_token)
+
+
+async def test_refresh_after_log_out_is_refused(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    await app.log_out(LogOutCommand(actor=actor))
+    await refused(app, pair.refresh_token)
+
+
+async def test_refresh_for_a_deactivated_user_is_refused(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    await deactivate(app, actor.user_id)
+    await refused(app, pair.refresh_token)
+
+
+async def test_refresh_of_another_users_token_never_crosses_sessions(app: IdentityApp) -> None:
+    mine, me = await signed_in(app)
+    theirs, them = await signed_in(app, OTHER_EMAIL)
+    renewed = await refresh(app, theirs.refresh_token)
+    assert renewed.session_id == theirs.session_id
+    assert (await app.authenticate(renewed.access_token)).user_id == them.user_id != me.user_id
+
+
+IDLE = timedelta(hours=1)
+ABSOLUTE = timedelta(hours=3)
+
+
+@pytest.fixture
+def short_sessions() -> IdentityApp:
+    return IdentityApp(rules=IdentityRules(session_lifetime=SessionLifetime(idle=IDLE, absolute=ABSOLUTE)))
+
+
+async def test_refresh_after_the_idle_lifetime_is_refused(short_sessions: IdentityApp) -> None:
+    app = short_sessions
+    pair, _ = await signed_in(app)
+    app.clock.advance(IDLE)
+    await refused(app, pair.refresh_token)
+    assert stored_session(app, pair).revoked_at is None  # expired, not a replay
+
+
+async def test_refresh_slides_the_idle_expiry_but_not_past_the_absolute_one(short_sessions: IdentityApp) -> None:
+    app = short_sessions
+    pair, _ = await signed_in(app)
+    for _ in range(3):
+        app.clock.advance(timedelta(minutes=50))
+        pair = await refresh(app, pair.refresh_token)
+        session = stored_session(app, pair)
+        assert session.idle_expires_at == min(app.clock.now() + IDLE, T0 + ABSOLUTE)
+    app.clock.advance(timedelta(minutes=50))  # T0 + 3h20: past the absolute lifetime
+    await refused(app, pair.refresh_token)
+
+
+async def test_refresh_token_issued_near_the_absolute_end_stops_there(short_sessions: IdentityApp) -> None:
+    app = short_sessions
+    pair, _ = await signed_in(app)
+    for step in (timedelta(minutes=50), timedelta(minutes=50), timedelta(minutes=50), timedelta(minutes=29)):
+        app.clock.advance(step)
+        pair = await refresh(app, pair.refresh_token)
+    assert stored_session(app, pair).idle_expires_at == T0 + ABSOLUTE
+    app.clock.advance(timedelta(minutes=1))
+    await refused(app, pair.refresh_token)
