@@ -1,0 +1,97 @@
+"""``AuthenticateAccessToken`` and ``GetCurrentUser``: tokens count only while the store agrees."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
+from application.errors import UnauthenticatedError
+from application.identity.actor import Actor
+from application.identity.create_admin import CreateAdminCommand
+from application.identity.ports import AccessClaims
+from domain.identity.user import Role
+from tests.support.builders import IdentityApp
+from tests.unit.application.flows import (
+    ACCESS_TTL,
+    EMAIL,
+    OTHER_EMAIL,
+    PASSWORD,
+    deactivate,
+    log_in,
+    signed_in,
+)
+
+
+async def refused(app: IdentityApp, token: str) -> None:
+    with pytest.raises(UnauthenticatedError):
+        await app.authenticate(token)
+
+
+async def test_valid_access_token_gives_the_actor_of_its_session(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    assert actor.session_id == pair.session_id
+    assert actor.role is Role.USER
+    assert not actor.is_admin
+
+
+async def test_access_token_still_counts_just_before_fifteen_minutes(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    app.clock.advance(ACCESS_TTL - timedelta(seconds=1))
+    assert await app.authenticate(pair.access_token) == actor
+
+
+async def test_access_token_past_fifteen_minutes_is_refused_though_the_session_lives(app: IdentityApp) -> None:
+    pair, _ = await signed_in(app)
+    app.clock.advance(ACCESS_TTL + timedelta(minutes=1))
+    await refused(app, pair.access_token)
+    await log_in(app)  # the session and account are fine; only the token aged out
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c"])
+async def test_malformed_token_is_refused(app: IdentityApp, token: str) -> None:
+    await signed_in(app)
+    await refused(app, token)
+
+
+async def test_token_signed_with_another_secret_is_refused(app: IdentityApp) -> None:
+    _, actor = await signed_in(app)
+    forger = JwtTokenIssuer(JwtSettings(secret="another-secret-that-is-long-enough-for-hs256-00"), app.clock)
+    forged = forger.issue_access_token(AccessClaims(actor.user_id, actor.session_id, Role.ADMIN))
+    await refused(app, forged.token)
+
+
+async def test_token_whose_subject_does_not_own_the_session_is_refused(app: IdentityApp) -> None:
+    _, mine = await signed_in(app)
+    _, theirs = await signed_in(app, OTHER_EMAIL)
+    crossed = app.issuer.issue_access_token(AccessClaims(theirs.user_id, mine.session_id, Role.USER))
+    await refused(app, crossed.token)
+
+
+async def test_role_comes_from_the_store_not_the_token(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
+    promoted = await app.authenticate(pair.access_token)
+    assert promoted == Actor(actor.user_id, actor.session_id, Role.ADMIN)
+    assert promoted.is_admin
+
+
+async def test_deactivated_user_cannot_authenticate_an_existing_token(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    await deactivate(app, actor.user_id)
+    await refused(app, pair.access_token)
+
+
+async def test_get_current_user_returns_the_actors_account(app: IdentityApp) -> None:
+    _, actor = await signed_in(app)
+    user = await app.current_user(actor)
+    assert (user.id, user.email.value, user.role) == (actor.user_id, EMAIL, Role.USER)
+
+
+async def test_get_current_user_of_a_deleted_account_is_unauthenticated(app: IdentityApp) -> None:
+    pair, actor = await signed_in(app)
+    del app.database.committed.users[actor.user_id]  # the account is gone from the store
+    with pytest.raises(UnauthenticatedError):
+        await app.current_user(actor)
+    await refused(app, pair.access_token)
