@@ -47,6 +47,10 @@ class RateLimitedError(ApplicationError):
 class VersionRequiredError(ApplicationError):
     """An update arrived without the version it expects to replace."""
 
+    def __init__(self, resource: str, current_version: int) -> None:
+        super().__init__(f"say which version of the {resource} you change (If-Match or version)")
+        self.current_version = current_version
+
 
 class DependencyUnavailableError(ApplicationError):
     """A service the use-case needs (database, Redis, Telegram) did not answer."""

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from application.identity.ports import LoginAttemptRepository, SessionRepository, UserRepository
+from application.todos.ports import TodoRepository
 
 
 class UnitOfWork(Protocol):
@@ -20,6 +21,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     sessions: SessionRepository
     login_attempts: LoginAttemptRepository
+    todos: TodoRepository
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

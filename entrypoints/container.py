@@ -33,6 +33,13 @@ from application.identity.rules import IdentityRules
 from application.identity.session_tokens import SessionTokens
 from application.shared.ports import Clock, IdGenerator
 from application.shared.readiness import CheckReadiness, HealthProbe
+from application.todos.create_todo import CreateTodo
+from application.todos.delete_todo import DeleteTodo
+from application.todos.get_todo import GetTodo
+from application.todos.list_todos import ListTodos
+from application.todos.replace_todo import ReplaceTodo
+from application.todos.toggle_todo import ToggleTodo
+from application.todos.update_todo import UpdateTodo
 from application.unit_of_work import UnitOfWork
 from domain.identity.lockout import LockoutPolicy
 from domain.identity.session import SessionLifetime
@@ -131,6 +138,13 @@ class UseCaseProvider(Provider):
         RevokeSession,
         AuthenticateAccessToken,
         CreateAdmin,
+        CreateTodo,
+        GetTodo,
+        ListTodos,
+        ReplaceTodo,
+        UpdateTodo,
+        ToggleTodo,
+        DeleteTodo,
     )
     readiness = provide(CheckReadiness, scope=Scope.APP)
 

@@ -13,10 +13,11 @@ from domain.identity.session import Session
 from domain.identity.user import User
 from domain.shared.events import DomainEvent
 from domain.shared.ids import UserId
+from domain.todos.todo import Todo, TodoId
 
 __all__ = ["InMemoryDatabase", "Tables", "detached"]
 
-_Entity = TypeVar("_Entity", User, Session)
+_Entity = TypeVar("_Entity", User, Session, Todo)
 
 
 def detached(entity: _Entity) -> _Entity:
@@ -30,6 +31,7 @@ class Tables:
     sessions: dict[SessionId, Session] = field(default_factory=dict)
     refresh_tokens: dict[str, SessionId] = field(default_factory=dict)
     login_failures: dict[str, list[datetime]] = field(default_factory=dict)
+    todos: dict[TodoId, Todo] = field(default_factory=dict)
     outbox: list[DomainEvent] = field(default_factory=list)
 
     def copy(self) -> Tables:
@@ -38,6 +40,7 @@ class Tables:
             sessions=dict(self.sessions),
             refresh_tokens=dict(self.refresh_tokens),
             login_failures={email: list(times) for email, times in self.login_failures.items()},
+            todos=dict(self.todos),
             outbox=list(self.outbox),
         )
 

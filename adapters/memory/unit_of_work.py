@@ -11,6 +11,7 @@ from adapters.memory.identity import (
     InMemorySessionRepository,
     InMemoryUserRepository,
 )
+from adapters.memory.todos import InMemoryTodoRepository
 from application.shared.events import SeenAggregates
 from application.unit_of_work import UnitOfWork
 
@@ -55,3 +56,4 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.users = InMemoryUserRepository(self._tables, self._seen)
         self.sessions = InMemorySessionRepository(self._tables, self._seen)
         self.login_attempts = InMemoryLoginAttemptRepository(self._tables)
+        self.todos = InMemoryTodoRepository(self._tables, self._seen)

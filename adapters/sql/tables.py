@@ -13,12 +13,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     Uuid,
 )
 
 from adapters.sql.types import UtcDateTime
 
-__all__ = ["login_failures", "metadata", "outbox", "refresh_tokens", "sessions", "users"]
+__all__ = ["login_failures", "metadata", "outbox", "refresh_tokens", "sessions", "todos", "users"]
 
 metadata = MetaData(
     naming_convention={
@@ -95,3 +96,21 @@ Index(
     postgresql_where=outbox.c.published_at.is_(None),
     sqlite_where=outbox.c.published_at.is_(None),
 )
+
+todos = Table(
+    "todos",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("owner_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("completed", Boolean, nullable=False),
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+# The default listing (newest first), with and without the completed filter, walks an index
+# in order and stops after one page; the other sorts order one user's todos in memory.
+Index("ix_todos_owner_created", todos.c.owner_id, todos.c.created_at, todos.c.id)
+Index("ix_todos_owner_completed_created", todos.c.owner_id, todos.c.completed, todos.c.created_at, todos.c.id)

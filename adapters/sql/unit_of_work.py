@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
 from adapters.sql.outbox import write_events
+from adapters.sql.todos import SqlTodoRepository
 from application.shared.events import SeenAggregates
 from application.unit_of_work import UnitOfWork
 
@@ -38,6 +39,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.users = SqlUserRepository(connection, self._seen)
         self.sessions = SqlSessionRepository(connection, self._seen)
         self.login_attempts = SqlLoginAttemptRepository(connection)
+        self.todos = SqlTodoRepository(connection, self._seen)
         return self
 
     async def __aexit__(

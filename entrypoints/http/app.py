@@ -19,6 +19,7 @@ from entrypoints.http.identity.controllers import AuthController
 from entrypoints.http.openapi import openapi_config, openapi_json
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.request_context import RequestContext
+from entrypoints.http.todos.controllers import TodoController
 from entrypoints.settings import Settings
 
 __all__ = ["create_app", "http_providers"]
@@ -40,7 +41,7 @@ def create_app(settings: Settings, container: AsyncContainer | None = None) -> L
         finally:
             await container.close()
 
-    api = Router(path="/api/v1", route_handlers=[AuthController])
+    api = Router(path="/api/v1", route_handlers=[AuthController, TodoController])
     app = Litestar(
         route_handlers=[api, HealthController, openapi_json],
         exception_handlers=exception_handlers(),

@@ -7,6 +7,7 @@ a test walks all subclasses and fails on a missing entry. Litestar's own excepti
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -104,11 +105,8 @@ def _render(request: Request[Any, Any, Any], problem: Problem, headers: dict[str
     )
 
 
-def _known_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    kind = _kind_of(exc)
-    problem = Problem(type=_TYPE_BASE + kind.slug, title=kind.title, status=kind.status)
-    headers: dict[str, str] = {}
-    problem.detail = next((text for cls, text in _DETAILS.items() if isinstance(exc, cls)), str(exc))
+def _specifics(problem: Problem, exc: Exception) -> None:
+    """Fill in what only some errors carry: field errors, the current version."""
     if isinstance(exc, InvalidValueError):
         problem.detail = "One or more fields are invalid."
         problem.errors = [FieldError(field=exc.field, message=exc.message)]
@@ -116,18 +114,40 @@ def _known_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         problem.errors = [FieldError(field=exc.field, message="is already taken")]
     elif isinstance(exc, VersionMismatchError):
         problem.current_version = exc.actual
+    elif isinstance(exc, VersionRequiredError):
+        problem.current_version = exc.current_version
+
+
+def _headers(problem: Problem, exc: Exception) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if problem.current_version is not None:
+        headers["ETag"] = f'"{problem.current_version}"'
     if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(exc.retry_after)
-    if kind.status == 401:
+    if problem.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="portside"'
-    return _render(request, problem, headers)
+    return headers
+
+
+def _known_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    kind = _kind_of(exc)
+    detail = next((text for cls, text in _DETAILS.items() if isinstance(exc, cls)), str(exc))
+    problem = Problem(type=_TYPE_BASE + kind.slug, title=kind.title, status=kind.status, detail=detail)
+    _specifics(problem, exc)
+    return _render(request, problem, _headers(problem, exc))
+
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 
 
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            errors.append(FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "invalid"))))
+            message = str(item.get("message", "invalid"))
+            unknown = _UNKNOWN_FIELD.search(message)
+            field = unknown.group(1) if unknown else str(item.get("key") or "body")
+            errors.append(FieldError(field=field, message=message))
     return errors
 
 

@@ -56,7 +56,9 @@ async def test_change_password_records_password_changed_and_the_revocations(app:
     other, _ = await signed_in(app)
     await change(app, actor)
     outbox = app.database.committed.outbox
-    assert [e for e in outbox if isinstance(e, PasswordChanged)] == [PasswordChanged(occurred_at=T0, user_id=actor.user_id)]
+    assert [e for e in outbox if isinstance(e, PasswordChanged)] == [
+        PasswordChanged(occurred_at=T0, user_id=actor.user_id)
+    ]
     revoked = [(e.session_id, e.reason) for e in outbox if isinstance(e, SessionRevoked)]
     assert revoked == [(other.session_id, "password_changed")]
 

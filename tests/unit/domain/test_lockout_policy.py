@@ -29,9 +29,7 @@ def reference_locked_until(policy: LockoutPolicy, failures: list[datetime], now:
     ending at it starts a lock of ``duration``; the latest lock still running at ``now`` wins."""
     past = [t for t in failures if t <= now]
     ends = [
-        t + policy.duration
-        for t in past
-        if sum(1 for u in past if t - policy.window <= u <= t) >= policy.threshold
+        t + policy.duration for t in past if sum(1 for u in past if t - policy.window <= u <= t) >= policy.threshold
     ]
     return max((end for end in ends if end > now), default=None)
 

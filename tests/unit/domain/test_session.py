@@ -153,4 +153,6 @@ def test_revoke_is_idempotent_with_exactly_one_event(times: int) -> None:
     assert session.revoked_at == T0
     assert session.version == 2
     assert [type(e) for e in session.events] == [SessionStarted, SessionRevoked]
-    assert session.events[-1] == SessionRevoked(occurred_at=T0, session_id=SESSION_ID, user_id=USER_ID, reason="reason-0")
+    assert session.events[-1] == SessionRevoked(
+        occurred_at=T0, session_id=SESSION_ID, user_id=USER_ID, reason="reason-0"
+    )

@@ -23,9 +23,7 @@ SPACES = st.text(alphabet=" \t\n", max_size=3)
 
 
 def a_user(*, role: Role = Role.USER, display_name: str | None = None, email: Email = EMAIL) -> User:
-    return User.register(
-        user_id=USER_ID, email=email, display_name=display_name, password_hash="h0", role=role, now=T0
-    )
+    return User.register(user_id=USER_ID, email=email, display_name=display_name, password_hash="h0", role=role, now=T0)
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -1,0 +1,75 @@
+"""``InMemoryTodoRepository``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.memory.database import Tables, detached
+from application.shared.events import SeenAggregates
+from application.todos.ports import TodoQuery, TodoRepository, TodoSort
+from domain.shared.errors import VersionMismatchError
+from domain.shared.ids import UserId
+from domain.shared.pagination import Page
+from domain.todos.todo import Todo, TodoId
+
+__all__ = ["InMemoryTodoRepository"]
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def _sort_key(sort: TodoSort) -> Callable[[Todo], tuple[Any, ...]]:
+    """The same order as the SQL repository (ties broken by id; due dates NULLS LAST)."""
+    field = sort.value.lstrip("-")
+    if field == "title":
+        return lambda t: (t.title.value, t.id)
+    if field == "due_at":
+        descending = sort.value.startswith("-")  # under reverse=True the flag flips with it
+        return lambda t: ((t.due_at is None) != descending, t.due_at or _EARLIEST, t.id)
+    return lambda t: (getattr(t, field), t.id)
+
+
+class InMemoryTodoRepository(TodoRepository):
+    def __init__(self, tables: Tables, seen: SeenAggregates) -> None:
+        self._tables = tables
+        self._seen = seen
+
+    async def add(self, todo: Todo) -> None:
+        self._tables.todos[todo.id] = detached(todo)
+        self._seen.add(todo)
+
+    async def get(self, todo_id: TodoId) -> Todo | None:
+        stored = self._tables.todos.get(todo_id)
+        if stored is None:
+            return None
+        todo = detached(stored)
+        self._seen.add(todo)
+        return todo
+
+    async def save(self, todo: Todo) -> None:
+        self._expect(todo.id, todo.version - 1)
+        self._tables.todos[todo.id] = detached(todo)
+        self._seen.add(todo)
+
+    async def delete(self, todo: Todo) -> None:
+        self._expect(todo.id, todo.version)
+        del self._tables.todos[todo.id]
+        self._seen.add(todo)
+
+    async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
+        mine = [
+            t
+            for t in self._tables.todos.values()
+            if t.owner_id == owner_id and (query.completed is None or t.completed == query.completed)
+        ]
+        mine.sort(key=_sort_key(query.sort), reverse=query.sort.value.startswith("-"))
+        start = query.page.offset
+        return Page(
+            items=[detached(t) for t in mine[start : start + query.page.size]], request=query.page, total=len(mine)
+        )
+
+    def _expect(self, todo_id: TodoId, version: int) -> None:
+        stored = self._tables.todos.get(todo_id)
+        if stored is None or stored.version != version:
+            raise VersionMismatchError(expected=version, actual=None if stored is None else stored.version)

@@ -1,0 +1,125 @@
+"""``SqlTodoRepository``: compare-and-set writes and a one-round-trip page query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.tables import todos
+from application.shared.events import SeenAggregates
+from application.todos.ports import TodoQuery, TodoRepository, TodoSort
+from domain.shared.errors import VersionMismatchError
+from domain.shared.ids import UserId
+from domain.shared.pagination import Page
+from domain.todos.todo import Title, Todo, TodoId
+
+__all__ = ["SqlTodoRepository"]
+
+# Titles sort by code point everywhere (SQLite's default; the "C" collation on PostgreSQL),
+# so the order does not depend on the server's locale.
+_TITLE_ORDER_POSTGRES = {
+    TodoSort.TITLE: (todos.c.title.collate("C").asc(), todos.c.id.asc()),
+    TodoSort.TITLE_DESC: (todos.c.title.collate("C").desc(), todos.c.id.desc()),
+}
+_ORDER = {
+    TodoSort.CREATED: (todos.c.created_at.asc(), todos.c.id.asc()),
+    TodoSort.CREATED_DESC: (todos.c.created_at.desc(), todos.c.id.desc()),
+    TodoSort.UPDATED: (todos.c.updated_at.asc(), todos.c.id.asc()),
+    TodoSort.UPDATED_DESC: (todos.c.updated_at.desc(), todos.c.id.desc()),
+    TodoSort.DUE: (todos.c.due_at.asc().nulls_last(), todos.c.id.asc()),
+    TodoSort.DUE_DESC: (todos.c.due_at.desc().nulls_last(), todos.c.id.desc()),
+    TodoSort.TITLE: (todos.c.title.asc(), todos.c.id.asc()),
+    TodoSort.TITLE_DESC: (todos.c.title.desc(), todos.c.id.desc()),
+}
+
+
+def _row(todo: Todo) -> dict[str, Any]:
+    return {
+        "id": todo.id,
+        "owner_id": todo.owner_id,
+        "title": todo.title.value,
+        "description": todo.description,
+        "completed": todo.completed,
+        "due_at": todo.due_at,
+        "version": todo.version,
+        "created_at": todo.created_at,
+        "updated_at": todo.updated_at,
+    }
+
+
+def _todo(row: Any) -> Todo:
+    return Todo(
+        id=TodoId(row.id),
+        owner_id=UserId(row.owner_id),
+        title=Title(row.title),
+        description=row.description,
+        completed=row.completed,
+        due_at=row.due_at,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlTodoRepository(TodoRepository):
+    def __init__(self, connection: AsyncConnection, seen: SeenAggregates) -> None:
+        self._conn = connection
+        self._seen = seen
+
+    async def add(self, todo: Todo) -> None:
+        await self._conn.execute(insert(todos).values(_row(todo)))
+        self._seen.add(todo)
+
+    async def get(self, todo_id: TodoId) -> Todo | None:
+        row = (await self._conn.execute(select(todos).where(todos.c.id == todo_id))).first()
+        if row is None:
+            return None
+        todo = _todo(row)
+        self._seen.add(todo)
+        return todo
+
+    async def save(self, todo: Todo) -> None:
+        values = _row(todo)
+        del values["id"], values["owner_id"], values["created_at"]
+        result = await self._conn.execute(
+            update(todos).where(todos.c.id == todo.id, todos.c.version == todo.version - 1).values(values)
+        )
+        if result.rowcount != 1:
+            raise VersionMismatchError(expected=todo.version - 1, actual=await self._stored_version(todo.id))
+        self._seen.add(todo)
+
+    async def delete(self, todo: Todo) -> None:
+        result = await self._conn.execute(delete(todos).where(todos.c.id == todo.id, todos.c.version == todo.version))
+        if result.rowcount != 1:
+            raise VersionMismatchError(expected=todo.version, actual=await self._stored_version(todo.id))
+        self._seen.add(todo)
+
+    async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
+        condition: ColumnElement[bool] = todos.c.owner_id == owner_id
+        if query.completed is not None:
+            condition = and_(condition, todos.c.completed.is_(query.completed))
+        # The total rides along as a window count: one round trip for the usual page.
+        statement = (
+            select(todos, func.count().over().label("total"))
+            .where(condition)
+            .order_by(*self._order(query.sort))
+            .limit(query.page.size)
+            .offset(query.page.offset)
+        )
+        rows = (await self._conn.execute(statement)).all()
+        if rows:
+            total = rows[0].total
+        else:  # past the last page, or nothing at all: count separately
+            total = (await self._conn.execute(select(func.count()).select_from(todos).where(condition))).scalar_one()
+        return Page(items=[_todo(row) for row in rows], request=query.page, total=total)
+
+    def _order(self, sort: TodoSort) -> tuple[Any, ...]:
+        if self._conn.dialect.name == "postgresql" and sort in _TITLE_ORDER_POSTGRES:
+            return _TITLE_ORDER_POSTGRES[sort]
+        return _ORDER[sort]
+
+    async def _stored_version(self, todo_id: TodoId) -> int | None:
+        version = await self._conn.execute(select(todos.c.version).where(todos.c.id == todo_id))
+        return version.scalar_one_or_none()

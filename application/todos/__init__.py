@@ -1,0 +1,1 @@
+"""Todo use-cases: each user's own list, with optimistic locking."""

@@ -1,0 +1,60 @@
+"""Replace a todo's fields (PUT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from application.errors import VersionRequiredError
+from application.identity.actor import Actor
+from application.shared.ports import Clock
+from application.todos.own_todo import change_own, load_own
+from application.unit_of_work import UnitOfWork
+from domain.shared.versioning import ExpectedVersion
+from domain.todos.todo import Title, Todo, TodoId, description
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceTodoCommand:
+    actor: Actor
+    todo_id: TodoId
+    expected_version: ExpectedVersion
+    title: str
+    description: str = ""
+    completed: bool = False
+    due_at: datetime | None = None
+
+
+class ReplaceTodo:
+    """Set every field of the actor's todo at once.
+
+    - The caller must say which version it replaces (``VersionRequiredError`` otherwise);
+      a stale one raises ``VersionMismatchError`` and changes nothing.
+    - Success raises the version by exactly one.
+    """
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, cmd: ReplaceTodoCommand) -> Todo:
+        title, text = Title.parse(cmd.title), description(cmd.description)
+
+        def replace(todo: Todo) -> None:
+            todo.edit(
+                expected=cmd.expected_version,
+                now=self._clock.now(),
+                title=title,
+                description=text,
+                completed=cmd.completed,
+                due_at=cmd.due_at,
+                clear_due_at=cmd.due_at is None,
+            )
+
+        async with self._uow as uow:
+            if cmd.expected_version is None:
+                current = await load_own(uow.todos, cmd.actor, cmd.todo_id)
+                raise VersionRequiredError("todo", current.version)
+            todo = await change_own(uow.todos, cmd.actor, cmd.todo_id, cmd.expected_version, replace)
+            await uow.commit()
+        return todo

@@ -1,0 +1,64 @@
+"""Change some fields of a todo (PATCH)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from application.errors import VersionRequiredError
+from application.identity.actor import Actor
+from application.shared.ports import Clock
+from application.todos.own_todo import change_own, load_own
+from application.unit_of_work import UnitOfWork
+from domain.shared.versioning import ExpectedVersion
+from domain.todos.todo import Title, Todo, TodoId, description
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateTodoCommand:
+    """``None`` leaves a field as it is; ``clear_due_at`` removes the due date."""
+
+    actor: Actor
+    todo_id: TodoId
+    expected_version: ExpectedVersion
+    title: str | None = None
+    description: str | None = None
+    completed: bool | None = None
+    due_at: datetime | None = None
+    clear_due_at: bool = False
+
+
+class UpdateTodo:
+    """Edit the given fields of the actor's todo.
+
+    - The caller must say which version it edits (``VersionRequiredError`` otherwise); a
+      stale one raises ``VersionMismatchError`` and changes nothing.
+    - Success raises the version by exactly one, even when no field changes.
+    """
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, cmd: UpdateTodoCommand) -> Todo:
+        title = None if cmd.title is None else Title.parse(cmd.title)
+        text = None if cmd.description is None else description(cmd.description)
+
+        def update(todo: Todo) -> None:
+            todo.edit(
+                expected=cmd.expected_version,
+                now=self._clock.now(),
+                title=title,
+                description=text,
+                completed=cmd.completed,
+                due_at=cmd.due_at,
+                clear_due_at=cmd.clear_due_at,
+            )
+
+        async with self._uow as uow:
+            if cmd.expected_version is None:
+                current = await load_own(uow.todos, cmd.actor, cmd.todo_id)
+                raise VersionRequiredError("todo", current.version)
+            todo = await change_own(uow.todos, cmd.actor, cmd.todo_id, cmd.expected_version, update)
+            await uow.commit()
+        return todo

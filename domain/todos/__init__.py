@@ -1,0 +1,1 @@
+"""Todos: a user's own list, edited with optimistic locking."""

@@ -1,0 +1,1 @@
+"""HTTP surface of the todos context: ``/api/v1/todos``."""
