@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from tests.http.conftest import API, PASSWORD, Api
-from tests.http.helpers import RFC3339_UTC, assert_problem, assert_unauthorized, claims_of, logout, me, refresh, sessions
+from tests.http.helpers import (
+    RFC3339_UTC,
+    assert_problem,
+    assert_unauthorized,
+    claims_of,
+    logout,
+    me,
+    refresh,
+    sessions,
+)
 
 SESSIONS = f"{API}/auth/sessions"
 SESSION_KEYS = {"id", "created_at", "last_used_at", "user_agent", "ip", "current"}
