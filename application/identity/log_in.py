@@ -11,7 +11,7 @@ from application.identity.rules import IdentityRules
 from application.identity.session_tokens import ClientInfo, SessionTokens, TokenPair
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
-from domain.identity.email import Email, normalize_email
+from domain.identity.email import EMAIL_MAX_LENGTH, Email, normalize_email
 from domain.identity.user import User
 from domain.shared.errors import InvalidValueError
 
@@ -44,7 +44,8 @@ class LogIn:
         self._lockout = rules.lockout
 
     async def __call__(self, cmd: LogInCommand) -> TokenPair:
-        key = normalize_email(cmd.email)
+        # The lockout key; no address is longer than 254 characters, so nothing is lost by the cut.
+        key = normalize_email(cmd.email)[:EMAIL_MAX_LENGTH]
         async with self._uow as uow:
             now = self._clock.now()
             await refuse_if_locked(uow.login_attempts, self._lockout, key, now)

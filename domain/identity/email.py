@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from domain.shared.errors import InvalidValueError
 
-_MAX_LENGTH = 254
+EMAIL_MAX_LENGTH = 254
 # Deliberately simple: one "@", a non-empty local part, a dotted domain, no spaces.
 # Deliverability is proven by mail, not by a regular expression.
 _SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -27,7 +27,7 @@ class Email:
     def __post_init__(self) -> None:
         if self.value != normalize_email(self.value):
             raise InvalidValueError("email", "must be normalized; use Email.parse")
-        if len(self.value) > _MAX_LENGTH or not _SHAPE.match(self.value):
+        if len(self.value) > EMAIL_MAX_LENGTH or not _SHAPE.match(self.value):
             raise InvalidValueError("email", "is not a valid e-mail address")
 
     @classmethod

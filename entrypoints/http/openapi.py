@@ -29,6 +29,13 @@ Choices made where the contract is silent:
 - `DELETE /auth/sessions/{id}` on an already revoked session of one's own answers 204.
 - `last_used_at` of a session is the time of its login or latest refresh.
 - Token responses carry `Cache-Control: no-store`.
+- Todos: when both `If-Match` and a body `version` are sent, `If-Match` wins. `If-Match` with
+  several entity tags is read by its first strong numeric tag; a weak or unparsable one
+  matches nothing (412). `If-None-Match` compares weakly, so `W/"3"` matches version 3.
+  412 and 428 problems carry `current_version` and the current `ETag`.
+- Todos: `toggle` and `DELETE` may omit the version (or send `If-Match: *`); they then apply
+  to whatever the current version is, retrying internally on a concurrent write.
+- Lists default to `sort=-created_at`; ties break by id; `due_at` sorts undated todos last.
 """
 
 

@@ -196,16 +196,20 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem responses a handler can give."""
+    """OpenAPI entries for the problem responses a handler can give.
+
+    400 is always included: Litestar documents one for every handler with parameters, as
+    plain JSON; ours replaces it with the problem shape actually sent.
+    """
     described = {
-        400: "Malformed request body",
+        400: "Malformed request",
         401: "Missing, invalid, expired or revoked credentials",
         403: "Not allowed",
         404: "Not found (or not yours)",
         409: "Conflict",
-        412: "The version does not match",
+        412: "The version does not match; `current_version` and `ETag` give the current one",
         422: "Validation failed; `errors` lists the fields",
-        428: "Neither If-Match nor version was sent",
+        428: "Neither If-Match nor version was sent; `current_version` gives the current one",
         429: "Too many attempts; see Retry-After",
         503: "A dependency is unavailable",
     }
@@ -215,5 +219,5 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             description=described.get(status, HTTPStatus(status).phrase),
             media_type=PROBLEM_JSON,
         )
-        for status in statuses
+        for status in sorted({400, *statuses})
     }

@@ -55,5 +55,5 @@ class PostgresTodoMachine(TodoMachine):
 def test_todo_use_cases_agree_with_the_model_on_postgres(pg_database: str) -> None:
     PostgresTodoMachine.database_url = pg_database
     run_state_machine_as_test(
-        PostgresTodoMachine, settings=settings(settings.default, max_examples=25, stateful_step_count=25)
+        PostgresTodoMachine, settings=settings(settings.default, max_examples=15, stateful_step_count=20)
     )

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from domain.identity.lockout import LockoutPolicy
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-HORIZON = 4 * 3600  # seconds of generated history
+HORIZON = 2 * 3600  # seconds of generated history: short, so that runs and overlapping locks are common
 
 policies = st.builds(
     LockoutPolicy,
-    threshold=st.integers(min_value=1, max_value=6),
+    threshold=st.integers(min_value=1, max_value=5),
     window=st.integers(min_value=1, max_value=3600).map(lambda s: timedelta(seconds=s)),
     duration=st.integers(min_value=1, max_value=3600).map(lambda s: timedelta(seconds=s)),
 )
@@ -37,6 +37,21 @@ def reference_locked_until(policy: LockoutPolicy, failures: list[datetime], now:
 @given(policy=policies, failures=failure_lists, now=instants)
 def test_agrees_with_the_brute_force_reference(policy: LockoutPolicy, failures: list[datetime], now: datetime) -> None:
     assert policy.locked_until(failures, now) == reference_locked_until(policy, failures, now)
+
+
+@given(policy=policies, failures=failure_lists.filter(bool), data=st.data())
+def test_agrees_with_the_reference_just_after_a_failure(
+    policy: LockoutPolicy, failures: list[datetime], data: st.DataObject
+) -> None:
+    now = data.draw(st.sampled_from(failures)) + timedelta(seconds=data.draw(st.integers(0, 600)))
+    assert policy.locked_until(failures, now) == reference_locked_until(policy, failures, now)
+
+
+def test_of_several_locks_in_force_the_latest_end_wins() -> None:
+    policy = LockoutPolicy(threshold=2, window=timedelta(minutes=5), duration=timedelta(minutes=10))
+    failures = [T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=3)]
+    now = T0 + timedelta(minutes=4)
+    assert policy.locked_until(failures, now) == T0 + timedelta(minutes=13)
 
 
 @given(policy=policies, failures=failure_lists, now=instants)

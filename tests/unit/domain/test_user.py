@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from domain.identity.email import Email
@@ -34,6 +34,9 @@ def test_register_records_one_user_registered_event(role: Role) -> None:
 
 
 @given(local=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-", min_size=1, max_size=200))
+@example(local="a" * DISPLAY_NAME_MAX)
+@example(local="b" * (DISPLAY_NAME_MAX + 1))
+@example(local="c" * 200)
 def test_display_name_defaults_to_the_local_part_cut_to_100(local: str) -> None:
     user = a_user(email=Email.parse(f"{local}@example.com"))
     assert user.display_name == local[:DISPLAY_NAME_MAX]
