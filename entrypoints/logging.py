@@ -31,12 +31,19 @@ def configure_logging(settings: Settings) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # Tracebacks never carry local variables: a frame's locals can hold a password or a token.
     if settings.log_format == "json":
         renderer: Any = structlog.processors.JSONRenderer(serializer=_serialize)
-        final: list[Any] = [structlog.processors.dict_tracebacks, renderer]
+        tracebacks = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
+        final: list[Any] = [tracebacks, renderer]
         factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
     else:
-        final = [structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())]
+        console = structlog.dev.ConsoleRenderer(
+            colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
+        final = [console]
         factory = structlog.PrintLoggerFactory(sys.stdout)
     structlog.configure(
         processors=[*shared, *final],

@@ -16,6 +16,7 @@ from entrypoints.container import build_container
 from entrypoints.http.auth import HttpProvider
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
+from entrypoints.http.media_types import require_declared_media_type
 from entrypoints.http.openapi import openapi_config, openapi_json
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.request_context import RequestContext
@@ -45,6 +46,7 @@ def create_app(settings: Settings, container: AsyncContainer | None = None) -> L
     app = Litestar(
         route_handlers=[api, HealthController, openapi_json],
         exception_handlers=exception_handlers(),
+        before_request=require_declared_media_type,
         lifespan=[close_container],
         openapi_config=openapi_config(),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,

@@ -137,7 +137,9 @@ def _known_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     return _render(request, problem, _headers(problem, exc))
 
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+# msgspec names the offending field in the message when the path is the body itself
+# ("Object missing required field `email`", "Object contains unknown field `x`").
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
 
 
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
@@ -145,8 +147,9 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message", "invalid"))
-            unknown = _UNKNOWN_FIELD.search(message)
-            field = unknown.group(1) if unknown else str(item.get("key") or "body")
+            key = str(item.get("key") or "data")
+            named = _NAMED_FIELD.search(message) if key == "data" else None
+            field = named.group(1) if named else ("body" if key == "data" else key)
             errors.append(FieldError(field=field, message=message))
     return errors
 

@@ -58,14 +58,14 @@ async def test_each_login_opens_its_own_session_with_fresh_tokens(api: Api) -> N
     assert first["refresh_token"] != second["refresh_token"]
 
 
-@pytest.mark.parametrize("spelling", ["ADA@EXAMPLE.COM", "  Ada@Example.com  "])
-async def test_login_email_is_trimmed_and_case_insensitive(api: Api, spelling: str) -> None:
+async def test_login_email_is_trimmed_and_case_insensitive(api: Api) -> None:
     user = (await api.register("ada@example.com")).json()
 
-    response = await api.login(spelling)
+    for spelling in ("ADA@EXAMPLE.COM", "  Ada@Example.com  "):
+        response = await api.login(spelling)
 
-    assert response.status_code == 200, response.text
-    assert claims_of(response.json()["access_token"])["sub"] == user["id"]
+        assert response.status_code == 200, response.text
+        assert claims_of(response.json()["access_token"])["sub"] == user["id"]
 
 
 async def test_password_is_case_sensitive(api: Api) -> None:
@@ -73,17 +73,17 @@ async def test_password_is_case_sensitive(api: Api) -> None:
     assert_unauthorized(await api.login(password=PASSWORD.upper()))
 
 
-@pytest.mark.parametrize("email", ["nobody@example.com", "not-an-email"])
-async def test_unknown_email_and_wrong_password_give_byte_identical_401s(api: Api, email: str) -> None:
+async def test_unknown_email_and_wrong_password_give_byte_identical_401s(api: Api) -> None:
     await api.register()
 
     wrong_password = await api.login("ada@example.com", "not-the-passphrase")
-    unknown_email = await api.login(email, PASSWORD)
 
     assert_unauthorized(wrong_password)
-    assert_unauthorized(unknown_email)
-    assert wrong_password.content == unknown_email.content
-    assert wrong_password.headers["www-authenticate"] == unknown_email.headers["www-authenticate"]
+    for email in ("nobody@example.com", "not-an-email"):
+        unknown_email = await api.login(email, PASSWORD)
+        assert_unauthorized(unknown_email)
+        assert wrong_password.content == unknown_email.content, email
+        assert wrong_password.headers["www-authenticate"] == unknown_email.headers["www-authenticate"]
 
 
 async def test_a_failed_login_says_nothing_about_the_password(api: Api) -> None:
@@ -128,9 +128,9 @@ async def test_token_endpoint_with_a_missing_field_is_a_422_problem(api: Api) ->
     assert_problem(await api.client.post(TOKEN, data={"username": "ada@example.com"}), 422)
 
 
-@pytest.mark.parametrize("body", [{"email": "ada@example.com"}, {"email": "ada@example.com", "password": 1}])
-async def test_login_with_a_missing_or_mistyped_field_is_a_422_problem(api: Api, body: dict[str, object]) -> None:
-    assert_problem(await api.client.post(LOGIN, json=body), 422)
+async def test_login_with_a_missing_or_mistyped_field_is_a_422_problem(api: Api) -> None:
+    for body in ({"email": "ada@example.com"}, {"email": "ada@example.com", "password": 1}, {"password": PASSWORD}):
+        assert_problem(await api.client.post(LOGIN, json=body), 422)
 
 
 @pytest.mark.parametrize("path", [LOGIN, TOKEN])

@@ -68,14 +68,16 @@ async def test_a_token_of_an_ended_session_cannot_log_out_again(api: Api) -> Non
     assert_unauthorized(await logout(api, tokens["access_token"]))
 
 
-@pytest.mark.parametrize("body", [{"all_sessions": True, "everywhere": True}, {"all_sessions": "yes"}, []])
-async def test_an_invalid_logout_body_is_422_and_logs_nobody_out(api: Api, body: object) -> None:
+async def test_an_invalid_logout_body_is_422_and_logs_nobody_out(api: Api) -> None:
     tokens = await api.tokens()
+    other = await api.tokens()
 
-    response = await api.client.post(LOGOUT, headers=api.bearer(tokens["access_token"]), json=body)
+    for body in ({"all_sessions": True, "everywhere": True}, {"all_sessions": "yes"}, []):
+        response = await api.client.post(LOGOUT, headers=api.bearer(tokens["access_token"]), json=body)
+        assert_problem(response, 422)
 
-    assert_problem(response, 422)
     assert (await me(api, tokens["access_token"])).status_code == 200
+    assert (await me(api, other["access_token"])).status_code == 200
 
 
 async def test_malformed_logout_json_is_a_400_problem(api: Api) -> None:

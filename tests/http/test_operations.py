@@ -79,10 +79,10 @@ async def test_openapi_declares_bearer_auth_on_the_protected_operations(openapi:
         assert not ops[key].get("security"), key
 
 
-@pytest.mark.parametrize("status", ["401", "422", "429"])
-async def test_login_failures_are_documented_as_problem_json(openapi: dict[str, Any], status: str) -> None:
+async def test_login_failures_are_documented_as_problem_json(openapi: dict[str, Any]) -> None:
     login = operations(openapi)[("post", "/auth/login")]
-    assert "application/problem+json" in login["responses"][status]["content"]
+    for status in ("401", "422", "429"):
+        assert "application/problem+json" in login["responses"][status]["content"], status
 
 
 async def test_every_documented_error_response_is_problem_json(openapi: dict[str, Any]) -> None:

@@ -74,22 +74,15 @@ async def test_a_wrong_current_password_is_422_on_current_password(api: Api) -> 
     assert_unauthorized(await api.login(password=NEW))
 
 
-@pytest.mark.parametrize(
-    "new",
-    [
-        pytest.param("Abc-12x", id="7-chars"),
-        pytest.param("y" * 129, id="129-chars"),
-        pytest.param("Password1", id="common"),
-        pytest.param("ADA@example.com", id="equal-to-email"),
-    ],
-)
-async def test_a_new_password_breaking_the_policy_is_422_on_new_password(api: Api, new: str) -> None:
+async def test_a_new_password_breaking_the_policy_is_422_on_new_password(api: Api) -> None:
     tokens = await api.tokens()
     other = await api.tokens()
 
-    response = await change(api, tokens["access_token"], new=new)
+    violations = {"7 characters": "Abc-12x", "129": "y" * 129, "common": "Password1", "email": "ADA@example.com"}
+    for case, new in violations.items():
+        response = await change(api, tokens["access_token"], new=new)
+        assert set(field_errors(assert_problem(response, 422))) == {"new_password"}, case
 
-    assert set(field_errors(assert_problem(response, 422))) == {"new_password"}
     assert (await api.login(password=PASSWORD)).status_code == 200
     assert (await me(api, other["access_token"])).status_code == 200
 
@@ -125,16 +118,17 @@ async def test_change_needs_a_token(api: Api) -> None:
     assert_unauthorized(await api.client.post(CHANGE, json=body))
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
+async def test_an_incomplete_or_unknown_body_is_422(api: Api) -> None:
+    tokens = await api.tokens()
+    other = await api.tokens()
+    bodies: list[dict[str, Any]] = [
         {"current_password": PASSWORD},
         {"new_password": NEW},
         {"current_password": PASSWORD, "new_password": NEW, "logout_others": False},
-    ],
-)
-async def test_an_incomplete_or_unknown_body_is_422(api: Api, body: dict[str, Any]) -> None:
-    tokens = await api.tokens()
-    response = await api.client.post(CHANGE, headers=api.bearer(tokens["access_token"]), json=body)
-    assert_problem(response, 422)
+    ]
+    for body in bodies:
+        response = await api.client.post(CHANGE, headers=api.bearer(tokens["access_token"]), json=body)
+        assert_problem(response, 422)
+
+    assert (await me(api, other["access_token"])).status_code == 200
     assert (await api.login(password=PASSWORD)).status_code == 200

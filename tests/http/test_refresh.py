@@ -89,8 +89,7 @@ async def test_concurrent_refreshes_with_one_token_let_at_most_one_win_and_revok
 
 
 @pytest.mark.parametrize(
-    ("idle", "status"),
-    [(timedelta(days=14) - timedelta(seconds=1), 200), (timedelta(days=14), 401), (timedelta(days=20), 401)],
+    ("idle", "status"), [(timedelta(days=14) - timedelta(seconds=1), 200), (timedelta(days=14), 401)]
 )
 async def test_refresh_token_expires_after_14_days_idle(api: Api, idle: timedelta, status: int) -> None:
     tokens = await api.tokens()
@@ -123,10 +122,10 @@ async def test_refresh_token_expires_after_30_days_even_when_used_regularly(api:
     assert_unauthorized(await refresh(api, token))
 
 
-@pytest.mark.parametrize("token", ["garbage", "x" * 512, "eyJhbGciOiJIUzI1NiJ9.e30.abc"])
-async def test_unknown_refresh_token_is_401(api: Api, token: str) -> None:
+async def test_unknown_refresh_token_is_401(api: Api) -> None:
     await api.tokens()
-    assert_unauthorized(await refresh(api, token))
+    for token in ("garbage", "x" * 512, "eyJhbGciOiJIUzI1NiJ9.e30.abc"):
+        assert_unauthorized(await refresh(api, token))
 
 
 async def test_the_access_token_is_not_a_refresh_token(api: Api) -> None:
@@ -134,9 +133,10 @@ async def test_the_access_token_is_not_a_refresh_token(api: Api) -> None:
     assert_unauthorized(await refresh(api, tokens["access_token"]))
 
 
-@pytest.mark.parametrize("body", [{}, {"refresh_token": ""}, {"refresh_token": 1}, {"refresh_token": "t", "x": 1}])
-async def test_an_invalid_refresh_body_is_a_422_problem(api: Api, body: dict[str, object]) -> None:
-    assert_problem(await api.client.post(REFRESH, json=body), 422)
+async def test_an_invalid_refresh_body_is_a_422_problem(api: Api) -> None:
+    bodies: list[object] = [{}, {"refresh_token": ""}, {"refresh_token": 1}, {"refresh_token": "t", "x": 1}, []]
+    for body in bodies:
+        assert_problem(await api.client.post(REFRESH, json=body), 422)
 
 
 async def test_refresh_after_logout_is_401(api: Api) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from uuid import UUID
-
 
 from domain.identity.password_policy import common_passwords
 from tests.http.conftest import API, PASSWORD, Api
@@ -146,3 +146,14 @@ async def test_a_body_that_is_not_json_is_a_4xx_problem(api: Api) -> None:
         response = await api.client.post(REGISTER, content=content, headers={"content-type": content_type})
         assert response.status_code in (400, 415, 422), (content_type, response.text)
         assert_problem(response, response.status_code)
+
+
+async def test_a_json_body_sent_with_a_non_json_content_type_is_refused(api: Api) -> None:
+    """The contract takes `application/json` bodies and lists 415 for other media types."""
+    content = json.dumps({"email": "ada@example.com", "password": PASSWORD}).encode()
+
+    response = await api.client.post(REGISTER, content=content, headers={"content-type": "text/plain"})
+
+    assert response.status_code in (400, 415), response.text
+    assert_problem(response, response.status_code)
+    assert (await api.register()).status_code == 201  # nothing was created

@@ -6,8 +6,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from tests.http.conftest import API, PASSWORD, Api
 from tests.http.helpers import (
     RFC3339_UTC,
@@ -153,12 +151,13 @@ async def test_an_unknown_session_id_is_404_like_someone_elses(api: Api) -> None
     }
 
 
-@pytest.mark.parametrize("session_id", ["not-a-uuid", "123", "01a2097e-bec2-7445-aa48"])
-async def test_a_session_id_that_is_not_a_uuid_is_a_problem_not_a_crash(api: Api, session_id: str) -> None:
+async def test_a_session_id_that_is_not_a_uuid_is_a_problem_not_a_crash(api: Api) -> None:
     tokens = await login_from(api, "Client/1")
-    response = await revoke(api, tokens["access_token"], session_id)
-    assert response.status_code in (404, 422), response.text
-    assert_problem(response, response.status_code)
+    for session_id in ("not-a-uuid", "123", "01a2097e-bec2-7445-aa48", "%00"):
+        response = await revoke(api, tokens["access_token"], session_id)
+        assert response.status_code in (404, 422), response.text
+        assert_problem(response, response.status_code)
+    assert (await me(api, tokens["access_token"])).status_code == 200
 
 
 async def test_revoking_a_session_needs_a_token(api: Api) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, update
 
 from adapters.sql.tables import users
@@ -42,12 +41,11 @@ async def test_me_without_a_token_is_401(api: Api) -> None:
     assert_unauthorized(await api.client.get(ME))
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    ["Bearer", "Bearer ", "Bearer not-a-jwt", "Bearer a.b.c", "Basic YWRhOnBhc3N3b3Jk", "Token abc"],
-)
-async def test_malformed_authorization_is_401(api: Api, authorization: str) -> None:
-    assert_unauthorized(await api.client.get(ME, headers={"Authorization": authorization}))
+async def test_malformed_authorization_is_401(api: Api) -> None:
+    for authorization in ("Bearer", "Bearer ", "Bearer not-a-jwt", "Bearer a.b.c", "Basic YWRhOnB3", "Token abc"):
+        response = await api.client.get(ME, headers={"Authorization": authorization})
+        assert response.status_code == 401, authorization
+        assert_unauthorized(response)
 
 
 def _alg_none(claims: dict[str, Any]) -> str:
@@ -111,12 +109,19 @@ FORGERIES: list[Callable[[dict[str, Any]], str]] = [
 ]
 
 
-@pytest.mark.parametrize("forge", FORGERIES, ids=lambda forge: forge.__name__.strip("_"))
-async def test_forged_or_invalid_tokens_are_401(api: Api, forge: Callable[[dict[str, Any]], str]) -> None:
+async def test_forged_or_invalid_tokens_are_401(api: Api) -> None:
     genuine = (await api.tokens())["access_token"]
-    assert (await me(api, genuine)).status_code == 200
 
-    assert_unauthorized(await me(api, forge(claims_of(genuine))))
+    accepted = []
+    for forge in FORGERIES:
+        response = await me(api, forge(claims_of(genuine)))
+        if response.status_code == 401:
+            assert_unauthorized(response)
+        else:
+            accepted.append((forge.__name__, response.status_code))
+
+    assert accepted == []
+    assert (await me(api, genuine)).status_code == 200
 
 
 async def test_a_re_signed_copy_of_a_genuine_token_is_accepted(api: Api) -> None:
