@@ -9,8 +9,10 @@ from dishka import AsyncContainer, Provider, Scope, from_context, make_async_con
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.redis.client import create_redis
 from adapters.redis.health import RedisHealthProbe
+from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
 from adapters.sql.engine import create_engine
@@ -25,6 +27,7 @@ from application.identity.get_current_user import GetCurrentUser
 from application.identity.list_sessions import ListSessions
 from application.identity.log_in import LogIn
 from application.identity.log_out import LogOut
+from application.identity.login_guard import LoginGuard
 from application.identity.ports import PasswordHasher, TokenIssuer
 from application.identity.refresh_session import RefreshSession
 from application.identity.register_user import RegisterUser
@@ -32,6 +35,7 @@ from application.identity.revoke_session import RevokeSession
 from application.identity.rules import IdentityRules
 from application.identity.session_tokens import SessionTokens
 from application.shared.ports import Clock, IdGenerator
+from application.shared.rate_limits import RateLimit, RateLimiter
 from application.shared.readiness import CheckReadiness, HealthProbe
 from application.todos.create_todo import CreateTodo
 from application.todos.delete_todo import DeleteTodo
@@ -55,6 +59,7 @@ class InfraProvider(Provider):
     clock = provide(SystemClock, provides=Clock, scope=Scope.APP)
     ids = provide(Uuid7Generator, provides=IdGenerator, scope=Scope.APP)
     session_tokens = provide(SessionTokens, scope=Scope.APP)
+    login_guard = provide(LoginGuard, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
     def rules(self, s: Settings) -> IdentityRules:
@@ -67,6 +72,7 @@ class InfraProvider(Provider):
             session_lifetime=SessionLifetime(
                 idle=timedelta(seconds=s.refresh_idle_ttl), absolute=timedelta(seconds=s.refresh_absolute_ttl)
             ),
+            login_throttle=RateLimit(s.login_throttle, timedelta(minutes=1)) if s.rate_limits else None,
         )
 
     @provide(scope=Scope.APP)
@@ -104,7 +110,11 @@ class SqlProvider(Provider):
 
 
 class InProcessProvider(Provider):
-    """No Redis configured: readiness asks the database only."""
+    """No Redis configured: per-process rate limits; readiness asks the database only."""
+
+    @provide(scope=Scope.APP)
+    def rate_limiter(self, clock: Clock) -> RateLimiter:
+        return InMemoryRateLimiter(clock)
 
     @provide(scope=Scope.APP)
     def probes(self, engine: AsyncEngine) -> tuple[HealthProbe, ...]:
@@ -119,6 +129,10 @@ class RedisProvider(Provider):
         yield client
         await client.aclose()
         await client.connection_pool.disconnect()
+
+    @provide(scope=Scope.APP)
+    def rate_limiter(self, redis: Redis) -> RateLimiter:
+        return RedisRateLimiter(redis)
 
     @provide(scope=Scope.APP)
     def probes(self, engine: AsyncEngine, redis: Redis) -> tuple[HealthProbe, ...]:

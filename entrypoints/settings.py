@@ -52,6 +52,7 @@ class Settings:
     lockout_window: int = 900
     lockout_duration: int = 900
     rate_limits: bool = True
+    login_throttle: int = 30
     argon2_memory_kib: int = 19 * 1024
     argon2_iterations: int = 2
     argon2_lanes: int = 1
@@ -195,6 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         lockout_window=r.integer("LOCKOUT_WINDOW", _DEFAULTS.lockout_window, minimum=1),
         lockout_duration=r.integer("LOCKOUT_DURATION", _DEFAULTS.lockout_duration, minimum=1),
         rate_limits=r.flag("RATE_LIMITS", _DEFAULTS.rate_limits),
+        login_throttle=r.integer("LOGIN_THROTTLE", _DEFAULTS.login_throttle, minimum=1),
         argon2_memory_kib=r.integer("ARGON2_MEMORY_KIB", _DEFAULTS.argon2_memory_kib, minimum=8),
         argon2_iterations=r.integer("ARGON2_ITERATIONS", _DEFAULTS.argon2_iterations, minimum=1),
         argon2_lanes=r.integer("ARGON2_LANES", _DEFAULTS.argon2_lanes, minimum=1, maximum=16),

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, settings
 from tests.support.services import (
     REDIS_URL,
     ServiceDownError,
-    check_redis,
     create_pg_database,
     drop_pg_database,
     fresh_sqlite_url,
     migrated_sqlite_template,
+    require_redis,
     truncate_pg,
 )
 
@@ -68,9 +68,9 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def redis_url() -> str:
+def redis_url() -> str:
     try:
-        await check_redis()
+        require_redis()
     except ServiceDownError as error:
         pytest.fail(str(error), pytrace=False)
     return REDIS_URL

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from application.errors import UnauthenticatedError
 from application.identity.actor import Actor
-from application.identity.lockout_guard import refuse_if_locked
+from application.identity.login_guard import LoginGuard
 from application.identity.ports import PasswordHasher
-from application.identity.rules import IdentityRules
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
 from domain.identity.password_policy import check_password
@@ -31,11 +30,11 @@ class ChangePassword:
     - Every other session of the user is revoked; the current one stays.
     """
 
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, rules: IdentityRules) -> None:
+    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, guard: LoginGuard, clock: Clock) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._guard = guard
         self._clock = clock
-        self._lockout = rules.lockout
 
     async def __call__(self, cmd: ChangePasswordCommand) -> None:
         async with self._uow as uow:
@@ -44,7 +43,7 @@ class ChangePassword:
                 raise UnauthenticatedError()
             now = self._clock.now()
             key = user.email.value
-            await refuse_if_locked(uow.login_attempts, self._lockout, key, now)
+            await self._guard.refuse_if_locked(uow.login_attempts, key, now)
             if not await self._hasher.verify(user.password_hash, cmd.current_password):
                 await uow.login_attempts.record_failure(key, now)
                 await uow.commit()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.errors import UnauthenticatedError
-from application.identity.lockout_guard import refuse_if_locked
+from application.identity.login_guard import LoginGuard
 from application.identity.ports import PasswordHasher
-from application.identity.rules import IdentityRules
 from application.identity.session_tokens import ClientInfo, SessionTokens, TokenPair
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
@@ -26,6 +25,8 @@ class LogInCommand:
 class LogIn:
     """Exchange e-mail and password for a new session and its token pair.
 
+    - Too many attempts from one client address are refused with ``RateLimitedError``
+      (the throttle, a setting).
     - A locked e-mail is refused with ``RateLimitedError`` before the password is checked,
       whether or not an account has it (no user enumeration), even with the right password.
     - Unknown e-mail, wrong password and inactive account all raise the same
@@ -35,20 +36,21 @@ class LogIn:
     """
 
     def __init__(
-        self, uow: UnitOfWork, hasher: PasswordHasher, tokens: SessionTokens, clock: Clock, rules: IdentityRules
+        self, uow: UnitOfWork, hasher: PasswordHasher, tokens: SessionTokens, guard: LoginGuard, clock: Clock
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
+        self._guard = guard
         self._clock = clock
-        self._lockout = rules.lockout
 
     async def __call__(self, cmd: LogInCommand) -> TokenPair:
         # The lockout key; no address is longer than 254 characters, so nothing is lost by the cut.
         key = normalize_email(cmd.email)[:EMAIL_MAX_LENGTH]
+        await self._guard.throttle(cmd.client.ip)
         async with self._uow as uow:
             now = self._clock.now()
-            await refuse_if_locked(uow.login_attempts, self._lockout, key, now)
+            await self._guard.refuse_if_locked(uow.login_attempts, key, now)
             user = await self._find_user(uow, cmd.email)
             verified = await self._hasher.verify(user.password_hash if user else None, cmd.password)
             if user is None or not verified or not user.is_active:

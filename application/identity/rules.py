@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from application.shared.rate_limits import RateLimit
 from domain.identity.lockout import LockoutPolicy
 from domain.identity.session import SessionLifetime
 
@@ -12,3 +13,5 @@ from domain.identity.session import SessionLifetime
 class IdentityRules:
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     session_lifetime: SessionLifetime = field(default_factory=SessionLifetime)
+    login_throttle: RateLimit | None = None
+    """Password checks allowed per client address; ``None`` turns the throttle off."""

@@ -28,7 +28,7 @@ async def _logged_in(app: IdentityApp, engine: AsyncEngine) -> TokenPair:
     await RegisterUser(SqlUnitOfWork(engine), app.hasher, app.clock, app.ids)(
         RegisterUserCommand(email="ada@example.com", password=PASSWORD)
     )
-    log_in = LogIn(SqlUnitOfWork(engine), app.hasher, app.tokens, app.clock, app.rules)
+    log_in = LogIn(SqlUnitOfWork(engine), app.hasher, app.tokens, app.guard, app.clock)
     return await log_in(LogInCommand(email="ada@example.com", password=PASSWORD))
 
 

@@ -90,7 +90,7 @@ async def test_filter_and_paging_count_all_matches(new_uow: UowFactory) -> None:
 
 
 async def test_compare_and_set_refuses_a_lost_update(new_uow: UowFactory) -> None:
-    owner, made = await seeded(new_uow)
+    _, made = await seeded(new_uow)
     target = made[0]
     async with new_uow() as uow:
         mine, theirs, stale = [await uow.todos.get(target.id) for _ in range(3)]

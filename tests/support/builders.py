@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from adapters.memory.database import InMemoryDatabase
+from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
@@ -18,6 +19,7 @@ from application.identity.get_current_user import GetCurrentUser
 from application.identity.list_sessions import ListSessions
 from application.identity.log_in import LogIn
 from application.identity.log_out import LogOut
+from application.identity.login_guard import LoginGuard
 from application.identity.refresh_session import RefreshSession
 from application.identity.register_user import RegisterUser
 from application.identity.revoke_session import RevokeSession
@@ -43,6 +45,8 @@ class IdentityApp:
         self.hasher = Argon2PasswordHasher(FAST_ARGON2)
         self.issuer = JwtTokenIssuer(JwtSettings(secret=TEST_SECRET), self.clock)
         self.tokens = SessionTokens(self.issuer, self.ids, self.clock, self.rules)
+        self.limiter = InMemoryRateLimiter(self.clock)
+        self.guard = LoginGuard(self.limiter, self.rules)
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.database)
@@ -53,7 +57,7 @@ class IdentityApp:
 
     @property
     def log_in(self) -> LogIn:
-        return LogIn(self.uow(), self.hasher, self.tokens, self.clock, self.rules)
+        return LogIn(self.uow(), self.hasher, self.tokens, self.guard, self.clock)
 
     @property
     def refresh(self) -> RefreshSession:
@@ -69,7 +73,7 @@ class IdentityApp:
 
     @property
     def change_password(self) -> ChangePassword:
-        return ChangePassword(self.uow(), self.hasher, self.clock, self.rules)
+        return ChangePassword(self.uow(), self.hasher, self.guard, self.clock)
 
     @property
     def list_sessions(self) -> ListSessions:

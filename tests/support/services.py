@@ -103,7 +103,12 @@ def fresh_sqlite_url(template: Path, directory: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def check_redis() -> None:
+def require_redis() -> None:
+    """Fail (never skip) with the start command when Redis does not answer."""
+    _run(_ping_redis())
+
+
+async def _ping_redis() -> None:
     client = redis_asyncio.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         await client.ping()

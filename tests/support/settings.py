@@ -18,6 +18,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         argon2_iterations=1,
         access_log=False,
         db_pool_size=5,
+        rate_limits=False,
     )
     return dataclasses.replace(base, **overrides)
 

@@ -78,7 +78,7 @@ def test_stale_version_changes_nothing(expected: int) -> None:
 
 
 @pytest.mark.parametrize("expected", [None, "*"])
-def test_unsaid_or_any_version_is_accepted(expected: None | str) -> None:
+def test_unsaid_or_any_version_is_accepted(expected: str | None) -> None:
     todo = a_todo(version=3)
     todo.toggle(expected=expected, now=T0)  # type: ignore[arg-type]
     assert (todo.completed, todo.version) == (True, 4)

@@ -1,0 +1,28 @@
+"""Throttling: how many attempts a client may make in a window."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``limit`` hits per ``window`` (fixed windows)."""
+
+    limit: int
+    window: timedelta
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.window <= timedelta(0):
+            raise ValueError("a rate limit needs a positive limit and window")
+
+
+class RateLimiter(Protocol):
+    @abstractmethod
+    async def hit(self, key: str, rate: RateLimit) -> int | None:
+        """Count one hit on ``key``. ``None`` while within ``rate``, else the seconds until
+        the window ends. Counters are shared by every process using the same store; a store
+        that does not answer lets the hit through (fail open) rather than failing the request."""
