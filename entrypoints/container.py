@@ -103,10 +103,13 @@ class SqlProvider(Provider):
         await engine.dispose()
 
     @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, engine: AsyncEngine) -> UnitOfWork:
-        # The finalizer never sees the handler's exception (dishka), so the unit of work
-        # commits only when the use-case says so and rolls back on leaving otherwise.
-        return SqlUnitOfWork(engine)
+    async def unit_of_work(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
+        # One connection serves the whole request (authentication, then the use-case). The
+        # finalizer never sees the handler's exception (dishka), so it only releases: the
+        # unit of work commits when the use-case says so and rolls back on leaving otherwise.
+        uow = SqlUnitOfWork(engine, hold_connection=True)
+        yield uow
+        await uow.release()
 
 
 class InProcessProvider(Provider):

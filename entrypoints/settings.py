@@ -57,7 +57,7 @@ class Settings:
     argon2_iterations: int = 2
     argon2_lanes: int = 1
     hash_concurrency: int = 2
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
     access_log: bool = True

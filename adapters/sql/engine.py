@@ -29,8 +29,10 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     return create_async_engine(
         url,
         echo=echo,
+        # A fixed pool: overflow connections are closed on return, so under load they would
+        # be opened and closed for every request (a fork on the server each time).
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_timeout=10,
         pool_recycle=1800,
         pool_pre_ping=False,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.session import SqlSession
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
 from application.errors import AlreadyExistsError
 from application.identity.ports import LoginAttemptRepository, Principal, SessionRepository, UserRepository
@@ -81,33 +81,45 @@ def _session(row: Any) -> Session:
     )
 
 
+# The statements every authenticated request runs are built once; only parameters vary.
+_USER_BY_ID = select(users).where(users.c.id == bindparam("id"))
+_USER_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
+_PRINCIPAL = (
+    select(users.c.id, users.c.role)
+    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+    .where(
+        sessions.c.id == bindparam("session_id"),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.idle_expires_at > bindparam("now"),
+        sessions.c.expires_at > bindparam("now"),
+        users.c.is_active.is_(True),
+    )
+)
+
+
 class SqlUserRepository(UserRepository):
-    def __init__(self, connection: AsyncConnection, seen: SeenAggregates) -> None:
-        self._conn = connection
+    def __init__(self, session: SqlSession, seen: SeenAggregates) -> None:
+        self._db = session
         self._seen = seen
 
     async def add(self, user: User) -> None:
         try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(insert(users).values(_user_row(user)))
-        except IntegrityError:
+            await self._db.write(insert(users).values(_user_row(user)))
+        except IntegrityError:  # the transaction is spoiled; the use-case ends with this error
             raise AlreadyExistsError("user", "email") from None
         self._seen.add(user)
 
     async def get(self, user_id: UserId) -> User | None:
-        return self._track(await self._one(users.c.id == user_id))
+        return self._track((await self._db.read(_USER_BY_ID, {"id": user_id})).first())
 
     async def get_by_email(self, email: Email) -> User | None:
-        return self._track(await self._one(users.c.email == email.value))
+        return self._track((await self._db.read(_USER_BY_EMAIL, {"email": email.value})).first())
 
     async def save(self, user: User) -> None:
         row = _user_row(user)
         del row["id"], row["created_at"]
-        await self._conn.execute(update(users).where(users.c.id == user.id).values(row))
+        await self._db.write(update(users).where(users.c.id == user.id).values(row))
         self._seen.add(user)
-
-    async def _one(self, condition: Any) -> Any:
-        return (await self._conn.execute(select(users).where(condition))).first()
 
     def _track(self, row: Any) -> User | None:
         if row is None:
@@ -118,17 +130,17 @@ class SqlUserRepository(UserRepository):
 
 
 class SqlSessionRepository(SessionRepository):
-    def __init__(self, connection: AsyncConnection, seen: SeenAggregates) -> None:
-        self._conn = connection
+    def __init__(self, session: SqlSession, seen: SeenAggregates) -> None:
+        self._db = session
         self._seen = seen
 
     async def add(self, session: Session) -> None:
-        await self._conn.execute(insert(sessions).values(_session_row(session)))
+        await self._db.write(insert(sessions).values(_session_row(session)))
         await self._remember_token(session)
         self._track(session)
 
     async def get(self, session_id: SessionId) -> Session | None:
-        row = (await self._conn.execute(select(sessions).where(sessions.c.id == session_id))).first()
+        row = (await self._db.read(select(sessions).where(sessions.c.id == session_id))).first()
         return None if row is None else self._track(_session(row))
 
     async def get_by_token_hash(self, token_hash: str) -> Session | None:
@@ -137,7 +149,7 @@ class SqlSessionRepository(SessionRepository):
             .join(refresh_tokens, refresh_tokens.c.session_id == sessions.c.id)
             .where(refresh_tokens.c.token_hash == token_hash)
         )
-        row = (await self._conn.execute(query)).first()
+        row = (await self._db.read(query)).first()
         return None if row is None else self._track(_session(row))
 
     async def list_live(self, user_id: UserId, now: datetime) -> list[Session]:
@@ -151,13 +163,13 @@ class SqlSessionRepository(SessionRepository):
             )
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
         )
-        return [self._track(_session(row)) for row in await self._conn.execute(query)]
+        return [self._track(_session(row)) for row in await self._db.read(query)]
 
     async def save(self, session: Session) -> None:
         expected = session.version - 1
         row = _session_row(session)
         del row["id"], row["user_id"], row["created_at"]
-        result = await self._conn.execute(
+        result = await self._db.write(
             update(sessions).where(sessions.c.id == session.id, sessions.c.version == expected).values(row)
         )
         if result.rowcount != 1:
@@ -166,7 +178,7 @@ class SqlSessionRepository(SessionRepository):
         self._track(session)
 
     async def revoke(self, session: Session) -> None:
-        await self._conn.execute(
+        await self._db.write(
             update(sessions)
             .where(sessions.c.id == session.id, sessions.c.revoked_at.is_(None))
             .values(revoked_at=session.revoked_at, version=sessions.c.version + 1)
@@ -174,24 +186,11 @@ class SqlSessionRepository(SessionRepository):
         self._track(session)
 
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
-        query = (
-            select(users.c.id, users.c.role)
-            .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
-            .where(
-                and_(
-                    sessions.c.id == session_id,
-                    sessions.c.revoked_at.is_(None),
-                    sessions.c.idle_expires_at > now,
-                    sessions.c.expires_at > now,
-                    users.c.is_active.is_(True),
-                )
-            )
-        )
-        row = (await self._conn.execute(query)).first()
+        row = (await self._db.read(_PRINCIPAL, {"session_id": session_id, "now": now})).first()
         return None if row is None else Principal(user_id=UserId(row.id), role=Role(row.role))
 
     async def _remember_token(self, session: Session) -> None:
-        await self._conn.execute(
+        await self._db.write(
             insert(refresh_tokens).values(
                 token_hash=session.token_hash, session_id=session.id, issued_at=session.last_used_at
             )
@@ -203,17 +202,17 @@ class SqlSessionRepository(SessionRepository):
 
 
 class SqlLoginAttemptRepository(LoginAttemptRepository):
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._conn = connection
+    def __init__(self, session: SqlSession) -> None:
+        self._db = session
 
     async def record_failure(self, email: str, at: datetime) -> None:
-        await self._conn.execute(insert(login_failures).values(email=email, failed_at=at))
+        await self._db.write(insert(login_failures).values(email=email, failed_at=at))
 
     async def failures_since(self, email: str, since: datetime) -> list[datetime]:
         query = select(login_failures.c.failed_at).where(
             login_failures.c.email == email, login_failures.c.failed_at >= since
         )
-        return [row.failed_at for row in await self._conn.execute(query)]
+        return [row.failed_at for row in await self._db.read(query)]
 
     async def clear(self, email: str) -> None:
-        await self._conn.execute(delete(login_failures).where(login_failures.c.email == email))
+        await self._db.write(delete(login_failures).where(login_failures.c.email == email))

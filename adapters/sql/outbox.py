@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.session import SqlSession
 from adapters.sql.tables import outbox
 from domain.shared.events import DomainEvent
 
@@ -32,10 +32,10 @@ def event_payload(event: DomainEvent) -> dict[str, Any]:
     return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
 
 
-async def write_events(connection: AsyncConnection, events: list[DomainEvent]) -> None:
+async def write_events(session: SqlSession, events: list[DomainEvent]) -> None:
     if not events:
         return
-    await connection.execute(
+    await session.write(
         insert(outbox),
         [{"name": e.name, "payload": event_payload(e), "occurred_at": e.occurred_at} for e in events],
     )

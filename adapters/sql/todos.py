@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
 
+from adapters.sql.session import SqlSession
 from adapters.sql.tables import todos
 from application.shared.events import SeenAggregates
 from application.todos.ports import TodoQuery, TodoRepository, TodoSort
@@ -33,6 +33,9 @@ _ORDER = {
     TodoSort.TITLE: (todos.c.title.asc(), todos.c.id.asc()),
     TodoSort.TITLE_DESC: (todos.c.title.desc(), todos.c.id.desc()),
 }
+
+
+_BY_ID = select(todos).where(todos.c.id == bindparam("id"))
 
 
 def _row(todo: Todo) -> dict[str, Any]:
@@ -64,16 +67,16 @@ def _todo(row: Any) -> Todo:
 
 
 class SqlTodoRepository(TodoRepository):
-    def __init__(self, connection: AsyncConnection, seen: SeenAggregates) -> None:
-        self._conn = connection
+    def __init__(self, session: SqlSession, seen: SeenAggregates) -> None:
+        self._db = session
         self._seen = seen
 
     async def add(self, todo: Todo) -> None:
-        await self._conn.execute(insert(todos).values(_row(todo)))
+        await self._db.write(insert(todos).values(_row(todo)))
         self._seen.add(todo)
 
     async def get(self, todo_id: TodoId) -> Todo | None:
-        row = (await self._conn.execute(select(todos).where(todos.c.id == todo_id))).first()
+        row = (await self._db.read(_BY_ID, {"id": todo_id})).first()
         if row is None:
             return None
         todo = _todo(row)
@@ -83,7 +86,7 @@ class SqlTodoRepository(TodoRepository):
     async def save(self, todo: Todo) -> None:
         values = _row(todo)
         del values["id"], values["owner_id"], values["created_at"]
-        result = await self._conn.execute(
+        result = await self._db.write(
             update(todos).where(todos.c.id == todo.id, todos.c.version == todo.version - 1).values(values)
         )
         if result.rowcount != 1:
@@ -91,7 +94,7 @@ class SqlTodoRepository(TodoRepository):
         self._seen.add(todo)
 
     async def delete(self, todo: Todo) -> None:
-        result = await self._conn.execute(delete(todos).where(todos.c.id == todo.id, todos.c.version == todo.version))
+        result = await self._db.write(delete(todos).where(todos.c.id == todo.id, todos.c.version == todo.version))
         if result.rowcount != 1:
             raise VersionMismatchError(expected=todo.version, actual=await self._stored_version(todo.id))
         self._seen.add(todo)
@@ -108,18 +111,18 @@ class SqlTodoRepository(TodoRepository):
             .limit(query.page.size)
             .offset(query.page.offset)
         )
-        rows = (await self._conn.execute(statement)).all()
+        rows = (await self._db.read(statement)).all()
         if rows:
             total = rows[0].total
         else:  # past the last page, or nothing at all: count separately
-            total = (await self._conn.execute(select(func.count()).select_from(todos).where(condition))).scalar_one()
+            total = (await self._db.read(select(func.count()).select_from(todos).where(condition))).scalar_one()
         return Page(items=[_todo(row) for row in rows], request=query.page, total=total)
 
     def _order(self, sort: TodoSort) -> tuple[Any, ...]:
-        if self._conn.dialect.name == "postgresql" and sort in _TITLE_ORDER_POSTGRES:
+        if self._db.dialect == "postgresql" and sort in _TITLE_ORDER_POSTGRES:
             return _TITLE_ORDER_POSTGRES[sort]
         return _ORDER[sort]
 
     async def _stored_version(self, todo_id: TodoId) -> int | None:
-        version = await self._conn.execute(select(todos.c.version).where(todos.c.id == todo_id))
+        version = await self._db.read(select(todos.c.version).where(todos.c.id == todo_id))
         return version.scalar_one_or_none()

@@ -1,4 +1,4 @@
-"""``SqlUnitOfWork``: one connection and transaction per use-case, outbox on commit."""
+"""``SqlUnitOfWork``: one connection per unit of work (or per request), outbox on commit."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
 from adapters.sql.outbox import write_events
+from adapters.sql.session import SqlSession
 from adapters.sql.todos import SqlTodoRepository
 from application.shared.events import SeenAggregates
 from application.unit_of_work import UnitOfWork
@@ -17,29 +18,36 @@ __all__ = ["SqlUnitOfWork"]
 
 
 class SqlUnitOfWork(UnitOfWork):
-    """Checks a connection out of the pool on enter and returns it on exit.
+    """``commit()`` writes the events of every aggregate the repositories saw to the outbox
+    and commits; the unit of work stays usable afterwards. Leaving the block rolls back
+    whatever was not committed. The same instance can be entered again after it was left
+    (one request runs authentication and then its use-case).
 
-    ``commit()`` writes the events of every aggregate the repositories saw to the outbox and
-    commits; the unit of work stays usable for more work in a new transaction. Leaving the
-    block rolls back whatever was not committed. The same instance can be entered again
-    after it was left (one request may run authentication and then its use-case).
+    With ``hold_connection`` the connection stays checked out between blocks until
+    ``release()``: the composition root does that per HTTP request, saving a pool round
+    trip. Without it each block checks a connection out and returns it.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, hold_connection: bool = False) -> None:
         self._engine = engine
+        self._hold = hold_connection
         self._connection: AsyncConnection | None = None
+        self._session: SqlSession | None = None
         self._seen = SeenAggregates()
 
     async def __aenter__(self) -> Self:
-        if self._connection is not None:
+        if self._session is not None:
             raise RuntimeError("unit of work entered twice")
-        connection = await self._engine.connect()  # the transaction begins with the first statement
-        self._connection = connection
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        session = SqlSession(self._connection)
+        await session.start()
+        self._session = session
         self._seen = SeenAggregates()
-        self.users = SqlUserRepository(connection, self._seen)
-        self.sessions = SqlSessionRepository(connection, self._seen)
-        self.login_attempts = SqlLoginAttemptRepository(connection)
-        self.todos = SqlTodoRepository(connection, self._seen)
+        self.users = SqlUserRepository(session, self._seen)
+        self.sessions = SqlSessionRepository(session, self._seen)
+        self.login_attempts = SqlLoginAttemptRepository(session)
+        self.todos = SqlTodoRepository(session, self._seen)
         return self
 
     async def __aexit__(
@@ -48,21 +56,23 @@ class SqlUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
+        session, self._session = self._session, None
+        if session is None:
             return
         try:
-            if connection.in_transaction():
-                await connection.rollback()
+            await session.rollback()
         finally:
-            await connection.close()
+            if not self._hold:
+                await self.release()
 
     async def commit(self) -> None:
-        connection = self._active()
-        await write_events(connection, self._seen.drain_events())
-        await connection.commit()
-
-    def _active(self) -> AsyncConnection:
-        if self._connection is None:
+        if self._session is None:
             raise RuntimeError("unit of work used outside 'async with'")
-        return self._connection
+        await write_events(self._session, self._seen.drain_events())
+        await self._session.commit()
+
+    async def release(self) -> None:
+        """Return the connection to the pool (the composition root calls this per request)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()

@@ -116,7 +116,7 @@ async def test_log_in_rehashes_a_password_hashed_with_other_parameters(app: Iden
     old_hash = stored_user(app, user.id).password_hash
     stronger = Argon2PasswordHasher(Argon2Parameters(memory_kib=2048, iterations=2, lanes=1))
     assert stronger.needs_rehash(old_hash)
-    log_in_stronger = LogIn(app.uow(), stronger, app.tokens, app.clock, app.rules)
+    log_in_stronger = LogIn(app.uow(), stronger, app.tokens, app.guard, app.clock)
 
     await log_in_stronger(LogInCommand(email=EMAIL, password=PASSWORD))
 
@@ -140,7 +140,7 @@ async def test_log_in_with_a_failed_password_does_not_rehash(app: IdentityApp) -
     old_hash = stored_user(app, user.id).password_hash
     stronger = Argon2PasswordHasher(Argon2Parameters(memory_kib=2048, iterations=2, lanes=1))
     with pytest.raises(UnauthenticatedError):
-        await LogIn(app.uow(), stronger, app.tokens, app.clock, app.rules)(
+        await LogIn(app.uow(), stronger, app.tokens, app.guard, app.clock)(
             LogInCommand(email=EMAIL, password=WRONG_PASSWORD)
         )
     assert stored_user(app, user.id).password_hash == old_hash

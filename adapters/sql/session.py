@@ -1,0 +1,66 @@
+"""``SqlSession``: the connection of one unit of work, with the transaction opened only for writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import CursorResult, Executable
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["SqlSession"]
+
+
+class SqlSession:
+    """Runs a unit of work's statements on one connection.
+
+    On PostgreSQL, reads run in autocommit mode: a read-only use-case pays no BEGIN and no
+    ROLLBACK round trip. The first write opens a READ COMMITTED transaction, which
+    ``commit()`` ends. Reads before it see the same data they would have seen inside it
+    (READ COMMITTED takes a fresh snapshot per statement), and every write that depends on
+    a read is a compare-and-set or protected by a constraint. On SQLite every unit of work
+    is one ``BEGIN IMMEDIATE`` transaction, since SQLite serializes writers anyway.
+    """
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self._lazy = connection.dialect.name == "postgresql"
+        self._writing = not self._lazy
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+    async def start(self) -> None:
+        if self._lazy:
+            await self.connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def read(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        return await self.connection.execute(statement, parameters)
+
+    async def write(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        if not self._writing:
+            await self._open_transaction()
+        return await self.connection.execute(statement, parameters)
+
+    async def commit(self) -> None:
+        if self._writing and self.connection.in_transaction():
+            await self.connection.commit()
+        await self._back_to_reading()
+
+    async def rollback(self) -> None:
+        if self.connection.in_transaction():
+            await self.connection.rollback()
+        await self._back_to_reading()
+
+    async def _open_transaction(self) -> None:
+        if self.connection.in_transaction():  # the logical autocommit "transaction" of the reads
+            await self.connection.rollback()
+        await self.connection.execution_options(isolation_level="READ COMMITTED")
+        self._writing = True
+
+    async def _back_to_reading(self) -> None:
+        if self._lazy and self._writing:
+            if self.connection.in_transaction():
+                await self.connection.rollback()
+            await self.connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._writing = False
