@@ -62,7 +62,9 @@ async def _prepare_database() -> None:
         await admin.close()
     connection = await asyncpg.connect(_dsn(DATABASE))
     try:
-        await connection.execute("CREATE TABLE bench_rows (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL)")
+        await connection.execute(
+            "CREATE TABLE bench_rows (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL)"
+        )
         await connection.executemany(
             "INSERT INTO bench_rows VALUES ($1, $2, $3)", [(n, f"row {n}", "x" * 64) for n in range(1, 1001)]
         )
@@ -73,11 +75,40 @@ async def _prepare_database() -> None:
 def _server_command(server: str, app: str, port: int, workers: int, *, factory: bool) -> list[str]:
     bin_dir = Path(sys.executable).parent
     if server == "granian":
-        command = [str(bin_dir / "granian"), "--interface", "asgi", "--loop", "uvloop", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(workers), "--no-ws", "--log-level", "warning"]
+        command = [
+            str(bin_dir / "granian"),
+            "--interface",
+            "asgi",
+            "--loop",
+            "uvloop",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-ws",
+            "--log-level",
+            "warning",
+        ]
         return [*command, "--factory", app] if factory else [*command, app]
-    command = [str(bin_dir / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-               "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    command = [
+        str(bin_dir / "uvicorn"),
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     return [*command, "--factory"] if factory else command
 
 
@@ -107,19 +138,25 @@ async def _seed() -> tuple[str, list[str]]:
         headers = {"Authorization": f"Bearer {token}"}
         ids: list[str] = []
         for start in range(0, 1000, 50):
-            batch = [client.post("/todos", json={"title": f"todo {n}"}, headers=headers) for n in range(start, start + 50)]
+            batch = [
+                client.post("/todos", json={"title": f"todo {n}"}, headers=headers) for n in range(start, start + 50)
+            ]
             ids += [response.json()["id"] for response in await asyncio.gather(*batch)]
     return token, ids
 
 
-def _wrk(url: str, connections: int, seconds: int, script: str, env: dict[str, str], *, warmup: bool = True) -> dict[str, float]:
+def _wrk(
+    url: str, connections: int, seconds: int, script: str, env: dict[str, str], *, warmup: bool = True
+) -> dict[str, float]:
     report = (WRK / "report.lua").read_text()
     combined = RESULTS / f".{script}.lua"
     combined.write_text((WRK / f"{script}.lua").read_text() + "\n" + report)
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(combined)]
     if warmup:
         subprocess.run([*base, "-d3s", url], env=env, capture_output=True, check=True)
-    out = subprocess.run([*base, f"-d{seconds}s", "--timeout", "5s", url], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*base, f"-d{seconds}s", "--timeout", "5s", url], env=env, capture_output=True, text=True, check=True
+    ).stdout
     line = next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))
     data: dict[str, float] = json.loads(line.removeprefix("BENCH_JSON "))
     return data
@@ -140,8 +177,13 @@ def _result(name: str, target: str, connections: int, data: dict[str, float]) ->
 
 
 def _run_all(seconds: int, token: str, ids: list[str]) -> list[Result]:
-    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_IDS": ",".join(ids[:200]), "BENCH_EMAIL": EMAIL,
-           "BENCH_PASSWORD": PASSWORD}
+    env = {
+        **os.environ,
+        "BENCH_TOKEN": token,
+        "BENCH_IDS": ",".join(ids[:200]),
+        "BENCH_EMAIL": EMAIL,
+        "BENCH_PASSWORD": PASSWORD,
+    }
     p = f"http://127.0.0.1:{PORTSIDE_PORT}"
     r = f"http://127.0.0.1:{REFERENCE_PORT}"
     plan = [
@@ -173,8 +215,11 @@ def _mixed(seconds: int, env: dict[str, str], p: str) -> Result:
     report = (WRK / "report.lua").read_text()
     login_script = RESULTS / ".mixed-login.lua"
     login_script.write_text((WRK / "login.lua").read_text() + "\n" + report)
-    flood = subprocess.Popen(["wrk", "-t1", "-c16", f"-d{seconds + 2}s", "-s", str(login_script),
-                              f"{p}/api/v1/auth/login"], env=env, stdout=subprocess.DEVNULL)
+    flood = subprocess.Popen(
+        ["wrk", "-t1", "-c16", f"-d{seconds + 2}s", "-s", str(login_script), f"{p}/api/v1/auth/login"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     time.sleep(1)
     data = _wrk(f"{p}/api/v1/todos/", 64, seconds, "get_many", env, warmup=False)
     flood.wait()
@@ -206,24 +251,37 @@ def _targets(results: list[Result], ratios: dict[str, float]) -> list[tuple[str,
     return [
         ("GET /todos/{id} >= 0.5 x one-row ceiling", ratios["GET /todos/{id} c=64"] >= 0.5),
         ("/health >= 0.6 x JSON ceiling", ratios["GET /health c=64"] >= 0.6),
-        ("list and writes >= 0.35 x one-row ceiling",
-         all(ratios[k] >= 0.35 for k in ("GET /todos?size=20 c=64", "POST /todos c=64", "PATCH /todos/{id} If-Match: * c=64"))),
-        ("zero errors and no stall at 256 connections",
-         all(r.non2xx == 0 and r.socket_errors == 0 and r.rps > 0 for r in portside if r.connections == 256)),
+        (
+            "list and writes >= 0.35 x one-row ceiling",
+            all(
+                ratios[k] >= 0.35
+                for k in ("GET /todos?size=20 c=64", "POST /todos c=64", "PATCH /todos/{id} If-Match: * c=64")
+            ),
+        ),
+        (
+            "zero errors and no stall at 256 connections",
+            all(r.non2xx == 0 and r.socket_errors == 0 and r.rps > 0 for r in portside if r.connections == 256),
+        ),
         ("read p99 at 64 connections < 100 ms", find("GET /todos/{id}", 64).p99_ms < 100),
-        ("reads' p99 during logins < 3 x without",
-         find("GET /todos/{id} during logins", 64).p99_ms < 3 * find("GET /todos/{id}", 64).p99_ms),
+        (
+            "reads' p99 during logins < 3 x without",
+            find("GET /todos/{id} during logins", 64).p99_ms < 3 * find("GET /todos/{id}", 64).p99_ms,
+        ),
     ]
 
 
 def _print_table(results: list[Result], ratios: dict[str, float], targets: list[tuple[str, bool]]) -> None:
-    print(f"\n{'workload':40} {'conn':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non2xx':>7} "
-          f"{'sock err':>8} {'ratio':>6}")
+    print(
+        f"\n{'workload':40} {'conn':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non2xx':>7} "
+        f"{'sock err':>8} {'ratio':>6}"
+    )
     for r in results:
         key = f"{r.name} c={r.connections}"
         ratio = f"{ratios[key]:.2f}" if key in ratios else ""
-        print(f"{(r.target + ': ' + r.name) if r.target == 'portside' else r.name:40} {r.connections:5} {r.rps:9.1f} "
-              f"{r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} {r.non2xx:7} {r.socket_errors:8} {ratio:>6}")
+        print(
+            f"{(r.target + ': ' + r.name) if r.target == 'portside' else r.name:40} {r.connections:5} {r.rps:9.1f} "
+            f"{r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} {r.non2xx:7} {r.socket_errors:8} {ratio:>6}"
+        )
     print()
     for text, met in targets:
         print(f"  [{'met ' if met else 'MISS'}] {text}")
@@ -252,12 +310,17 @@ def main() -> int:
         "PORTSIDE_VAR_DIR": str(RESULTS / "var"),
         "BENCH_REFERENCE_DSN": _dsn(DATABASE),
     }
-    subprocess.run([str(Path(sys.executable).parent / "portside"), "migrate"], env=env, check=True,
-                   capture_output=True)
-    portside = _start(_server_command(args.server, "entrypoints.http.asgi:app_factory", PORTSIDE_PORT, args.workers,
-                                      factory=True), env, RESULTS / f"{stamp}-portside.log")
-    reference = _start(_server_command(args.server, "bench.reference_app:app", REFERENCE_PORT, args.workers,
-                                       factory=False), env, RESULTS / f"{stamp}-reference.log")
+    subprocess.run([str(Path(sys.executable).parent / "portside"), "migrate"], env=env, check=True, capture_output=True)
+    portside = _start(
+        _server_command(args.server, "entrypoints.http.asgi:app_factory", PORTSIDE_PORT, args.workers, factory=True),
+        env,
+        RESULTS / f"{stamp}-portside.log",
+    )
+    reference = _start(
+        _server_command(args.server, "bench.reference_app:app", REFERENCE_PORT, args.workers, factory=False),
+        env,
+        RESULTS / f"{stamp}-reference.log",
+    )
     try:
         _wait_until_up(f"http://127.0.0.1:{PORTSIDE_PORT}/health", portside)
         _wait_until_up(f"http://127.0.0.1:{REFERENCE_PORT}/json", reference)
@@ -271,12 +334,27 @@ def main() -> int:
     ratios = _ratios(results)
     targets = _targets(results, ratios)
     _print_table(results, ratios, targets)
-    machine = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-               "processor": platform.processor() or platform.uname().machine}
+    machine = {
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "processor": platform.processor() or platform.uname().machine,
+    }
     out = RESULTS / f"{stamp}.json"
-    out.write_text(json.dumps({"at": stamp, "server": args.server, "workers": args.workers, "machine": machine,
-                               "results": [asdict(r) for r in results], "ratios": ratios,
-                               "targets": {text: met for text, met in targets}}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "at": stamp,
+                "server": args.server,
+                "workers": args.workers,
+                "machine": machine,
+                "results": [asdict(r) for r in results],
+                "ratios": ratios,
+                "targets": {text: met for text, met in targets},
+            },
+            indent=2,
+        )
+    )
     print(f"\nwritten: {out.relative_to(ROOT)}")
     return 0
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from application.errors import UnauthenticatedError
-from application.identity.actor import Actor
 from application.identity.ports import TokenIssuer
+from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import UnauthenticatedError
-from application.identity.actor import Actor
 from application.identity.login_guard import LoginGuard
 from application.identity.ports import PasswordHasher
+from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
 from domain.identity.password_policy import check_password

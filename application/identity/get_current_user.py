@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.errors import UnauthenticatedError
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.unit_of_work import UnitOfWork
 from domain.identity.user import User
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.shared.ports import Clock, IdGenerator
 from application.unit_of_work import UnitOfWork
 from domain.todos.todo import Title, Todo, TodoId, description

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.todos.own_todo import change_own
 from application.unit_of_work import UnitOfWork

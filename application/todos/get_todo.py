@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.todos.own_todo import load_own
 from application.unit_of_work import UnitOfWork
 from domain.todos.todo import Todo, TodoId

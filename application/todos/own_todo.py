@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from application.errors import NotFoundError
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.todos.ports import TodoRepository
 from domain.shared.errors import VersionMismatchError
 from domain.shared.versioning import ExpectedVersion

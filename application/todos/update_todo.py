@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.errors import VersionRequiredError
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.todos.own_todo import change_own, load_own
 from application.unit_of_work import UnitOfWork

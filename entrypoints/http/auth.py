@@ -8,9 +8,9 @@ from dishka import Provider, Scope, provide
 from litestar import Request
 
 from application.errors import UnauthenticatedError
-from application.identity.actor import Actor
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.session_tokens import ClientInfo
+from application.shared.actor import Actor
 
 __all__ = ["BEARER_SECURITY", "HttpProvider", "bearer_token", "client_info"]
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWork
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.unit_of_work import UnitOfWork
 from domain.identity.email import Email
 from domain.identity.user import Role, User

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
 from application.errors import NotFoundError, VersionRequiredError
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.todos.create_todo import CreateTodoCommand
 from application.todos.delete_todo import DeleteTodoCommand
 from application.todos.list_todos import ListTodosCommand

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from adapters.system.clock import FixedClock
 from adapters.system.ids import Uuid7Generator
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.todos.create_todo import CreateTodo
 from application.todos.delete_todo import DeleteTodo
 from application.todos.get_todo import GetTodo

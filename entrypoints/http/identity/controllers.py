@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from application.identity.actor import Actor
 from application.identity.change_password import ChangePassword, ChangePasswordCommand
 from application.identity.get_current_user import GetCurrentUser
 from application.identity.list_sessions import ListSessions
@@ -19,6 +18,7 @@ from application.identity.log_out import LogOut, LogOutCommand
 from application.identity.refresh_session import RefreshSession, RefreshSessionCommand
 from application.identity.register_user import RegisterUser, RegisterUserCommand
 from application.identity.revoke_session import RevokeSession, RevokeSessionCommand
+from application.shared.actor import Actor
 from domain.identity.ids import SessionId
 from entrypoints.http.auth import BEARER_SECURITY, client_info
 from entrypoints.http.identity.schemas import (

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from msgspec import UNSET
 
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.todos.create_todo import CreateTodo, CreateTodoCommand
 from application.todos.delete_todo import DeleteTodo, DeleteTodoCommand
 from application.todos.get_todo import GetTodo

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from application.identity.actor import Actor
 from application.identity.log_in import LogInCommand
 from application.identity.register_user import RegisterUserCommand
 from application.identity.session_tokens import TokenPair
+from application.shared.actor import Actor
 from domain.identity.session import Session
 from domain.identity.user import User
 from domain.shared.ids import UserId

@@ -8,9 +8,9 @@ import pytest
 
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
 from application.errors import UnauthenticatedError
-from application.identity.actor import Actor
 from application.identity.create_admin import CreateAdminCommand
 from application.identity.ports import AccessClaims
+from application.shared.actor import Actor
 from domain.identity.user import Role
 from tests.support.builders import IdentityApp
 from tests.unit.application.flows import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from application.errors import RateLimitedError, UnauthenticatedError
-from application.identity.actor import Actor
 from application.identity.change_password import ChangePasswordCommand
 from application.identity.refresh_session import RefreshSessionCommand
+from application.shared.actor import Actor
 from domain.identity.events import PasswordChanged, SessionRevoked
 from domain.shared.errors import InvalidValueError
 from tests.support.builders import T0, IdentityApp, short_lockout

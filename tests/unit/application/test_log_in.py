@@ -71,6 +71,7 @@ async def test_each_log_in_opens_a_separate_session(app: IdentityApp) -> None:
         ("nobody@example.com", PASSWORD, "nobody@example.com"),
         (" NoBody@Example.com ", PASSWORD, "nobody@example.com"),
         ("not an email", PASSWORD, "not an email"),
+        ("X" * 300 + "@example.com", PASSWORD, "x" * 254),  # no address is longer: the key is cut there
     ],
 )
 async def test_failed_log_in_raises_unauthenticated_and_commits_the_failure(

@@ -10,7 +10,6 @@ from uuid import UUID
 import pytest
 
 from application.errors import ApplicationError
-from application.identity.actor import Actor
 from application.identity.change_password import ChangePasswordCommand
 from application.identity.create_admin import CreateAdminCommand
 from application.identity.log_out import LogOutCommand
@@ -18,6 +17,7 @@ from application.identity.refresh_session import RefreshSessionCommand
 from application.identity.register_user import RegisterUserCommand
 from application.identity.revoke_session import RevokeSessionCommand
 from application.identity.session_tokens import TokenPair
+from application.shared.actor import Actor
 from domain.identity.events import PasswordChanged, SessionRevoked, SessionStarted, UserRegistered
 from domain.identity.ids import SessionId
 from domain.shared.errors import DomainError

@@ -106,7 +106,7 @@ async def test_refresh_for_a_deactivated_user_is_refused(app: IdentityApp) -> No
 
 
 async def test_refresh_of_another_users_token_never_crosses_sessions(app: IdentityApp) -> None:
-    mine, me = await signed_in(app)
+    _, me = await signed_in(app)
     theirs, them = await signed_in(app, OTHER_EMAIL)
     renewed = await refresh(app, theirs.refresh_token)
     assert renewed.session_id == theirs.session_id

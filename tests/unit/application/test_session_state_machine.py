@@ -24,12 +24,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from application.errors import AlreadyExistsError, NotFoundError, RateLimitedError, UnauthenticatedError
-from application.identity.actor import Actor
 from application.identity.change_password import ChangePasswordCommand
 from application.identity.log_out import LogOutCommand
 from application.identity.refresh_session import RefreshSessionCommand
 from application.identity.revoke_session import RevokeSessionCommand
 from application.identity.rules import IdentityRules
+from application.shared.actor import Actor
 from domain.identity.ids import SessionId
 from domain.identity.lockout import LockoutPolicy
 from domain.identity.session import SessionLifetime

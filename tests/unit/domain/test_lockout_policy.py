@@ -184,5 +184,5 @@ def test_default_policy_is_five_failures_in_fifteen_minutes_for_fifteen_minutes(
 def test_policy_refuses_a_non_positive_threshold_window_or_duration(
     threshold: int, window: timedelta, duration: timedelta
 ) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"threshold|window|duration"):
         LockoutPolicy(threshold=threshold, window=window, duration=duration)

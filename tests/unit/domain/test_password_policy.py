@@ -13,7 +13,7 @@ EMAIL = "someone@example.com"
 COMMON = sorted(common_passwords())
 COMMON_LONG_ENOUGH = [p for p in COMMON if MIN_LENGTH <= len(p) <= MAX_LENGTH]
 # Any code point but surrogates (which no decoded request body can hold).
-characters = st.characters(exclude_categories=("Cs",))
+characters = st.characters(exclude_categories=["Cs"])
 ADDRESS_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789._+-"
 
 

@@ -9,7 +9,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
-from application.identity.actor import Actor
+from application.shared.actor import Actor
 from application.unit_of_work import UnitOfWork
 from domain.shared.ids import UserId
 from tests.support.todo_machine import TodoMachine

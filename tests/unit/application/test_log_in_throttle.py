@@ -1,0 +1,85 @@
+"""The per-client throttle on ``LogIn``: too many password checks from one address are refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from application.errors import RateLimitedError, UnauthenticatedError
+from application.identity.log_in import LogInCommand
+from application.identity.rules import IdentityRules
+from application.identity.session_tokens import ClientInfo, TokenPair
+from application.shared.rate_limits import RateLimit
+from tests.support.builders import IdentityApp
+from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, register
+
+LIMIT = 3
+WINDOW = timedelta(minutes=1)
+IP = "198.51.100.4"
+
+
+@pytest.fixture
+def app() -> IdentityApp:
+    return IdentityApp(rules=IdentityRules(login_throttle=RateLimit(limit=LIMIT, window=WINDOW)))
+
+
+async def attempt(app: IdentityApp, *, ip: str | None = IP, email: str = EMAIL, password: str = PASSWORD) -> TokenPair:
+    return await app.log_in(LogInCommand(email=email, password=password, client=ClientInfo(ip=ip)))
+
+
+async def test_attempts_past_the_limit_from_one_address_are_refused_until_the_window_ends(app: IdentityApp) -> None:
+    await register(app)
+    for _ in range(LIMIT):
+        await attempt(app)
+    app.clock.advance(timedelta(seconds=20))
+    with pytest.raises(RateLimitedError) as caught:
+        await attempt(app)
+    assert caught.value.retry_after == 40
+
+
+async def test_failed_and_successful_attempts_count_alike(app: IdentityApp) -> None:
+    await register(app)
+    with pytest.raises(UnauthenticatedError):
+        await attempt(app, password=WRONG_PASSWORD)
+    await attempt(app)
+    with pytest.raises(UnauthenticatedError):
+        await attempt(app, email=OTHER_EMAIL)
+    with pytest.raises(RateLimitedError):
+        await attempt(app)
+
+
+async def test_a_throttled_attempt_checks_no_password_and_records_no_failure(app: IdentityApp) -> None:
+    await register(app)
+    for _ in range(LIMIT):
+        await attempt(app)
+    sessions = dict(app.database.committed.sessions)
+    with pytest.raises(RateLimitedError):
+        await attempt(app, password=WRONG_PASSWORD)
+    assert app.database.committed.login_failures == {}
+    assert app.database.committed.sessions == sessions
+
+
+async def test_other_addresses_and_unknown_addresses_are_not_throttled(app: IdentityApp) -> None:
+    await register(app)
+    for _ in range(LIMIT):
+        await attempt(app)
+    await attempt(app, ip="203.0.113.9")
+    for _ in range(LIMIT + 2):
+        await attempt(app, ip=None)
+
+
+async def test_the_count_starts_over_in_the_next_window(app: IdentityApp) -> None:
+    await register(app)
+    for _ in range(LIMIT):
+        await attempt(app)
+    app.clock.advance(WINDOW)
+    for _ in range(LIMIT):
+        await attempt(app)
+
+
+async def test_without_a_throttle_rule_one_address_may_try_as_often_as_the_lockout_allows() -> None:
+    app = IdentityApp()
+    await register(app)
+    for _ in range(10):
+        await attempt(app)
