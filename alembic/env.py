@@ -30,7 +30,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_with_own_engine(url: str) -> None:
-    engine = create_engine(url)
+    engine = create_engine(url, autocommit_reads=False)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -35,7 +35,7 @@ async def migrate(database_url: str, revision: str = "head", *, downgrade: bool 
         else:
             command.upgrade(config, revision)
 
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, autocommit_reads=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run)

@@ -20,6 +20,10 @@ from domain.shared.ids import UserId
 __all__ = ["JwtSettings", "JwtTokenIssuer"]
 
 _REQUIRED = ["sub", "sid", "role", "iat", "exp", "iss", "aud", "jti"]
+# A client sends the same access token with every request for its lifetime; verifying the
+# signature once per process and token saves most of the cost of authentication. Only
+# tokens that verified are kept, and expiry is still checked on every use.
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +40,14 @@ class JwtTokenIssuer(TokenIssuer):
     """Access tokens carry ``sub``, ``sid``, ``role``, ``iat``, ``exp``, ``iss``, ``aud`` and ``jti``.
 
     Verification accepts only the configured algorithm (an allow-list of one, so ``alg: none``
-    and algorithm confusion fail), and requires every claim above.
+    and algorithm confusion fail), and requires every claim above. Verified tokens are
+    remembered (up to 10,000 per process) so a token's signature is checked once.
     """
 
     def __init__(self, settings: JwtSettings, clock: Clock) -> None:
         self._s = settings
         self._clock = clock
+        self._verified: dict[str, tuple[AccessClaims, float]] = {}
 
     def issue_access_token(self, claims: AccessClaims) -> IssuedToken:
         now = self._clock.now()
@@ -59,6 +65,20 @@ class JwtTokenIssuer(TokenIssuer):
         return IssuedToken(token=token, expires_in=int(self._s.access_ttl.total_seconds()))
 
     def read_access_token(self, token: str) -> AccessClaims:
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = self._verify(token)
+            if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # oldest first: insertion order
+            self._verified[token] = verified
+        claims, expires_at = verified
+        # Expiry is checked on every use, against the Clock port rather than the wall clock,
+        # so tests and simulations decide what "now" is.
+        if expires_at + self._s.leeway.total_seconds() <= self._clock.now().timestamp():
+            raise UnauthenticatedError()
+        return claims
+
+    def _verify(self, token: str) -> tuple[AccessClaims, float]:
         try:
             payload = jwt.decode(
                 token,
@@ -69,15 +89,12 @@ class JwtTokenIssuer(TokenIssuer):
                 leeway=self._s.leeway,
                 options={"require": _REQUIRED, "verify_exp": False, "verify_iat": False},
             )
-            # Expiry is checked against the Clock port rather than PyJWT's wall clock, so
-            # tests and simulations decide what "now" is.
-            if float(payload["exp"]) + self._s.leeway.total_seconds() <= self._clock.now().timestamp():
-                raise UnauthenticatedError()
-            return AccessClaims(
+            claims = AccessClaims(
                 user_id=UserId(UUID(payload["sub"])),
                 session_id=SessionId(UUID(payload["sid"])),
                 role=Role(payload["role"]),
             )
+            return claims, float(payload["exp"])
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             raise UnauthenticatedError() from None
 

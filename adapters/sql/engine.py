@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 __all__ = ["create_engine"]
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url``.
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, autocommit_reads: bool = True) -> AsyncEngine:
+    """An async engine for ``url``; ``SqlUnitOfWork`` expects one made here.
+
+    On PostgreSQL, connections idle in autocommit mode so reads cost no BEGIN/ROLLBACK;
+    ``SqlSession`` opens a transaction for writes (``autocommit_reads=False`` for tools such
+    as migrations that manage transactions themselves).
 
     SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction
     starts with ``BEGIN IMMEDIATE``: writers queue for the lock instead of failing with
@@ -29,6 +33,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     return create_async_engine(
         url,
         echo=echo,
+        isolation_level="AUTOCOMMIT" if autocommit_reads else "READ COMMITTED",
         # A fixed pool: overflow connections are closed on return, so under load they would
         # be opened and closed for every request (a fork on the server each time).
         pool_size=pool_size,

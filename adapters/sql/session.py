@@ -13,8 +13,8 @@ __all__ = ["SqlSession"]
 class SqlSession:
     """Runs a unit of work's statements on one connection.
 
-    On PostgreSQL, reads run in autocommit mode: a read-only use-case pays no BEGIN and no
-    ROLLBACK round trip. The first write opens a READ COMMITTED transaction, which
+    On PostgreSQL, connections idle in autocommit mode (see ``create_engine``): a read-only
+    use-case pays no BEGIN and no ROLLBACK round trip. The first write opens a READ COMMITTED transaction, which
     ``commit()`` ends. Reads before it see the same data they would have seen inside it
     (READ COMMITTED takes a fresh snapshot per statement), and every write that depends on
     a read is a compare-and-set or protected by a constraint. On SQLite every unit of work
@@ -29,10 +29,6 @@ class SqlSession:
     @property
     def dialect(self) -> str:
         return self.connection.dialect.name
-
-    async def start(self) -> None:
-        if self._lazy:
-            await self.connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def read(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         return await self.connection.execute(statement, parameters)

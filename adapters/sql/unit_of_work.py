@@ -41,7 +41,6 @@ class SqlUnitOfWork(UnitOfWork):
         if self._connection is None:
             self._connection = await self._engine.connect()
         session = SqlSession(self._connection)
-        await session.start()
         self._session = session
         self._seen = SeenAggregates()
         self.users = SqlUserRepository(session, self._seen)
