@@ -9,7 +9,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate worker test test-fast lint fmt up down bench-login clean
+.PHONY: help install run serve migrate worker test test-fast lint fmt up down bench bench-login clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ down:
 
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk (PostgreSQL + Redis; ~5 min)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python bench/run.py
 
 bench-login: $(STAMP)  ## /health latency with and without a login flood (hashing stays off the loop)
 	$(BIN)/python bench/login_health.py

@@ -73,8 +73,12 @@ async def _prepare_database() -> None:
 
 
 def _server_command(server: str, app: str, port: int, workers: int, *, factory: bool) -> list[str]:
+    """The same server settings for portside and the reference. portside under uvicorn is
+    exactly `portside serve` (uvloop, httptools, its own access log)."""
     bin_dir = Path(sys.executable).parent
-    if server == "granian":
+    if server == "uvicorn" and factory:
+        return [str(bin_dir / "portside"), "serve"]
+    if server == "granian":  # only for comparisons: pip install granian
         command = [
             str(bin_dir / "granian"),
             "--interface",
@@ -291,7 +295,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=int, default=15)
-    parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -307,6 +311,8 @@ def main() -> int:
         "PORTSIDE_RATE_LIMITS": "off",
         "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
         "PORTSIDE_WORKERS": str(args.workers),
+        "PORTSIDE_HOST": "127.0.0.1",
+        "PORTSIDE_PORT": str(PORTSIDE_PORT),
         "PORTSIDE_VAR_DIR": str(RESULTS / "var"),
         "BENCH_REFERENCE_DSN": _dsn(DATABASE),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide, provide_all
@@ -76,11 +76,13 @@ class InfraProvider(Provider):
         )
 
     @provide(scope=Scope.APP)
-    def hasher(self, s: Settings) -> PasswordHasher:
+    def hasher(self, s: Settings) -> Iterator[PasswordHasher]:
         parameters = Argon2Parameters(
             memory_kib=s.argon2_memory_kib, iterations=s.argon2_iterations, lanes=s.argon2_lanes
         )
-        return Argon2PasswordHasher(parameters, max_concurrency=s.hash_concurrency)
+        hasher = Argon2PasswordHasher(parameters, max_concurrency=s.hash_concurrency)
+        yield hasher
+        hasher.close()
 
     @provide(scope=Scope.APP)
     def issuer(self, s: Settings, clock: Clock) -> TokenIssuer:

@@ -1,8 +1,12 @@
-"""``Argon2PasswordHasher``: argon2id off the event loop, with a concurrency cap."""
+"""``Argon2PasswordHasher``: argon2id on a small pool of low-priority threads."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher as _Argon2
@@ -12,6 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from application.identity.ports import PasswordHasher
 
 __all__ = ["Argon2Parameters", "Argon2PasswordHasher"]
+
+# Hashing threads run at a lower CPU priority than the event loop: a flood of logins then
+# slows logins down, not every other request of the process.
+_HASHING_NICENESS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,30 +31,39 @@ class Argon2Parameters:
     lanes: int = 1
 
 
+def _lower_priority() -> None:
+    # Linux gives each thread its own niceness; elsewhere this may fail: then run at normal priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _HASHING_NICENESS)
+
+
 class Argon2PasswordHasher(PasswordHasher):
-    """Hashes in worker threads (the C code releases the GIL), at most ``max_concurrency`` at a
-    time: each hash holds ``memory_kib`` of memory and a core, so an unbounded number of
-    concurrent logins would exhaust both. Waiting callers queue on a semaphore."""
+    """Hashes off the event loop (the C code releases the GIL) on ``max_concurrency``
+    threads: each hash holds ``memory_kib`` of memory and a core, so the pool bounds both;
+    further requests queue. Call ``close()`` when done."""
 
     def __init__(self, parameters: Argon2Parameters | None = None, *, max_concurrency: int = 2) -> None:
         p = parameters or Argon2Parameters()
         self._argon2 = _Argon2(time_cost=p.iterations, memory_cost=p.memory_kib, parallelism=p.lanes, type=Type.ID)
-        self._slots = asyncio.Semaphore(max_concurrency)
+        self._pool = ThreadPoolExecutor(
+            max_workers=max_concurrency, thread_name_prefix="argon2", initializer=_lower_priority
+        )
         self._dummy_hash = self._argon2.hash("portside dummy password, never matches a real one")
 
     async def hash(self, password: str) -> str:
-        async with self._slots:
-            return await asyncio.to_thread(self._argon2.hash, password)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._argon2.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        async with self._slots:
-            return await asyncio.to_thread(self._verify, password_hash, password)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._verify, password_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         try:
             return self._argon2.check_needs_rehash(password_hash)
         except InvalidHashError:
             return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _verify(self, password_hash: str | None, password: str) -> bool:
         try:

@@ -44,7 +44,9 @@ class SqlSession:
         await self._back_to_reading()
 
     async def rollback(self) -> None:
-        if self.connection.in_transaction():
+        """Undo uncommitted writes. Reads in autocommit mode have nothing to undo, so a
+        read-only unit of work ends without any call at all."""
+        if self._writing and self.connection.in_transaction():
             await self.connection.rollback()
         await self._back_to_reading()
 

@@ -103,18 +103,13 @@ class SqlTodoRepository(TodoRepository):
         condition: ColumnElement[bool] = todos.c.owner_id == owner_id
         if query.completed is not None:
             condition = and_(condition, todos.c.completed.is_(query.completed))
-        # The total rides along as a window count: one round trip for the usual page.
-        statement = (
-            select(todos, func.count().over().label("total"))
-            .where(condition)
-            .order_by(*self._order(query.sort))
-            .limit(query.page.size)
-            .offset(query.page.offset)
-        )
-        rows = (await self._db.read(statement)).all()
-        if rows:
-            total = rows[0].total
-        else:  # past the last page, or nothing at all: count separately
+        # Two index scans (the page, then a count) cost PostgreSQL far less than one query
+        # with count(*) OVER (), which must read every matching row before the LIMIT.
+        page = select(todos).where(condition).order_by(*self._order(query.sort))
+        rows = (await self._db.read(page.limit(query.page.size).offset(query.page.offset))).all()
+        if query.page.offset == 0 and len(rows) < query.page.size:
+            total = len(rows)  # a short first page is everything
+        else:
             total = (await self._db.read(select(func.count()).select_from(todos).where(condition))).scalar_one()
         return Page(items=[_todo(row) for row in rows], request=query.page, total=total)
 

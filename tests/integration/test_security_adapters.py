@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import threading
 import time
 from datetime import timedelta
 from uuid import uuid4
@@ -71,6 +73,15 @@ async def test_hashing_runs_off_the_event_loop() -> None:
     # Six 19 MiB hashes take well over 100 ms of CPU; inline they would stall the loop for
     # their whole duration. Off the loop the ticker keeps running (generous bound for CI).
     assert worst_gap < 0.1
+
+
+async def test_hashing_threads_yield_the_cpu_to_the_event_loop() -> None:
+    hasher = Argon2PasswordHasher(FAST_ARGON2, max_concurrency=1)
+    await hasher.hash("warm the pool up")
+    workers = [t for t in threading.enumerate() if t.name.startswith("argon2")]
+    assert workers
+    assert all(os.getpriority(os.PRIO_PROCESS, t.native_id) > os.getpriority(os.PRIO_PROCESS, 0) for t in workers)  # type: ignore[arg-type]
+    hasher.close()
 
 
 def issuer(clock: FixedClock, **overrides: object) -> JwtTokenIssuer:
