@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from adapters.sql.session import SqlSession
+from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
 from application.errors import AlreadyExistsError
 from application.identity.ports import LoginAttemptRepository, Principal, SessionRepository, UserRepository
@@ -38,14 +39,14 @@ def _user_row(user: User) -> dict[str, Any]:
 
 def _user(row: Any) -> User:
     return User(
-        id=UserId(row.id),
-        email=Email(row.email),
-        display_name=row.display_name,
-        password_hash=row.password_hash,
-        role=Role(row.role),
-        is_active=row.is_active,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=UserId(row["id"]),
+        email=Email(row["email"]),
+        display_name=row["display_name"],
+        password_hash=row["password_hash"],
+        role=Role(row["role"]),
+        is_active=row["is_active"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -67,24 +68,24 @@ def _session_row(session: Session) -> dict[str, Any]:
 
 def _session(row: Any) -> Session:
     return Session(
-        id=SessionId(row.id),
-        user_id=UserId(row.user_id),
-        token_hash=row.token_hash,
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        idle_expires_at=row.idle_expires_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        user_agent=row.user_agent,
-        ip=row.ip,
-        version=row.version,
+        id=SessionId(row["id"]),
+        user_id=UserId(row["user_id"]),
+        token_hash=row["token_hash"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        idle_expires_at=row["idle_expires_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        user_agent=row["user_agent"],
+        ip=row["ip"],
+        version=row["version"],
     )
 
 
 # The statements every authenticated request runs are built once; only parameters vary.
-_USER_BY_ID = select(users).where(users.c.id == bindparam("id"))
-_USER_BY_EMAIL = select(users).where(users.c.email == bindparam("email"))
-_PRINCIPAL = (
+_USER_BY_ID = Query(select(users).where(users.c.id == bindparam("id")))
+_USER_BY_EMAIL = Query(select(users).where(users.c.email == bindparam("email")))
+_PRINCIPAL = Query(
     select(users.c.id, users.c.role)
     .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
     .where(
@@ -95,6 +96,10 @@ _PRINCIPAL = (
         users.c.is_active.is_(True),
     )
 )
+
+
+def _first(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    return rows[0] if rows else None
 
 
 class SqlUserRepository(UserRepository):
@@ -110,10 +115,10 @@ class SqlUserRepository(UserRepository):
         self._seen.add(user)
 
     async def get(self, user_id: UserId) -> User | None:
-        return self._track((await self._db.read(_USER_BY_ID, {"id": user_id})).first())
+        return self._track(_first(await self._db.fetch(_USER_BY_ID, id=user_id)))
 
     async def get_by_email(self, email: Email) -> User | None:
-        return self._track((await self._db.read(_USER_BY_EMAIL, {"email": email.value})).first())
+        return self._track(_first(await self._db.fetch(_USER_BY_EMAIL, email=email.value)))
 
     async def save(self, user: User) -> None:
         row = _user_row(user)
@@ -141,7 +146,7 @@ class SqlSessionRepository(SessionRepository):
 
     async def get(self, session_id: SessionId) -> Session | None:
         row = (await self._db.read(select(sessions).where(sessions.c.id == session_id))).first()
-        return None if row is None else self._track(_session(row))
+        return None if row is None else self._track(_session(row._mapping))
 
     async def get_by_token_hash(self, token_hash: str) -> Session | None:
         query = (
@@ -150,7 +155,7 @@ class SqlSessionRepository(SessionRepository):
             .where(refresh_tokens.c.token_hash == token_hash)
         )
         row = (await self._db.read(query)).first()
-        return None if row is None else self._track(_session(row))
+        return None if row is None else self._track(_session(row._mapping))
 
     async def list_live(self, user_id: UserId, now: datetime) -> list[Session]:
         query = (
@@ -163,7 +168,7 @@ class SqlSessionRepository(SessionRepository):
             )
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
         )
-        return [self._track(_session(row)) for row in await self._db.read(query)]
+        return [self._track(_session(row._mapping)) for row in await self._db.read(query)]
 
     async def save(self, session: Session) -> None:
         expected = session.version - 1
@@ -186,8 +191,8 @@ class SqlSessionRepository(SessionRepository):
         self._track(session)
 
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
-        row = (await self._db.read(_PRINCIPAL, {"session_id": session_id, "now": now})).first()
-        return None if row is None else Principal(user_id=UserId(row.id), role=Role(row.role))
+        row = _first(await self._db.fetch(_PRINCIPAL, session_id=session_id, now=now))
+        return None if row is None else Principal(user_id=UserId(row["id"]), role=Role(row["role"]))
 
     async def _remember_token(self, session: Session) -> None:
         await self._db.write(

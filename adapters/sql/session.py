@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import CursorResult, Executable
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
-__all__ = ["SqlSession"]
+__all__ = ["Query", "SqlSession"]
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+class Query:
+    """A read built once with named ``bindparam``s, compiled once for asyncpg.
+
+    On PostgreSQL ``SqlSession.fetch`` sends the compiled text straight to the driver,
+    which keeps its own prepared statements: the hot reads of every request skip
+    SQLAlchemy's per-execution work (about 0.11 ms of CPU each, measured). Elsewhere
+    the statement runs through SQLAlchemy as usual.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        compiled = statement.compile(dialect=_ASYNCPG)
+        self.postgres_sql = str(compiled)
+        self.parameter_names: Sequence[str] = tuple(compiled.positiontup or ())
 
 
 class SqlSession:
@@ -25,6 +46,7 @@ class SqlSession:
         self.connection = connection
         self._lazy = connection.dialect.name == "postgresql"
         self._writing = not self._lazy
+        self._driver: Any = None
 
     @property
     def dialect(self) -> str:
@@ -32,6 +54,18 @@ class SqlSession:
 
     async def read(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         return await self.connection.execute(statement, parameters)
+
+    async def fetch(self, query: Query, **parameters: Any) -> Sequence[Mapping[str, Any]]:
+        """The rows of ``query``, as mappings of column name to value."""
+        if not self._lazy:
+            return [row._mapping for row in await self.connection.execute(query.statement, parameters)]
+        if self._driver is None:
+            self._driver = (await self.connection.get_raw_connection()).driver_connection
+        # Inside a write transaction the driver connection is in it too; otherwise autocommit.
+        rows: Sequence[Mapping[str, Any]] = await self._driver.fetch(
+            query.postgres_sql, *(parameters[name] for name in query.parameter_names)
+        )
+        return rows
 
     async def write(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         if not self._writing:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from adapters.sql.session import SqlSession
+from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import todos
 from application.shared.events import SeenAggregates
 from application.todos.ports import TodoQuery, TodoRepository, TodoSort
@@ -35,7 +35,10 @@ _ORDER = {
 }
 
 
-_BY_ID = select(todos).where(todos.c.id == bindparam("id"))
+_BY_ID = Query(select(todos).where(todos.c.id == bindparam("id")))
+
+
+_LISTINGS: dict[tuple[str, TodoSort, bool], tuple[Query, Query]] = {}
 
 
 def _row(todo: Todo) -> dict[str, Any]:
@@ -54,15 +57,15 @@ def _row(todo: Todo) -> dict[str, Any]:
 
 def _todo(row: Any) -> Todo:
     return Todo(
-        id=TodoId(row.id),
-        owner_id=UserId(row.owner_id),
-        title=Title(row.title),
-        description=row.description,
-        completed=row.completed,
-        due_at=row.due_at,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=TodoId(row["id"]),
+        owner_id=UserId(row["owner_id"]),
+        title=Title(row["title"]),
+        description=row["description"],
+        completed=row["completed"],
+        due_at=row["due_at"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -76,7 +79,8 @@ class SqlTodoRepository(TodoRepository):
         self._seen.add(todo)
 
     async def get(self, todo_id: TodoId) -> Todo | None:
-        row = (await self._db.read(_BY_ID, {"id": todo_id})).first()
+        rows = await self._db.fetch(_BY_ID, id=todo_id)
+        row = rows[0] if rows else None
         if row is None:
             return None
         todo = _todo(row)
@@ -100,18 +104,36 @@ class SqlTodoRepository(TodoRepository):
         self._seen.add(todo)
 
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
-        condition: ColumnElement[bool] = todos.c.owner_id == owner_id
-        if query.completed is not None:
-            condition = and_(condition, todos.c.completed.is_(query.completed))
-        # Two index scans (the page, then a count) cost PostgreSQL far less than one query
-        # with count(*) OVER (), which must read every matching row before the LIMIT.
-        page = select(todos).where(condition).order_by(*self._order(query.sort))
-        rows = (await self._db.read(page.limit(query.page.size).offset(query.page.offset))).all()
+        page_query, count_query = self._listing(query.sort, query.completed is not None)
+        filters = {"owner_id": owner_id, "completed": query.completed}
+        rows = await self._db.fetch(page_query, **filters, limit=query.page.size, offset=query.page.offset)
         if query.page.offset == 0 and len(rows) < query.page.size:
             total = len(rows)  # a short first page is everything
         else:
-            total = (await self._db.read(select(func.count()).select_from(todos).where(condition))).scalar_one()
+            total = (await self._db.fetch(count_query, **filters))[0]["total"]
         return Page(items=[_todo(row) for row in rows], request=query.page, total=total)
+
+    def _listing(self, sort: TodoSort, by_completed: bool) -> tuple[Query, Query]:
+        """The page and count queries for a sort and filter, built once per process.
+
+        Two index scans (the page, then a count) cost PostgreSQL far less than one query
+        with count(*) OVER (), which must read every matching row before the LIMIT.
+        """
+        key = (self._db.dialect, sort, by_completed)
+        if key not in _LISTINGS:
+            condition = todos.c.owner_id == bindparam("owner_id")
+            if by_completed:
+                condition = and_(condition, todos.c.completed == bindparam("completed"))
+            page = (
+                select(todos)
+                .where(condition)
+                .order_by(*self._order(sort))
+                .limit(bindparam("limit"))
+                .offset(bindparam("offset"))
+            )
+            count = select(func.count().label("total")).select_from(todos).where(condition)
+            _LISTINGS[key] = (Query(page), Query(count))
+        return _LISTINGS[key]
 
     def _order(self, sort: TodoSort) -> tuple[Any, ...]:
         if self._db.dialect == "postgresql" and sort in _TITLE_ORDER_POSTGRES:
