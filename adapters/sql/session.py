@@ -59,40 +59,44 @@ class SqlSession:
         """The rows of ``query``, as mappings of column name to value."""
         if not self._lazy:
             return [row._mapping for row in await self.connection.execute(query.statement, parameters)]
-        if self._driver is None:
-            self._driver = (await self.connection.get_raw_connection()).driver_connection
+        driver = await self._driver_connection()
         # Inside a write transaction the driver connection is in it too; otherwise autocommit.
-        rows: Sequence[Mapping[str, Any]] = await self._driver.fetch(
+        rows: Sequence[Mapping[str, Any]] = await driver.fetch(
             query.postgres_sql, *(parameters[name] for name in query.parameter_names)
         )
         return rows
 
     async def write(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         if not self._writing:
-            await self._open_transaction()
+            await self._begin()
         return await self.connection.execute(statement, parameters)
 
     async def commit(self) -> None:
-        if self._writing and self.connection.in_transaction():
+        if not self._lazy:
             await self.connection.commit()
-        await self._back_to_reading()
+        elif self._writing:
+            self._writing = False
+            await self._driver.execute("COMMIT")
 
     async def rollback(self) -> None:
         """Undo uncommitted writes. Reads in autocommit mode have nothing to undo, so a
         read-only unit of work ends without any call at all."""
-        if self._writing and self.connection.in_transaction():
-            await self.connection.rollback()
-        await self._back_to_reading()
-
-    async def _open_transaction(self) -> None:
-        if self.connection.in_transaction():  # the logical autocommit "transaction" of the reads
-            await self.connection.rollback()
-        await self.connection.execution_options(isolation_level="READ COMMITTED")
-        self._writing = True
-
-    async def _back_to_reading(self) -> None:
-        if self._lazy and self._writing:
+        if not self._lazy:
             if self.connection.in_transaction():
                 await self.connection.rollback()
-            await self.connection.execution_options(isolation_level="AUTOCOMMIT")
+        elif self._writing:
             self._writing = False
+            await self._driver.execute("ROLLBACK")
+
+    async def _begin(self) -> None:
+        # The connection stays in autocommit mode as far as SQLAlchemy knows; the server-side
+        # transaction is opened and closed on the driver connection, which SQLAlchemy's
+        # statements share. That costs one round trip each way and no mode switches.
+        driver = await self._driver_connection()
+        await driver.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        self._writing = True
+
+    async def _driver_connection(self) -> Any:
+        if self._driver is None:
+            self._driver = (await self.connection.get_raw_connection()).driver_connection
+        return self._driver

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -73,5 +73,13 @@ class SqlUnitOfWork(UnitOfWork):
     async def release(self) -> None:
         """Return the connection to the pool (the composition root calls this per request)."""
         connection, self._connection = self._connection, None
-        if connection is not None:
+        if connection is None:
+            return
+        try:
+            # A unit of work cut short (a cancelled request) must not hand an open
+            # transaction back to the pool.
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            if connection.dialect.name == "postgresql" and driver.is_in_transaction():
+                await driver.execute("ROLLBACK")
+        finally:
             await connection.close()
