@@ -149,13 +149,17 @@ async def _seed() -> tuple[str, list[str]]:
     return token, ids
 
 
+def _script(name: str) -> Path:
+    """bench/wrk/<name>.lua with the JSON reporter appended, written under bench/results/."""
+    combined = RESULTS / f".{name}.lua"
+    combined.write_text((WRK / f"{name}.lua").read_text() + "\n" + (WRK / "report.lua").read_text())
+    return combined
+
+
 def _wrk(
     url: str, connections: int, seconds: int, script: str, env: dict[str, str], *, warmup: bool = True
 ) -> dict[str, float]:
-    report = (WRK / "report.lua").read_text()
-    combined = RESULTS / f".{script}.lua"
-    combined.write_text((WRK / f"{script}.lua").read_text() + "\n" + report)
-    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(combined)]
+    base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(_script(script))]
     if warmup:
         subprocess.run([*base, "-d3s", url], env=env, capture_output=True, check=True)
     out = subprocess.run(
@@ -216,11 +220,8 @@ def _run_all(seconds: int, token: str, ids: list[str]) -> list[Result]:
 def _mixed(seconds: int, env: dict[str, str], p: str) -> Result:
     """Reads at 64 connections while 16 connections log in continuously."""
     print(f"  {'portside':8} {'GET /todos/{id} during logins':32} c=64  ", end="", flush=True)
-    report = (WRK / "report.lua").read_text()
-    login_script = RESULTS / ".mixed-login.lua"
-    login_script.write_text((WRK / "login.lua").read_text() + "\n" + report)
     flood = subprocess.Popen(
-        ["wrk", "-t1", "-c16", f"-d{seconds + 2}s", "-s", str(login_script), f"{p}/api/v1/auth/login"],
+        ["wrk", "-t1", "-c16", f"-d{seconds + 2}s", "-s", str(_script("login")), f"{p}/api/v1/auth/login"],
         env=env,
         stdout=subprocess.DEVNULL,
     )
