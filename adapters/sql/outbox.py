@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
-from adapters.sql.session import SqlSession
+from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import outbox
 from domain.shared.events import DomainEvent
 
@@ -32,10 +32,12 @@ def event_payload(event: DomainEvent) -> dict[str, Any]:
     return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
 
 
+_INSERT = Query(
+    insert(outbox).values(name=bindparam("name"), payload=bindparam("payload"), occurred_at=bindparam("occurred_at")),
+    json=("payload",),
+)
+
+
 async def write_events(session: SqlSession, events: list[DomainEvent]) -> None:
-    if not events:
-        return
-    await session.write(
-        insert(outbox),
-        [{"name": e.name, "payload": event_payload(e), "occurred_at": e.occurred_at} for e in events],
-    )
+    for event in events:  # usually one per commit
+        await session.run(_INSERT, name=event.name, payload=event_payload(event), occurred_at=event.occurred_at)

@@ -36,6 +36,15 @@ _ORDER = {
 
 
 _BY_ID = Query(select(todos).where(todos.c.id == bindparam("id")))
+_INSERT = Query(insert(todos).values({c.name: bindparam(c.name) for c in todos.c}))
+_CHANGEABLE = ("title", "description", "completed", "due_at", "version", "updated_at")
+# Compare-and-set: the row changes only if it is still at the version the edit started from.
+_UPDATE = Query(
+    update(todos)
+    .where(todos.c.id == bindparam("key_id"), todos.c.version == bindparam("key_version"))
+    .values({name: bindparam(f"new_{name}") for name in _CHANGEABLE})
+)
+_DELETE = Query(delete(todos).where(todos.c.id == bindparam("key_id"), todos.c.version == bindparam("key_version")))
 
 
 _LISTINGS: dict[tuple[str, TodoSort, bool], tuple[Query, Query]] = {}
@@ -75,7 +84,7 @@ class SqlTodoRepository(TodoRepository):
         self._seen = seen
 
     async def add(self, todo: Todo) -> None:
-        await self._db.write(insert(todos).values(_row(todo)))
+        await self._db.run(_INSERT, **_row(todo))
         self._seen.add(todo)
 
     async def get(self, todo_id: TodoId) -> Todo | None:
@@ -88,18 +97,14 @@ class SqlTodoRepository(TodoRepository):
         return todo
 
     async def save(self, todo: Todo) -> None:
-        values = _row(todo)
-        del values["id"], values["owner_id"], values["created_at"]
-        result = await self._db.write(
-            update(todos).where(todos.c.id == todo.id, todos.c.version == todo.version - 1).values(values)
-        )
-        if result.rowcount != 1:
+        row = _row(todo)
+        changes = {f"new_{name}": row[name] for name in _CHANGEABLE}
+        if await self._db.run(_UPDATE, key_id=todo.id, key_version=todo.version - 1, **changes) != 1:
             raise VersionMismatchError(expected=todo.version - 1, actual=await self._stored_version(todo.id))
         self._seen.add(todo)
 
     async def delete(self, todo: Todo) -> None:
-        result = await self._db.write(delete(todos).where(todos.c.id == todo.id, todos.c.version == todo.version))
-        if result.rowcount != 1:
+        if await self._db.run(_DELETE, key_id=todo.id, key_version=todo.version) != 1:
             raise VersionMismatchError(expected=todo.version, actual=await self._stored_version(todo.id))
         self._seen.add(todo)
 

