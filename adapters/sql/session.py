@@ -47,10 +47,11 @@ class SqlSession:
 
     On PostgreSQL, connections idle in autocommit mode (see ``create_engine``): a read-only
     use-case pays no BEGIN and no ROLLBACK round trip. The first write opens a READ
-    COMMITTED transaction on the driver connection, which ``commit()`` ends. Reads before it see the same data they would have seen inside it
-    (READ COMMITTED takes a fresh snapshot per statement), and every write that depends on
-    a read is a compare-and-set or protected by a constraint. On SQLite every unit of work
-    is one ``BEGIN IMMEDIATE`` transaction, since SQLite serializes writers anyway.
+    COMMITTED transaction on the driver connection, which ``commit()`` ends. Reads before
+    it see the same data they would have seen inside it (READ COMMITTED takes a fresh
+    snapshot per statement), and every write that depends on a read is a compare-and-set
+    or protected by a constraint. On SQLite every unit of work is one ``BEGIN IMMEDIATE``
+    transaction, since SQLite serializes writers anyway.
     """
 
     def __init__(self, connection: AsyncConnection) -> None:
