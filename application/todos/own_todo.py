@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypedDict
 
-from application.errors import NotFoundError
+from application.errors import NotFoundError, VersionRequiredError
 from application.shared.actor import Actor
+from application.shared.ports import Clock
 from application.todos.ports import TodoRepository
+from application.unit_of_work import UnitOfWork
 from domain.shared.errors import VersionMismatchError
 from domain.shared.versioning import ExpectedVersion
-from domain.todos.todo import Todo, TodoId
+from domain.todos.todo import Title, Todo, TodoId
+
+
+class TodoChanges(TypedDict, total=False):
+    """Keyword arguments of ``Todo.edit`` other than the version and the time."""
+
+    title: Title | None
+    description: str | None
+    completed: bool | None
+    due_at: datetime | None
+    clear_due_at: bool
+
 
 # Each retry follows a write that won, so a writer that named no version always progresses.
 _MAX_ATTEMPTS = 100
@@ -50,3 +65,26 @@ async def change_own(
             continue
         return todo
     raise VersionMismatchError(expected=None, actual=None)
+
+
+async def edit_own(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    todo_id: TodoId,
+    expected: ExpectedVersion,
+    changes: TodoChanges,
+) -> Todo:
+    """The shared body of PUT and PATCH: refuse an edit that names no version (with the
+    current one), else apply ``changes`` with compare-and-set and commit."""
+    async with uow:
+        if expected is None:
+            current = await load_own(uow.todos, actor, todo_id)
+            raise VersionRequiredError("todo", current.version)
+
+        def edit(todo: Todo) -> None:
+            todo.edit(expected=expected, now=clock.now(), **changes)
+
+        todo = await change_own(uow.todos, actor, todo_id, expected, edit)
+        await uow.commit()
+    return todo

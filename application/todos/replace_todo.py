@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.errors import VersionRequiredError
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.todos.own_todo import change_own, load_own
+from application.todos.own_todo import TodoChanges, edit_own
 from application.unit_of_work import UnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Title, Todo, TodoId, description
@@ -38,23 +37,11 @@ class ReplaceTodo:
         self._clock = clock
 
     async def __call__(self, cmd: ReplaceTodoCommand) -> Todo:
-        title, text = Title.parse(cmd.title), description(cmd.description)
-
-        def replace(todo: Todo) -> None:
-            todo.edit(
-                expected=cmd.expected_version,
-                now=self._clock.now(),
-                title=title,
-                description=text,
-                completed=cmd.completed,
-                due_at=cmd.due_at,
-                clear_due_at=cmd.due_at is None,
-            )
-
-        async with self._uow as uow:
-            if cmd.expected_version is None:
-                current = await load_own(uow.todos, cmd.actor, cmd.todo_id)
-                raise VersionRequiredError("todo", current.version)
-            todo = await change_own(uow.todos, cmd.actor, cmd.todo_id, cmd.expected_version, replace)
-            await uow.commit()
-        return todo
+        changes = TodoChanges(
+            title=Title.parse(cmd.title),
+            description=description(cmd.description),
+            completed=cmd.completed,
+            due_at=cmd.due_at,
+            clear_due_at=cmd.due_at is None,
+        )
+        return await edit_own(self._uow, self._clock, cmd.actor, cmd.todo_id, cmd.expected_version, changes)

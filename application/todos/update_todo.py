@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.errors import VersionRequiredError
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.todos.own_todo import change_own, load_own
+from application.todos.own_todo import TodoChanges, edit_own
 from application.unit_of_work import UnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Title, Todo, TodoId, description
@@ -41,24 +40,11 @@ class UpdateTodo:
         self._clock = clock
 
     async def __call__(self, cmd: UpdateTodoCommand) -> Todo:
-        title = None if cmd.title is None else Title.parse(cmd.title)
-        text = None if cmd.description is None else description(cmd.description)
-
-        def update(todo: Todo) -> None:
-            todo.edit(
-                expected=cmd.expected_version,
-                now=self._clock.now(),
-                title=title,
-                description=text,
-                completed=cmd.completed,
-                due_at=cmd.due_at,
-                clear_due_at=cmd.clear_due_at,
-            )
-
-        async with self._uow as uow:
-            if cmd.expected_version is None:
-                current = await load_own(uow.todos, cmd.actor, cmd.todo_id)
-                raise VersionRequiredError("todo", current.version)
-            todo = await change_own(uow.todos, cmd.actor, cmd.todo_id, cmd.expected_version, update)
-            await uow.commit()
-        return todo
+        changes = TodoChanges(
+            title=None if cmd.title is None else Title.parse(cmd.title),
+            description=None if cmd.description is None else description(cmd.description),
+            completed=cmd.completed,
+            due_at=cmd.due_at,
+            clear_due_at=cmd.clear_due_at,
+        )
+        return await edit_own(self._uow, self._clock, cmd.actor, cmd.todo_id, cmd.expected_version, changes)
