@@ -55,6 +55,7 @@ sessions = Table(
     Column("token_hash", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime, nullable=False),
+    Column("rotated_at", UtcDateTime, nullable=True),
     Column("idle_expires_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),

@@ -39,6 +39,7 @@ class Session:
     token_hash: str
     created_at: datetime
     last_used_at: datetime
+    rotated_at: datetime | None
     idle_expires_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
@@ -65,6 +66,7 @@ class Session:
             token_hash=token_hash,
             created_at=now,
             last_used_at=now,
+            rotated_at=None,
             idle_expires_at=min(now + lifetime.idle, now + lifetime.absolute),
             expires_at=now + lifetime.absolute,
             revoked_at=None,
@@ -90,6 +92,7 @@ class Session:
             raise RefreshTokenReusedError(str(self.id))
         self.token_hash = new_hash
         self.last_used_at = now
+        self.rotated_at = now
         self.idle_expires_at = min(now + lifetime.idle, self.expires_at)
         self.version += 1
 

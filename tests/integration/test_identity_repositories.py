@@ -108,6 +108,7 @@ async def test_session_is_found_by_every_token_it_ever_issued(new_uow: UowFactor
     assert by_old is not None and by_new is not None and unknown is None
     assert by_old.id == by_new.id == session.id
     assert by_new.token_hash == "t1" and by_new.version == 2
+    assert by_new.rotated_at == T0 + timedelta(minutes=5) and session.rotated_at is None
 
 
 async def test_stale_session_save_is_refused_and_stores_nothing(new_uow: UowFactory) -> None:
