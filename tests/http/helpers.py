@@ -22,6 +22,17 @@ TOKEN_PAIR_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
 OTHER_SECRET = "another-secret-that-is-long-enough-for-hs256-9876543210"
 
 
+def assert_token_pair(response: httpx.Response) -> dict[str, Any]:
+    """A 200 token pair that no cache may keep; its body."""
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = response.json()
+    assert set(body) == TOKEN_PAIR_KEYS
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+    return body
+
+
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """``response`` is an RFC 9457 problem with ``status``, about this request, leaking nothing."""
     assert response.status_code == status, response.text
