@@ -53,8 +53,10 @@ class VersionRequiredError(ApplicationError):
 
 
 class DependencyUnavailableError(ApplicationError):
-    """A service the use-case needs (database, Redis, Telegram) did not answer."""
+    """A service the use-case needs (database, Redis, Telegram, the hashing pool) did not
+    answer or is saturated; the caller may retry after ``retry_after`` seconds."""
 
-    def __init__(self, dependency: str) -> None:
+    def __init__(self, dependency: str, retry_after: int = 5) -> None:
         super().__init__(f"{dependency} is unavailable")
         self.dependency = dependency
+        self.retry_after = max(1, retry_after)

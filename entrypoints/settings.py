@@ -53,10 +53,13 @@ class Settings:
     lockout_duration: int = 900
     rate_limits: bool = True
     login_throttle: int = 30
+    register_throttle: int = 10
+    register_global_throttle: int = 300
     argon2_memory_kib: int = 19 * 1024
     argon2_iterations: int = 2
     argon2_lanes: int = 1
     hash_concurrency: int = 2
+    hash_queue: int = 64
     db_pool_size: int = 20
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
@@ -197,10 +200,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         lockout_duration=r.integer("LOCKOUT_DURATION", _DEFAULTS.lockout_duration, minimum=1),
         rate_limits=r.flag("RATE_LIMITS", _DEFAULTS.rate_limits),
         login_throttle=r.integer("LOGIN_THROTTLE", _DEFAULTS.login_throttle, minimum=1),
+        register_throttle=r.integer("REGISTER_THROTTLE", _DEFAULTS.register_throttle, minimum=1),
+        register_global_throttle=r.integer("REGISTER_GLOBAL_THROTTLE", _DEFAULTS.register_global_throttle, minimum=1),
         argon2_memory_kib=r.integer("ARGON2_MEMORY_KIB", _DEFAULTS.argon2_memory_kib, minimum=8),
         argon2_iterations=r.integer("ARGON2_ITERATIONS", _DEFAULTS.argon2_iterations, minimum=1),
         argon2_lanes=r.integer("ARGON2_LANES", _DEFAULTS.argon2_lanes, minimum=1, maximum=16),
         hash_concurrency=r.integer("HASH_CONCURRENCY", _DEFAULTS.hash_concurrency, minimum=1, maximum=64),
+        hash_queue=r.integer("HASH_QUEUE", _DEFAULTS.hash_queue, minimum=1, maximum=100_000),
         db_pool_size=r.integer("DB_POOL_SIZE", _DEFAULTS.db_pool_size, minimum=1, maximum=200),
         log_level=r.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         log_format=_log_format(r, production),

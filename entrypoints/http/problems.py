@@ -122,7 +122,7 @@ def _headers(problem: Problem, exc: Exception) -> dict[str, str]:
     headers: dict[str, str] = {}
     if problem.current_version is not None:
         headers["ETag"] = f'"{problem.current_version}"'
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, RateLimitedError | DependencyUnavailableError):
         headers["Retry-After"] = str(exc.retry_after)
     if problem.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="portside"'
