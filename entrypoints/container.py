@@ -34,8 +34,9 @@ from application.identity.register_user import RegisterUser
 from application.identity.revoke_session import RevokeSession
 from application.identity.rules import IdentityRules
 from application.identity.session_tokens import SessionTokens
+from application.identity.throttles import IdentityThrottles
 from application.shared.ports import Clock, IdGenerator
-from application.shared.rate_limits import RateLimit, RateLimiter
+from application.shared.rate_limits import RateLimit, RateLimiter, Throttle
 from application.shared.readiness import CheckReadiness, HealthProbe
 from application.todos.create_todo import CreateTodo
 from application.todos.delete_todo import DeleteTodo
@@ -59,10 +60,15 @@ class InfraProvider(Provider):
     clock = provide(SystemClock, provides=Clock, scope=Scope.APP)
     ids = provide(Uuid7Generator, provides=IdGenerator, scope=Scope.APP)
     session_tokens = provide(SessionTokens, scope=Scope.APP)
+    throttle = provide(Throttle, scope=Scope.APP)
+    identity_throttles = provide(IdentityThrottles, scope=Scope.APP)
     login_guard = provide(LoginGuard, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
     def rules(self, s: Settings) -> IdentityRules:
+        def per_minute(limit: int) -> RateLimit | None:
+            return RateLimit(limit, timedelta(minutes=1)) if s.rate_limits else None
+
         return IdentityRules(
             lockout=LockoutPolicy(
                 threshold=s.lockout_threshold,
@@ -72,7 +78,9 @@ class InfraProvider(Provider):
             session_lifetime=SessionLifetime(
                 idle=timedelta(seconds=s.refresh_idle_ttl), absolute=timedelta(seconds=s.refresh_absolute_ttl)
             ),
-            login_throttle=RateLimit(s.login_throttle, timedelta(minutes=1)) if s.rate_limits else None,
+            login_throttle=per_minute(s.login_throttle),
+            register_throttle=per_minute(s.register_throttle),
+            register_global_throttle=per_minute(s.register_global_throttle),
         )
 
     @provide(scope=Scope.APP)
@@ -80,7 +88,7 @@ class InfraProvider(Provider):
         parameters = Argon2Parameters(
             memory_kib=s.argon2_memory_kib, iterations=s.argon2_iterations, lanes=s.argon2_lanes
         )
-        hasher = Argon2PasswordHasher(parameters, max_concurrency=s.hash_concurrency)
+        hasher = Argon2PasswordHasher(parameters, max_concurrency=s.hash_concurrency, max_queue=s.hash_queue)
         yield hasher
         hasher.close()
 

@@ -30,7 +30,9 @@ class Tables:
     users: dict[UserId, User] = field(default_factory=dict)
     sessions: dict[SessionId, Session] = field(default_factory=dict)
     refresh_tokens: dict[str, SessionId] = field(default_factory=dict)
-    login_failures: dict[str, list[datetime]] = field(default_factory=dict)
+    login_failures: dict[str, dict[int, datetime]] = field(default_factory=dict)
+    """Per e-mail, attempt number -> when it was reserved."""
+    last_attempt: int = 0
     todos: dict[TodoId, Todo] = field(default_factory=dict)
     outbox: list[DomainEvent] = field(default_factory=list)
 
@@ -39,7 +41,8 @@ class Tables:
             users=dict(self.users),
             sessions=dict(self.sessions),
             refresh_tokens=dict(self.refresh_tokens),
-            login_failures={email: list(times) for email, times in self.login_failures.items()},
+            login_failures={email: dict(times) for email, times in self.login_failures.items()},
+            last_attempt=self.last_attempt,
             todos=dict(self.todos),
             outbox=list(self.outbox),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from adapters.memory.database import Tables, detached
@@ -103,14 +104,31 @@ class InMemorySessionRepository(SessionRepository):
 
 
 class InMemoryLoginAttemptRepository(LoginAttemptRepository):
+    """``lock`` has nothing to do: the in-memory unit of work runs one block at a time."""
+
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
-    async def record_failure(self, email: str, at: datetime) -> None:
-        self._tables.login_failures.setdefault(email, []).append(at)
+    async def lock(self, email: str) -> None:
+        return None
+
+    async def reserve(self, email: str, at: datetime) -> int:
+        self._tables.last_attempt += 1
+        self._tables.login_failures.setdefault(email, {})[self._tables.last_attempt] = at
+        return self._tables.last_attempt
 
     async def failures_since(self, email: str, since: datetime) -> list[datetime]:
-        return [t for t in self._tables.login_failures.get(email, []) if t >= since]
+        return [t for t in self._tables.login_failures.get(email, {}).values() if t >= since]
 
-    async def clear(self, email: str) -> None:
-        self._tables.login_failures.pop(email, None)
+    async def clear_through(self, email: str, attempt: int) -> None:
+        self._keep(email, lambda number: number > attempt)
+
+    async def withdraw(self, email: str, attempt: int) -> None:
+        self._keep(email, lambda number: number != attempt)
+
+    def _keep(self, email: str, keep: Callable[[int], bool]) -> None:
+        remaining = {n: t for n, t in self._tables.login_failures.get(email, {}).items() if keep(n)}
+        if remaining:
+            self._tables.login_failures[email] = remaining
+        else:
+            self._tables.login_failures.pop(email, None)

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql.session import Query, SqlSession
@@ -209,11 +209,25 @@ class SqlSessionRepository(SessionRepository):
 
 
 class SqlLoginAttemptRepository(LoginAttemptRepository):
+    """``lock`` takes a transaction-scoped advisory lock on PostgreSQL (keyed by a hash of
+    the e-mail; a collision only makes two e-mails wait for each other). On SQLite the
+    unit of work's ``BEGIN IMMEDIATE`` already holds the database's one write lock, so the
+    first statement of the block is lock enough."""
+
     def __init__(self, session: SqlSession) -> None:
         self._db = session
 
-    async def record_failure(self, email: str, at: datetime) -> None:
-        await self._db.write(insert(login_failures).values(email=email, failed_at=at))
+    async def lock(self, email: str) -> None:
+        if self._db.dialect == "postgresql":
+            await self._db.write(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
+        else:
+            await self._db.write(select(literal(1)))
+
+    async def reserve(self, email: str, at: datetime) -> int:
+        result = await self._db.write(
+            insert(login_failures).values(email=email, failed_at=at).returning(login_failures.c.id)
+        )
+        return int(result.scalar_one())
 
     async def failures_since(self, email: str, since: datetime) -> list[datetime]:
         query = select(login_failures.c.failed_at).where(
@@ -221,5 +235,12 @@ class SqlLoginAttemptRepository(LoginAttemptRepository):
         )
         return [row.failed_at for row in await self._db.read(query)]
 
-    async def clear(self, email: str) -> None:
-        await self._db.write(delete(login_failures).where(login_failures.c.email == email))
+    async def clear_through(self, email: str, attempt: int) -> None:
+        await self._db.write(
+            delete(login_failures).where(login_failures.c.email == email, login_failures.c.id <= attempt)
+        )
+
+    async def withdraw(self, email: str, attempt: int) -> None:
+        await self._db.write(
+            delete(login_failures).where(login_failures.c.email == email, login_failures.c.id == attempt)
+        )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.errors import UnauthenticatedError
+from application.errors import DependencyUnavailableError, UnauthenticatedError
 from application.identity.login_guard import LoginGuard
 from application.identity.ports import PasswordHasher
 from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
 from domain.identity.password_policy import check_password
+from domain.identity.user import User
 from domain.shared.errors import InvalidValueError
 
 
@@ -21,13 +22,20 @@ class ChangePasswordCommand:
     new_password: str
 
 
+def _wrong_current_password() -> InvalidValueError:
+    return InvalidValueError("current_password", "is not your current password")
+
+
 class ChangePassword:
     """Replace the password after proving the current one.
 
-    - A wrong current password is a field error and counts towards the e-mail's lockout,
-      so a stolen access token cannot be used to guess the password without limit.
-    - The new password must pass the password policy.
+    - The new password must pass the password policy; that is checked first, and costs no
+      attempt.
+    - A wrong current password is a field error and counts towards the e-mail's lockout
+      (reserved before the check, as a login's), so a stolen access token cannot be used to
+      guess the password without limit.
     - Every other session of the user is revoked; the current one stays.
+    - No password is hashed while a unit of work is open.
     """
 
     def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, guard: LoginGuard, clock: Clock) -> None:
@@ -41,18 +49,30 @@ class ChangePassword:
             user = await uow.users.get(cmd.actor.user_id)
             if user is None:
                 raise UnauthenticatedError()
-            now = self._clock.now()
-            key = user.email.value
-            await self._guard.refuse_if_locked(uow.login_attempts, key, now)
-            if not await self._hasher.verify(user.password_hash, cmd.current_password):
-                await uow.login_attempts.record_failure(key, now)
-                await uow.commit()
-                raise InvalidValueError("current_password", "is not your current password")
-            check_password(cmd.new_password, email=key, field="new_password")
-            user.change_password(await self._hasher.hash(cmd.new_password), now=now)
-            await uow.users.save(user)
-            for session in await uow.sessions.list_live(user.id, now):
-                if session.id != cmd.actor.session_id:
-                    session.revoke(now=now, reason="password_changed")
-                    await uow.sessions.revoke(session)
+            check_password(cmd.new_password, email=user.email.value, field="new_password")
+            attempt = await self._guard.admit(uow.login_attempts, user.email.value)
             await uow.commit()
+        try:
+            verified = await self._hasher.verify(user.password_hash, cmd.current_password)
+            new_hash = await self._hasher.hash(cmd.new_password) if verified else None
+        except DependencyUnavailableError:
+            await self._guard.withdraw(self._uow, user.email.value, attempt)
+            raise
+        if new_hash is None:
+            raise _wrong_current_password()  # the reserved failure stays
+        async with self._uow as uow:
+            current = await uow.users.get(user.id)
+            if current is None or current.password_hash != user.password_hash:
+                raise _wrong_current_password()  # changed meanwhile: what we checked is not current any more
+            await uow.login_attempts.clear_through(user.email.value, attempt)
+            await self._apply(uow, current, new_hash, cmd.actor)
+            await uow.commit()
+
+    async def _apply(self, uow: UnitOfWork, user: User, new_hash: str, actor: Actor) -> None:
+        now = self._clock.now()
+        user.change_password(new_hash, now=now)
+        await uow.users.save(user)
+        for session in await uow.sessions.list_live(user.id, now):
+            if session.id != actor.session_id:
+                session.revoke(now=now, reason="password_changed")
+                await uow.sessions.revoke(session)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
-from application.errors import UnauthenticatedError
+from application.errors import DependencyUnavailableError, UnauthenticatedError
 from application.identity.login_guard import LoginGuard
 from application.identity.ports import PasswordHasher
 from application.identity.session_tokens import ClientInfo, SessionTokens, TokenPair
@@ -22,6 +23,14 @@ class LogInCommand:
     client: ClientInfo = field(default_factory=ClientInfo)
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A password check that passed: the account as it was read, and a stronger hash if due."""
+
+    user: User
+    upgraded_hash: str | None
+
+
 class LogIn:
     """Exchange e-mail and password for a new session and its token pair.
 
@@ -29,10 +38,14 @@ class LogIn:
       (the throttle, a setting).
     - A locked e-mail is refused with ``RateLimitedError`` before the password is checked,
       whether or not an account has it (no user enumeration), even with the right password.
+      Each attempt is reserved (committed as a failure) before its check, so concurrent
+      attempts cannot outrun the lockout.
     - Unknown e-mail, wrong password and inactive account all raise the same
-      ``UnauthenticatedError`` after one password check of similar cost, and count as a
-      failure towards the lockout. Failures are committed, so they survive the error.
-    - Success forgets earlier failures and upgrades a hash made with outdated parameters.
+      ``UnauthenticatedError`` after one password check of similar cost; the reserved
+      failure stays.
+    - Success forgets the failures reserved before it (not those after) and upgrades a hash
+      made with outdated parameters.
+    - No password is hashed while a unit of work is open.
     """
 
     def __init__(
@@ -49,21 +62,36 @@ class LogIn:
         key = normalize_email(cmd.email)[:EMAIL_MAX_LENGTH]
         await self._guard.throttle(cmd.client.ip)
         async with self._uow as uow:
-            now = self._clock.now()
-            await self._guard.refuse_if_locked(uow.login_attempts, key, now)
+            attempt = await self._guard.admit(uow.login_attempts, key)
             user = await self._find_user(uow, cmd.email)
-            verified = await self._hasher.verify(user.password_hash if user else None, cmd.password)
-            if user is None or not verified or not user.is_active:
-                await uow.login_attempts.record_failure(key, now)
-                await uow.commit()
-                raise UnauthenticatedError()
-            await uow.login_attempts.clear(key)
-            if self._hasher.needs_rehash(user.password_hash):
-                user.upgrade_hash(await self._hasher.hash(cmd.password), now=now)
-                await uow.users.save(user)
-            pair = await self._tokens.open(uow.sessions, user, cmd.client)
+            await uow.commit()
+        try:
+            checked = await self._check(user, cmd.password)
+        except DependencyUnavailableError:
+            await self._guard.withdraw(self._uow, key, attempt)
+            raise
+        async with self._uow as uow:
+            current = await uow.users.get(checked.user.id)
+            if current is None or not current.is_active or current.password_hash != checked.user.password_hash:
+                raise UnauthenticatedError()  # changed while we checked: the failure stays
+            await uow.login_attempts.clear_through(key, attempt)
+            if checked.upgraded_hash is not None:
+                current.upgrade_hash(checked.upgraded_hash, now=self._clock.now())
+                await uow.users.save(current)
+            pair = await self._tokens.open(uow.sessions, current, cmd.client)
             await uow.commit()
         return pair
+
+    async def _check(self, user: User | None, password: str) -> _Checked:
+        """Verify outside any unit of work; ``UnauthenticatedError`` unless it passes."""
+        verified = await self._hasher.verify(user.password_hash if user else None, password)
+        if user is None or not verified or not user.is_active:
+            raise UnauthenticatedError()
+        upgraded = None
+        if self._hasher.needs_rehash(user.password_hash):
+            with contextlib.suppress(DependencyUnavailableError):  # a busy pool upgrades it next time
+                upgraded = await self._hasher.hash(password)
+        return _Checked(user=user, upgraded_hash=upgraded)
 
     @staticmethod
     async def _find_user(uow: UnitOfWork, raw_email: str) -> User | None:

@@ -86,18 +86,38 @@ class SessionRepository(Protocol):
 
 
 class LoginAttemptRepository(Protocol):
+    """Password checks per e-mail, for the lockout. An attempt counts as a failure from the
+    moment it is reserved until a successful check clears it."""
+
     @abstractmethod
-    async def record_failure(self, email: str, at: datetime) -> None: ...
+    async def lock(self, email: str) -> None:
+        """Serialize attempts on ``email`` until this transaction ends: another unit of work
+        that locks the same e-mail, in any process, waits until then."""
+
+    @abstractmethod
+    async def reserve(self, email: str, at: datetime) -> int:
+        """Record an attempt as failed, before its password is checked; its number, which
+        grows with every attempt."""
 
     @abstractmethod
     async def failures_since(self, email: str, since: datetime) -> list[datetime]: ...
 
     @abstractmethod
-    async def clear(self, email: str) -> None:
-        """Forget the failures of an e-mail after a successful login."""
+    async def clear_through(self, email: str, attempt: int) -> None:
+        """Forget the failures of ``email`` up to and including attempt ``attempt``: a
+        successful login forgets those before it, never those reserved after it."""
+
+    @abstractmethod
+    async def withdraw(self, email: str, attempt: int) -> None:
+        """Forget one reserved attempt whose password was never checked."""
 
 
 class PasswordHasher(Protocol):
+    """Hashing costs a core and memory for tens of milliseconds: never call it inside a unit
+    of work, which may hold a pooled connection or the database's write lock meanwhile.
+    When too many checks are waiting already, both methods raise
+    ``DependencyUnavailableError`` at once instead of queueing without bound."""
+
     @abstractmethod
     async def hash(self, password: str) -> str: ...
 

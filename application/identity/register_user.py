@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from application.errors import AlreadyExistsError
 from application.identity.ports import PasswordHasher
+from application.identity.session_tokens import ClientInfo
+from application.identity.throttles import IdentityThrottles
 from application.shared.ports import Clock, IdGenerator
 from application.unit_of_work import UnitOfWork
 from domain.identity.email import Email
@@ -19,6 +21,7 @@ class RegisterUserCommand:
     email: str
     password: str
     display_name: str | None = None
+    client: ClientInfo = field(default_factory=ClientInfo)
 
 
 class RegisterUser:
@@ -26,12 +29,19 @@ class RegisterUser:
 
     - The e-mail is normalized (trimmed, lower-cased) and must be unused.
     - The password must pass the password policy (length, not common, not the e-mail).
+    - Registrations are throttled per client address and overall (``RateLimitedError``):
+      each one costs a password hash.
+    - The password is hashed before the unit of work opens, so no connection or write lock
+      waits on it.
     - Records ``UserRegistered``.
     """
 
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self, uow: UnitOfWork, hasher: PasswordHasher, throttles: IdentityThrottles, clock: Clock, ids: IdGenerator
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._throttles = throttles
         self._clock = clock
         self._ids = ids
 
@@ -39,6 +49,8 @@ class RegisterUser:
         email = Email.parse(cmd.email)
         check_password(cmd.password, email=email.value)
         display_name_for(cmd.display_name, email)  # fail fast, before paying for a hash
+        await self._throttles.registration(cmd.client.ip)
+        password_hash = await self._hasher.hash(cmd.password)
         async with self._uow as uow:
             if await uow.users.get_by_email(email) is not None:
                 raise AlreadyExistsError("user", "email")
@@ -46,7 +58,7 @@ class RegisterUser:
                 user_id=UserId(self._ids.new_id()),
                 email=email,
                 display_name=cmd.display_name,
-                password_hash=await self._hasher.hash(cmd.password),
+                password_hash=password_hash,
                 role=Role.USER,
                 now=self._clock.now(),
             )

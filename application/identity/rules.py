@@ -11,7 +11,13 @@ from domain.identity.session import SessionLifetime
 
 @dataclass(frozen=True, slots=True)
 class IdentityRules:
+    """Throttles set to ``None`` are off (``PORTSIDE_RATE_LIMITS=off``); the lockout never is."""
+
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     session_lifetime: SessionLifetime = field(default_factory=SessionLifetime)
     login_throttle: RateLimit | None = None
-    """Password checks allowed per client address; ``None`` turns the throttle off."""
+    """Password checks allowed per client address."""
+    register_throttle: RateLimit | None = None
+    """Registrations allowed per client address."""
+    register_global_throttle: RateLimit | None = None
+    """Registrations allowed from all clients together, so many addresses cannot starve the hashing pool."""

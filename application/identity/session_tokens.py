@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from application.identity.ports import AccessClaims, SessionRepository, TokenIssuer
@@ -20,12 +21,35 @@ class TokenPair:
     session_id: SessionId
 
 
+USER_AGENT_MAX_LENGTH = 512
+
+
+def _canonical_ip(ip: str | None) -> str | None:
+    try:
+        return None if ip is None else str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ClientInfo:
-    """Where a login comes from, kept on the session so the user can recognise it."""
+    """Where a login comes from, kept on the session so the user can recognise it.
+
+    Whatever a client sends, what is kept fits: ``ip`` is a canonical IP address or
+    ``None`` (a forwarded value that is not an address is dropped), and ``user_agent`` is
+    cut to 512 characters without NULs.
+    """
 
     user_agent: str | None = None
     ip: str | None = None
+
+    def __post_init__(self) -> None:
+        ip = _canonical_ip(self.ip)
+        if ip is not None and len(ip) > 45:  # an IPv6 zone id can be long; no stored address is
+            ip = None
+        object.__setattr__(self, "ip", ip)
+        if self.user_agent is not None:
+            object.__setattr__(self, "user_agent", self.user_agent.replace("\x00", "")[:USER_AGENT_MAX_LENGTH])
 
 
 class SessionTokens:

@@ -25,7 +25,7 @@ def engine(request: pytest.FixtureRequest) -> AsyncEngine:
 
 
 async def _logged_in(app: IdentityApp, engine: AsyncEngine) -> TokenPair:
-    await RegisterUser(SqlUnitOfWork(engine), app.hasher, app.clock, app.ids)(
+    await RegisterUser(SqlUnitOfWork(engine), app.hasher, app.throttles, app.clock, app.ids)(
         RegisterUserCommand(email="ada@example.com", password=PASSWORD)
     )
     log_in = LogIn(SqlUnitOfWork(engine), app.hasher, app.tokens, app.guard, app.clock)

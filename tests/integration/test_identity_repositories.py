@@ -179,20 +179,3 @@ async def test_find_principal_requires_live_session_and_active_user(new_uow: Uow
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.sessions.find_principal(session.id, T0 + timedelta(hours=1)) is None
-
-
-async def test_login_failures_are_kept_per_email_until_cleared(new_uow: UowFactory) -> None:
-    async with new_uow() as uow:
-        for minute in (0, 5, 10):
-            await uow.login_attempts.record_failure("ada@example.com", T0 + timedelta(minutes=minute))
-        await uow.login_attempts.record_failure("bob@example.com", T0)
-        await uow.commit()
-    async with new_uow() as uow:
-        recent = await uow.login_attempts.failures_since("ada@example.com", T0 + timedelta(minutes=5))
-        await uow.login_attempts.clear("ada@example.com")
-        await uow.commit()
-    async with new_uow() as uow:
-        cleared = await uow.login_attempts.failures_since("ada@example.com", T0)
-        bob = await uow.login_attempts.failures_since("bob@example.com", T0)
-    assert sorted(recent) == [T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)]
-    assert cleared == [] and bob == [T0]

@@ -25,6 +25,8 @@ from application.identity.register_user import RegisterUser
 from application.identity.revoke_session import RevokeSession
 from application.identity.rules import IdentityRules
 from application.identity.session_tokens import SessionTokens
+from application.identity.throttles import IdentityThrottles
+from application.shared.rate_limits import Throttle
 from domain.identity.lockout import LockoutPolicy
 from tests.support.settings import TEST_SECRET
 
@@ -46,14 +48,15 @@ class IdentityApp:
         self.issuer = JwtTokenIssuer(JwtSettings(secret=TEST_SECRET), self.clock)
         self.tokens = SessionTokens(self.issuer, self.ids, self.clock, self.rules)
         self.limiter = InMemoryRateLimiter(self.clock)
-        self.guard = LoginGuard(self.limiter, self.rules)
+        self.throttles = IdentityThrottles(Throttle(self.limiter), self.rules)
+        self.guard = LoginGuard(self.throttles, self.rules, self.clock)
 
     def uow(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.database)
 
     @property
     def register(self) -> RegisterUser:
-        return RegisterUser(self.uow(), self.hasher, self.clock, self.ids)
+        return RegisterUser(self.uow(), self.hasher, self.throttles, self.clock, self.ids)
 
     @property
     def log_in(self) -> LogIn:

@@ -48,12 +48,16 @@ class AuthController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Create an account",
         description=RegisterUser.__doc__,
-        responses=problem_responses(400, 409, 422),
+        responses=problem_responses(400, 409, 422, 429, 503),
     )
     @inject
-    async def register(self, data: JSONBody[RegisterBody], register_user: FromDishka[RegisterUser]) -> UserPrivateView:
+    async def register(
+        self, request: Request[Any, Any, Any], data: JSONBody[RegisterBody], register_user: FromDishka[RegisterUser]
+    ) -> UserPrivateView:
         user = await register_user(
-            RegisterUserCommand(email=data.email, password=data.password, display_name=data.display_name)
+            RegisterUserCommand(
+                email=data.email, password=data.password, display_name=data.display_name, client=client_info(request)
+            )
         )
         return UserPrivateView.of(user)
 
@@ -62,7 +66,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Log in",
         description=LogIn.__doc__,
-        responses=problem_responses(400, 401, 422, 429),
+        responses=problem_responses(400, 401, 422, 429, 503),
     )
     @inject
     async def login(
@@ -76,7 +80,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Log in (OAuth2 password grant, for the docs UI)",
         description="Same rules, lockout and throttling as `/auth/login`; form fields `username` and `password`.",
-        responses=problem_responses(400, 401, 422, 429),
+        responses=problem_responses(400, 401, 422, 429, 503),
     )
     @inject
     async def token(
@@ -129,7 +133,7 @@ class AuthController(Controller):
         summary="Change password",
         description=ChangePassword.__doc__,
         security=BEARER_SECURITY,
-        responses=problem_responses(400, 401, 422, 429),
+        responses=problem_responses(400, 401, 422, 429, 503),
     )
     @inject
     async def change_password(

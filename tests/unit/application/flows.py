@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from application.identity.log_in import LogInCommand
 from application.identity.register_user import RegisterUserCommand
@@ -57,3 +57,8 @@ async def deactivate(app: IdentityApp, user_id: UserId) -> None:
         user.is_active = False
         await uow.users.save(user)
         await uow.commit()
+
+
+def failures(app: IdentityApp) -> dict[str, list[datetime]]:
+    """The committed lockout failures, per e-mail, in the order they were recorded."""
+    return {email: list(times.values()) for email, times in app.database.committed.login_failures.items()}

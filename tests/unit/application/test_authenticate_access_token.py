@@ -8,16 +8,14 @@ import pytest
 
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
 from application.errors import UnauthenticatedError
-from application.identity.create_admin import CreateAdminCommand
 from application.identity.ports import AccessClaims
 from application.shared.actor import Actor
 from domain.identity.user import Role
-from tests.support.builders import IdentityApp
+from tests.support.builders import T0, IdentityApp
 from tests.unit.application.flows import (
     ACCESS_TTL,
     EMAIL,
     OTHER_EMAIL,
-    PASSWORD,
     deactivate,
     log_in,
     signed_in,
@@ -71,7 +69,12 @@ async def test_token_whose_subject_does_not_own_the_session_is_refused(app: Iden
 
 async def test_role_comes_from_the_store_not_the_token(app: IdentityApp) -> None:
     pair, actor = await signed_in(app)
-    await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
+    async with app.uow() as uow:  # promoted in the store, behind the token's back
+        user = await uow.users.get(actor.user_id)
+        assert user is not None
+        user.promote(Role.ADMIN, now=T0)
+        await uow.users.save(user)
+        await uow.commit()
     promoted = await app.authenticate(pair.access_token)
     assert promoted == Actor(actor.user_id, actor.session_id, Role.ADMIN)
     assert promoted.is_admin

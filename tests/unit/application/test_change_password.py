@@ -16,6 +16,7 @@ from tests.unit.application.flows import (
     NEW_PASSWORD,
     PASSWORD,
     WRONG_PASSWORD,
+    failures,
     log_in,
     outbox_names,
     signed_in,
@@ -76,7 +77,7 @@ async def test_wrong_current_password_is_a_field_error_that_changes_nothing_but_
     assert stored_user(app, actor.user_id).password_hash == old_hash
     assert await app.authenticate(other.access_token)
     assert outbox_names(app) == events_before
-    assert app.database.committed.login_failures == {EMAIL: [T0]}
+    assert failures(app) == {EMAIL: [T0]}
 
 
 async def test_wrong_current_passwords_lock_log_in_and_password_change() -> None:
@@ -116,4 +117,4 @@ async def test_new_password_breaking_the_policy_is_a_field_error_that_changes_no
     assert caught.value.field == "new_password"
     assert stored_user(app, actor.user_id).password_hash == old_hash
     assert await app.authenticate(other.access_token)
-    assert app.database.committed.login_failures == {}
+    assert failures(app) == {}

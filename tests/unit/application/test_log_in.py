@@ -15,6 +15,7 @@ from tests.unit.application.flows import (
     PASSWORD,
     WRONG_PASSWORD,
     deactivate,
+    failures,
     log_in,
     register,
     stored_session,
@@ -80,7 +81,7 @@ async def test_failed_log_in_raises_unauthenticated_and_commits_the_failure(
     await register(app)
     with pytest.raises(UnauthenticatedError):
         await log_in(app, email=email, password=password)
-    assert app.database.committed.login_failures == {key: [T0]}
+    assert failures(app) == {key: [T0]}
     assert app.database.committed.sessions == {}
 
 
@@ -98,7 +99,7 @@ async def test_log_in_of_a_deactivated_user_with_the_right_password_fails_and_co
     await deactivate(app, user.id)
     with pytest.raises(UnauthenticatedError):
         await log_in(app)
-    assert app.database.committed.login_failures == {EMAIL: [T0]}
+    assert failures(app) == {EMAIL: [T0]}
     assert app.database.committed.sessions == {}
 
 
@@ -107,9 +108,9 @@ async def test_successful_log_in_clears_earlier_failures(app: IdentityApp) -> No
     for _ in range(2):
         with pytest.raises(UnauthenticatedError):
             await log_in(app, password=WRONG_PASSWORD)
-    assert len(app.database.committed.login_failures[EMAIL]) == 2
+    assert len(failures(app)[EMAIL]) == 2
     await log_in(app, email="Ada@Example.com")
-    assert EMAIL not in app.database.committed.login_failures
+    assert EMAIL not in failures(app)
 
 
 async def test_log_in_rehashes_a_password_hashed_with_other_parameters(app: IdentityApp) -> None:

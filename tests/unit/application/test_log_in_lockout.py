@@ -8,7 +8,7 @@ import pytest
 
 from application.errors import RateLimitedError, UnauthenticatedError
 from tests.support.builders import T0, IdentityApp, short_lockout
-from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, log_in, register
+from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, failures, log_in, register
 
 THRESHOLD = 3
 LOCK = timedelta(minutes=15)
@@ -95,12 +95,12 @@ async def test_lock_lifts_after_the_duration(app: IdentityApp) -> None:
 async def test_attempts_while_locked_are_not_counted_and_do_not_extend_the_lock(app: IdentityApp) -> None:
     await register(app)
     await fail(app, THRESHOLD)
-    recorded = list(app.database.committed.login_failures[EMAIL])
+    recorded = list(failures(app)[EMAIL])
     for _ in range(5):
         app.clock.advance(timedelta(minutes=2))
         with pytest.raises(RateLimitedError):
             await log_in(app, password=WRONG_PASSWORD)
-    assert app.database.committed.login_failures[EMAIL] == recorded
+    assert failures(app)[EMAIL] == recorded
     app.clock.advance(LOCK - timedelta(minutes=10))
     await log_in(app)
 
@@ -124,7 +124,7 @@ async def test_successful_log_in_resets_the_count(app: IdentityApp) -> None:
 async def test_failures_are_committed_so_a_fresh_unit_of_work_sees_the_lock(app: IdentityApp) -> None:
     await register(app)
     await fail(app, THRESHOLD)
-    assert app.database.committed.login_failures == {EMAIL: [T0] * THRESHOLD}
+    assert failures(app) == {EMAIL: [T0] * THRESHOLD}
     async with app.uow() as uow:
         assert await uow.login_attempts.failures_since(EMAIL, T0) == [T0] * THRESHOLD
 

@@ -12,7 +12,7 @@ from application.identity.rules import IdentityRules
 from application.identity.session_tokens import ClientInfo, TokenPair
 from application.shared.rate_limits import RateLimit
 from tests.support.builders import IdentityApp
-from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, register
+from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, failures, register
 
 LIMIT = 3
 WINDOW = timedelta(minutes=1)
@@ -56,17 +56,42 @@ async def test_a_throttled_attempt_checks_no_password_and_records_no_failure(app
     sessions = dict(app.database.committed.sessions)
     with pytest.raises(RateLimitedError):
         await attempt(app, password=WRONG_PASSWORD)
-    assert app.database.committed.login_failures == {}
+    assert failures(app) == {}
     assert app.database.committed.sessions == sessions
 
 
-async def test_other_addresses_and_unknown_addresses_are_not_throttled(app: IdentityApp) -> None:
+async def test_other_addresses_are_not_throttled(app: IdentityApp) -> None:
     await register(app)
     for _ in range(LIMIT):
         await attempt(app)
     await attempt(app, ip="203.0.113.9")
-    for _ in range(LIMIT + 2):
-        await attempt(app, ip=None)
+
+
+@pytest.mark.parametrize("unknown", [None, "", "not-an-address", "999.1.1.1"])
+async def test_requests_with_no_usable_address_share_one_bucket(app: IdentityApp, unknown: str | None) -> None:
+    await register(app)
+    for ip in [None, "garbage", "unknown"][:LIMIT]:
+        await attempt(app, ip=ip)
+    with pytest.raises(RateLimitedError):
+        await attempt(app, ip=unknown)
+    await attempt(app)  # a real address still has its own bucket
+
+
+async def test_ipv6_addresses_count_by_their_64_prefix(app: IdentityApp) -> None:
+    await register(app)
+    for suffix in range(LIMIT):
+        await attempt(app, ip=f"2001:db8:1:2::{suffix + 1}")
+    with pytest.raises(RateLimitedError):
+        await attempt(app, ip="2001:db8:1:2:ffff:ffff:ffff:ffff")
+    await attempt(app, ip="2001:db8:1:3::1")  # the next /64 is another client
+
+
+async def test_an_ipv4_mapped_ipv6_address_counts_as_the_ipv4_address(app: IdentityApp) -> None:
+    await register(app)
+    for _ in range(LIMIT):
+        await attempt(app, ip=IP)
+    with pytest.raises(RateLimitedError):
+        await attempt(app, ip=f"::ffff:{IP}")
 
 
 async def test_the_count_starts_over_in_the_next_window(app: IdentityApp) -> None:

@@ -243,6 +243,7 @@ class IdentityMachine(RuleBasedStateMachine):
         self.run(command())
         event("change_password: changed")
         self.passwords[email] = new
+        self.failures.pop(email, None)  # proving the password forgets the failures before it, as a login does
         for sid, model in self.sessions.items():
             if model.email == email and sid != session_id:
                 model.revoked = True

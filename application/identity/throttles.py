@@ -1,0 +1,23 @@
+"""The per-client and overall throttles in front of every password hash."""
+
+from __future__ import annotations
+
+from application.identity.rules import IdentityRules
+from application.shared.rate_limits import Throttle, client_bucket
+
+
+class IdentityThrottles:
+    """Limits how often clients may make the server hash a password (``RateLimitedError``
+    past a limit). Each hash costs a core and memory for tens of milliseconds, so these
+    are what keeps a flood of logins or registrations from starving everything else."""
+
+    def __init__(self, throttle: Throttle, rules: IdentityRules) -> None:
+        self._throttle = throttle
+        self._rules = rules
+
+    async def login(self, client_ip: str | None) -> None:
+        await self._throttle.check(f"login:{client_bucket(client_ip)}", self._rules.login_throttle)
+
+    async def registration(self, client_ip: str | None) -> None:
+        await self._throttle.check(f"register:{client_bucket(client_ip)}", self._rules.register_throttle)
+        await self._throttle.check("register:all", self._rules.register_global_throttle)
