@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Sequence
 
 import msgspec
 from dishka import Scope
 
-from application.errors import ApplicationError
-from application.identity.create_admin import CreateAdmin, CreateAdminCommand
+from application.errors import AlreadyExistsError, ApplicationError
+from application.identity.create_admin import CreateAdmin, CreateAdminCommand, CreateAdminResult
 from domain.shared.errors import DomainError
 from entrypoints.container import build_container
 from entrypoints.logging import configure_logging
 from entrypoints.migrations import migrate
-from entrypoints.settings import Settings, SettingsError, load_settings
+from entrypoints.settings import Settings, SettingsError, load_settings, startup_warnings
 
 __all__ = ["main"]
 
 
+class _UsageError(Exception):
+    """The command line cannot be acted on; the message says what to do instead."""
+
+
+def _warn_at_startup(settings: Settings) -> None:
+    for line in startup_warnings(settings):
+        print(f"portside: warning: {line}", file=sys.stderr)
+
+
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
+
+    _warn_at_startup(settings)
 
     uvicorn.run(
         "entrypoints.http.asgi:app_factory",
@@ -46,24 +58,68 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    async def run() -> bool:
-        container = build_container(settings)
-        try:
-            async with container(scope=Scope.REQUEST) as request:
-                create_admin = await request.get(CreateAdmin)
-                result = await create_admin(CreateAdminCommand(email=args.email, password=args.password))
-                return result.created
-        finally:
-            await container.close()
+def _admin_password(args: argparse.Namespace) -> str:
+    """The password from exactly one source: ``--password-stdin``, ``--password`` or a prompt."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise _UsageError("--password-stdin: no password on standard input")
+        return password
+    if args.password is not None:
+        print(
+            "portside: warning: --password leaves the password in the process list and shell history; "
+            "prefer --password-stdin or the prompt",
+            file=sys.stderr,
+        )
+        return str(args.password)
+    if not sys.stdin.isatty():
+        raise _UsageError("no password given: pipe it with --password-stdin, or run in a terminal to be asked")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != password:
+        raise _UsageError("the passwords do not match")
+    return password
 
+
+async def _run_create_admin(settings: Settings, command: CreateAdminCommand) -> CreateAdminResult:
+    container = build_container(settings)
     try:
-        created = asyncio.run(run())
+        async with container(scope=Scope.REQUEST) as request:
+            create_admin = await request.get(CreateAdmin)
+            return await create_admin(command)
+    finally:
+        await container.close()
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        password = _admin_password(args)
+    except _UsageError as error:
+        print(f"portside: {error}", file=sys.stderr)
+        return 2
+    command = CreateAdminCommand(email=args.email, password=password, promote_existing=args.promote_existing)
+    try:
+        result = asyncio.run(_run_create_admin(settings, command))
+    except AlreadyExistsError:
+        print(
+            "portside: an account with this e-mail exists and is not an active admin with this password; "
+            "pass --promote-existing to make it one (this ends all of its sessions)",
+            file=sys.stderr,
+        )
+        return 1
     except (DomainError, ApplicationError) as error:
         print(f"portside: {error}", file=sys.stderr)
         return 1
-    print(f"admin {'created' if created else 'updated'}: {args.email.strip().lower()}")
+    print(_create_admin_outcome(result))
     return 0
+
+
+def _create_admin_outcome(result: CreateAdminResult) -> str:
+    email = result.user.email.value
+    if result.created:
+        return f"admin created: {email}"
+    if not result.changed:
+        return f"admin unchanged (already an active admin with this password): {email}"
+    return f"admin updated: {email}; live sessions ended: {result.sessions_ended}"
 
 
 def _openapi(settings: Settings, _: argparse.Namespace) -> int:
@@ -75,6 +131,7 @@ def _openapi(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    _warn_at_startup(settings)
     print("portside worker: no background jobs exist yet (they arrive with the worker issue)", file=sys.stderr)
     return 0
 
@@ -87,7 +144,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database to the latest migration")
     admin = commands.add_parser("create-admin", help="create or promote an administrator (idempotent)")
     admin.add_argument("--email", required=True)
-    admin.add_argument("--password", required=True)
+    source = admin.add_mutually_exclusive_group()
+    source.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    source.add_argument("--password", help="the password (visible to other users of this host; for scripts)")
+    admin.add_argument(
+        "--promote-existing",
+        action="store_true",
+        help="allow promoting, re-activating or re-passwording an existing account (ends its sessions)",
+    )
     commands.add_parser("openapi", help="print the OpenAPI document")
     return parser
 

@@ -15,10 +15,13 @@ from typing import Literal
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Settings", "SettingsError", "load_settings", "startup_warnings"]
 
 _PREFIX = "PORTSIDE_"
 _MIN_SECRET_BYTES = 32
+# OWASP's argon2id minimums (memory KiB, iterations), each with one lane. Production accepts
+# parameters at least as strong as one of them in both memory and iterations.
+_OWASP_ARGON2 = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
 
 
 class SettingsError(Exception):
@@ -158,11 +161,69 @@ def _jwt_secret(reader: _Reader, production: bool, var_dir: Path) -> str:
         raise SettingsError("PORTSIDE_JWT_SECRET", "is required when PORTSIDE_ENV=production")
     # Development only: generate once and keep it, so tokens survive restarts.
     path = var_dir / "jwt-secret"
-    if not path.is_file():
+    if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        _create_secret_file(path)
+    return _read_secret_file(path)
+
+
+def _create_secret_file(path: Path) -> None:
+    """Write a new secret readable by the owner only from its first byte on.
+
+    The secret goes to a private temporary file (created 0600, never chmod-ed later), which is
+    then hard-linked into place: readers never see a half-written file, and when another
+    process got there first the link fails and its secret is kept.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process created it first: use theirs
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _read_secret_file(path: Path) -> str:
+    try:
+        secret = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(str(path), f"cannot be read ({error}); fix or delete it") from None
+    if len(secret.encode()) < _MIN_SECRET_BYTES:
+        raise SettingsError(
+            str(path),
+            f"holds a JWT secret shorter than {_MIN_SECRET_BYTES} bytes; delete the file to have a "
+            "new one generated (signed-in users sign in again), or set PORTSIDE_JWT_SECRET",
+        )
+    return secret
+
+
+def _argon2_memory_kib(reader: _Reader, production: bool, iterations: int) -> int:
+    memory = reader.integer("ARGON2_MEMORY_KIB", _DEFAULTS.argon2_memory_kib, minimum=8)
+    if not production:
+        return memory
+    needed = min(m for m, t in _OWASP_ARGON2 if t <= iterations)
+    if memory < needed:
+        minimums = ", ".join(f"{m}/{t}" for m, t in _OWASP_ARGON2)
+        raise SettingsError(
+            "PORTSIDE_ARGON2_MEMORY_KIB",
+            f"is {memory} KiB with PORTSIDE_ARGON2_ITERATIONS={iterations}; production needs at least "
+            f"{needed} KiB (OWASP argon2id minimums, KiB/iterations: {minimums})",
+        )
+    return memory
+
+
+def _cors_origins(reader: _Reader, production: bool) -> tuple[str, ...]:
+    origins = tuple(o.strip() for o in reader.text("CORS_ORIGINS", "").split(",") if o.strip())
+    if production and "*" in origins:
+        raise SettingsError(
+            "PORTSIDE_CORS_ORIGINS", "'*' is refused when PORTSIDE_ENV=production; list the allowed origins"
+        )
+    return origins
 
 
 def _log_format(reader: _Reader, production: bool) -> Literal["json", "console"]:
@@ -177,6 +238,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
     env = r.choice("ENV", "development", ("development", "production"))
     production = env == "production"
     var_dir = Path(r.text("VAR_DIR", "./var"))
+    argon2_iterations = r.integer("ARGON2_ITERATIONS", _DEFAULTS.argon2_iterations, minimum=1)
     return Settings(
         env="production" if production else "development",
         database_url=_database_url(r),
@@ -187,7 +249,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         host=r.text("HOST", _DEFAULTS.host),
         port=r.integer("PORT", _DEFAULTS.port, minimum=1, maximum=65535),
         workers=r.integer("WORKERS", _DEFAULTS.workers, minimum=1, maximum=64),
-        cors_origins=tuple(o.strip() for o in r.text("CORS_ORIGINS", "").split(",") if o.strip()),
+        cors_origins=_cors_origins(r, production),
         upload_dir=r.text("UPLOAD_DIR", _DEFAULTS.upload_dir),
         telegram_bot_token=r.raw("TELEGRAM_BOT_TOKEN"),
         telegram_api_base=r.text("TELEGRAM_API_BASE", _DEFAULTS.telegram_api_base),
@@ -202,8 +264,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         login_throttle=r.integer("LOGIN_THROTTLE", _DEFAULTS.login_throttle, minimum=1),
         register_throttle=r.integer("REGISTER_THROTTLE", _DEFAULTS.register_throttle, minimum=1),
         register_global_throttle=r.integer("REGISTER_GLOBAL_THROTTLE", _DEFAULTS.register_global_throttle, minimum=1),
-        argon2_memory_kib=r.integer("ARGON2_MEMORY_KIB", _DEFAULTS.argon2_memory_kib, minimum=8),
-        argon2_iterations=r.integer("ARGON2_ITERATIONS", _DEFAULTS.argon2_iterations, minimum=1),
+        argon2_memory_kib=_argon2_memory_kib(r, production, argon2_iterations),
+        argon2_iterations=argon2_iterations,
         argon2_lanes=r.integer("ARGON2_LANES", _DEFAULTS.argon2_lanes, minimum=1, maximum=16),
         hash_concurrency=r.integer("HASH_CONCURRENCY", _DEFAULTS.hash_concurrency, minimum=1, maximum=64),
         hash_queue=r.integer("HASH_QUEUE", _DEFAULTS.hash_queue, minimum=1, maximum=100_000),
@@ -212,3 +274,16 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         log_format=_log_format(r, production),
         access_log=r.flag("ACCESS_LOG", _DEFAULTS.access_log),
     )
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """One line per setting that is allowed but risky; ``serve`` and ``worker`` print them."""
+    warnings = []
+    if not settings.rate_limits:
+        warnings.append("PORTSIDE_RATE_LIMITS=off: the login, registration, reset and API throttles are disabled")
+    if settings.is_production and make_url(settings.database_url).get_backend_name() == "sqlite":
+        warnings.append(
+            "PORTSIDE_DATABASE_URL is SQLite in production: one writer at a time and one host; "
+            "use postgresql for more than a small single-host deployment"
+        )
+    return warnings

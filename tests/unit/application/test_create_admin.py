@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
-from application.errors import UnauthenticatedError
-from application.identity.create_admin import CreateAdminCommand
-from domain.identity.events import UserRegistered
+from application.errors import AlreadyExistsError, UnauthenticatedError
+from application.identity.create_admin import CreateAdmin, CreateAdminCommand, CreateAdminResult
+from application.identity.ports import PasswordHasher
+from application.identity.refresh_session import RefreshSessionCommand
+from domain.identity.events import SessionRevoked, UserRegistered
 from domain.identity.user import Role
 from domain.shared.errors import InvalidValueError
 from tests.support.builders import T0, IdentityApp
@@ -18,8 +22,48 @@ from tests.unit.application.flows import (
     log_in,
     outbox_names,
     register,
+    stored_session,
     stored_user,
 )
+
+
+class WatchedHasher(PasswordHasher):
+    """The real hasher, noting every call made while a unit of work holds the database,
+    and running ``after_verify`` (once) between a check and what follows it."""
+
+    def __init__(self, app: IdentityApp) -> None:
+        self._app = app
+        self.inside_transaction: list[str] = []
+        self.after_verify: Callable[[], Awaitable[None]] | None = None
+
+    async def hash(self, password: str) -> str:
+        self._note("hash")
+        return await self._app.hasher.hash(password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        self._note("verify")
+        matches = await self._app.hasher.verify(password_hash, password)
+        hook = self.after_verify
+        if hook is not None and not self._app.database.lock.locked():
+            self.after_verify = None
+            await hook()
+        return matches
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._app.hasher.needs_rehash(password_hash)
+
+    def _note(self, call: str) -> None:
+        if self._app.database.lock.locked():
+            self.inside_transaction.append(call)
+
+
+def watched(app: IdentityApp) -> tuple[CreateAdmin, WatchedHasher]:
+    hasher = WatchedHasher(app)
+    return CreateAdmin(app.uow(), hasher, app.clock, app.ids), hasher
+
+
+async def promote(app: IdentityApp, password: str = PASSWORD) -> CreateAdminResult:
+    return await app.create_admin(CreateAdminCommand(email=EMAIL, password=password, promote_existing=True))
 
 
 async def test_create_admin_with_a_new_email_creates_an_active_admin(app: IdentityApp) -> None:
@@ -51,7 +95,7 @@ async def test_create_admin_twice_creates_no_new_events_and_keeps_the_hash(app: 
 async def test_create_admin_promotes_an_existing_user_keeping_a_matching_password(app: IdentityApp) -> None:
     user = await register(app)
     hash_before = stored_user(app, user.id).password_hash
-    result = await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
+    result = await promote(app)
     assert not result.created
     assert stored_user(app, user.id).role is Role.ADMIN
     assert stored_user(app, user.id).password_hash == hash_before
@@ -60,7 +104,7 @@ async def test_create_admin_promotes_an_existing_user_keeping_a_matching_passwor
 
 async def test_create_admin_gives_an_existing_user_the_new_password(app: IdentityApp) -> None:
     await register(app)
-    await app.create_admin(CreateAdminCommand(email=EMAIL, password=NEW_PASSWORD))
+    await promote(app, NEW_PASSWORD)
     assert outbox_names(app) == ["UserRegistered", "UserRoleChanged", "PasswordChanged"]
     await log_in(app, password=NEW_PASSWORD)
     with pytest.raises(UnauthenticatedError):
@@ -70,7 +114,7 @@ async def test_create_admin_gives_an_existing_user_the_new_password(app: Identit
 async def test_create_admin_reactivates_a_deactivated_account(app: IdentityApp) -> None:
     user = await register(app)
     await deactivate(app, user.id)
-    await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
+    await promote(app)
     assert stored_user(app, user.id).is_active
     await log_in(app)
 
@@ -91,5 +135,92 @@ async def test_create_admin_refuses_invalid_input_and_stores_nothing(
 async def test_create_admin_refuses_a_weak_password_for_an_existing_account(app: IdentityApp) -> None:
     user = await register(app)
     with pytest.raises(InvalidValueError):
-        await app.create_admin(CreateAdminCommand(email=EMAIL, password="qwertyuiop"))
+        await promote(app, "qwertyuiop")
     assert stored_user(app, user.id).role is Role.USER
+
+
+@pytest.mark.parametrize("password", [PASSWORD, NEW_PASSWORD])
+async def test_create_admin_refuses_an_existing_account_without_promote_existing(
+    app: IdentityApp, password: str
+) -> None:
+    user = await register(app)
+    before = stored_user(app, user.id)
+    with pytest.raises(AlreadyExistsError):
+        await app.create_admin(CreateAdminCommand(email=EMAIL, password=password))
+    after = stored_user(app, user.id)
+    assert (after.role, after.is_active, after.password_hash) == (Role.USER, True, before.password_hash)
+    assert outbox_names(app) == ["UserRegistered"]
+
+
+async def test_create_admin_refuses_another_password_for_an_admin_without_promote_existing(
+    app: IdentityApp,
+) -> None:
+    await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
+    with pytest.raises(AlreadyExistsError):
+        await app.create_admin(CreateAdminCommand(email=EMAIL, password=NEW_PASSWORD))
+    await log_in(app, password=PASSWORD)
+
+
+async def test_create_admin_ends_every_live_session_of_a_promoted_account(app: IdentityApp) -> None:
+    user = await register(app)
+    pairs = [await log_in(app) for _ in range(2)]
+
+    result = await promote(app)
+
+    assert result.sessions_ended == 2
+    for pair in pairs:
+        assert stored_session(app, pair).revoked_at == T0
+        with pytest.raises(UnauthenticatedError):
+            await app.authenticate(pair.access_token)
+        with pytest.raises(UnauthenticatedError):
+            await app.refresh(RefreshSessionCommand(refresh_token=pair.refresh_token))
+    revoked = [e for e in app.database.committed.outbox if isinstance(e, SessionRevoked)]
+    assert {(e.user_id, e.reason) for e in revoked} == {(user.id, "changed_by_create_admin")}
+
+
+async def test_create_admin_ends_the_sessions_of_an_admin_given_a_new_password(app: IdentityApp) -> None:
+    await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
+    pair = await log_in(app)
+    await promote(app, NEW_PASSWORD)
+    with pytest.raises(UnauthenticatedError):
+        await app.authenticate(pair.access_token)
+
+
+async def test_create_admin_run_again_keeps_the_admins_sessions(app: IdentityApp) -> None:
+    await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
+    pair = await log_in(app)
+    result = await promote(app)
+    assert (result.changed, result.sessions_ended) == (False, 0)
+    assert (await app.authenticate(pair.access_token)).is_admin
+
+
+@pytest.mark.parametrize("existing", [None, PASSWORD, NEW_PASSWORD])
+async def test_create_admin_never_hashes_inside_a_transaction(app: IdentityApp, existing: str | None) -> None:
+    if existing is not None:
+        await register(app, password=existing)
+    create_admin, hasher = watched(app)
+    await create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD, promote_existing=True))
+    assert hasher.inside_transaction == []
+    await log_in(app)
+
+
+async def test_create_admin_starts_over_when_the_password_changes_after_it_was_checked(app: IdentityApp) -> None:
+    user = await register(app)
+    create_admin, hasher = watched(app)
+
+    async def change_password_meanwhile() -> None:
+        async with app.uow() as uow:
+            stored = await uow.users.get(user.id)
+            assert stored is not None
+            stored.change_password(await app.hasher.hash(NEW_PASSWORD), now=T0)
+            await uow.users.save(stored)
+            await uow.commit()
+
+    hasher.after_verify = change_password_meanwhile
+    await create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD, promote_existing=True))
+
+    assert hasher.after_verify is None
+    assert stored_user(app, user.id).role is Role.ADMIN
+    await log_in(app, password=PASSWORD)
+    with pytest.raises(UnauthenticatedError):
+        await log_in(app, password=NEW_PASSWORD)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -9,8 +11,26 @@ from pathlib import Path
 
 import pytest
 import structlog
+from dishka import Scope
 
+from application.errors import UnauthenticatedError
+from application.identity.authenticate_access_token import AuthenticateAccessToken
+from application.identity.log_in import LogIn, LogInCommand
+from application.identity.register_user import RegisterUser, RegisterUserCommand
 from entrypoints.cli import main
+from entrypoints.container import build_container
+from entrypoints.settings import load_settings
+
+ADMIN = "root@example.com"
+PASSWORD = "a-sturdy-admin-pass"
+OTHER_PASSWORD = "another-sturdy-admin-pass"
+
+
+class _Terminal(io.StringIO):
+    """Standard input attached to a terminal."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +56,21 @@ def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def migrated(environment: Path) -> Path:
+    assert main(["migrate"]) == 0
+    return environment
+
+
+def piped(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+
+
+def create_admin(monkeypatch: pytest.MonkeyPatch, password: str, *flags: str) -> int:
+    piped(monkeypatch, password + "\n")
+    return main(["create-admin", "--email", ADMIN, "--password-stdin", *flags])
+
+
 def test_migrate_then_create_admin_is_idempotent(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["migrate"]) == 0
     args = ["create-admin", "--email", " Root@Example.com ", "--password", "a-sturdy-admin-pass"]
@@ -43,7 +78,7 @@ def test_migrate_then_create_admin_is_idempotent(environment: Path, capsys: pyte
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "admin created: root@example.com" in out
-    assert "admin updated: root@example.com" in out
+    assert "admin unchanged (already an active admin with this password): root@example.com" in out
 
 
 def test_create_admin_refuses_a_weak_password(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,3 +101,125 @@ def test_bad_configuration_stops_with_one_line(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["portside: configuration error: PORTSIDE_PORT: expected a whole number, got 'eighty'"]
+
+
+def test_create_admin_reads_one_line_of_stdin_as_the_password(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    piped(monkeypatch, PASSWORD + "\nthe rest is not read\n")
+    assert main(["create-admin", "--email", ADMIN, "--password-stdin"]) == 0
+    assert create_admin(monkeypatch, PASSWORD) == 0
+    captured = capsys.readouterr()
+    assert "admin unchanged" in captured.out
+    assert captured.err == ""
+
+
+def test_create_admin_refuses_an_empty_stdin(migrated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    piped(monkeypatch, "")
+    assert main(["create-admin", "--email", ADMIN, "--password-stdin"]) == 2
+
+
+def test_create_admin_with_password_on_the_command_line_warns_in_one_line(
+    migrated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["create-admin", "--email", ADMIN, "--password", PASSWORD]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "--password-stdin" in err[0] and PASSWORD not in err[0]
+
+
+def test_create_admin_asks_twice_on_a_terminal(migrated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prompts: list[str] = []
+
+    def typed(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return PASSWORD
+
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    monkeypatch.setattr("getpass.getpass", typed)
+    assert main(["create-admin", "--email", ADMIN]) == 0
+    assert len(prompts) == 2
+    assert create_admin(monkeypatch, PASSWORD) == 0
+
+
+def test_create_admin_refuses_two_different_typed_passwords(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = iter([PASSWORD, OTHER_PASSWORD])
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["create-admin", "--email", ADMIN]) == 2
+    assert "do not match" in capsys.readouterr().err
+    assert create_admin(monkeypatch, PASSWORD) == 0
+    assert "admin created" in capsys.readouterr().out
+
+
+def test_create_admin_without_a_password_and_no_terminal_says_how(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    piped(monkeypatch, PASSWORD + "\n")
+    assert main(["create-admin", "--email", ADMIN]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "--password-stdin" in err[0]
+
+
+def test_create_admin_takes_exactly_one_password_source(migrated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    piped(monkeypatch, PASSWORD + "\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["create-admin", "--email", ADMIN, "--password-stdin", "--password", PASSWORD])
+    assert exit_.value.code == 2
+
+
+def test_create_admin_touches_an_existing_account_only_with_promote_existing(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert create_admin(monkeypatch, PASSWORD) == 0
+    capsys.readouterr()
+    assert create_admin(monkeypatch, OTHER_PASSWORD) == 1
+    assert "--promote-existing" in capsys.readouterr().err
+    assert create_admin(monkeypatch, OTHER_PASSWORD, "--promote-existing") == 0
+    assert f"admin updated: {ADMIN}" in capsys.readouterr().out
+    assert create_admin(monkeypatch, OTHER_PASSWORD) == 0
+
+
+def test_create_admin_ends_the_sessions_of_a_promoted_account(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = asyncio.run(_registrant_signed_in())
+    assert create_admin(monkeypatch, PASSWORD, "--promote-existing") == 0
+    assert "live sessions ended: 1" in capsys.readouterr().out
+    assert not asyncio.run(_is_signed_in(token))
+
+
+async def _registrant_signed_in() -> str:
+    container = build_container(load_settings())
+    try:
+        async with container(scope=Scope.REQUEST) as request:
+            await (await request.get(RegisterUser))(RegisterUserCommand(email=ADMIN, password=PASSWORD))
+        async with container(scope=Scope.REQUEST) as request:
+            pair = await (await request.get(LogIn))(LogInCommand(email=ADMIN, password=PASSWORD))
+            return pair.access_token
+    finally:
+        await container.close()
+
+
+async def _is_signed_in(access_token: str) -> bool:
+    container = build_container(load_settings())
+    try:
+        async with container(scope=Scope.REQUEST) as request:
+            await (await request.get(AuthenticateAccessToken))(access_token)
+            return True
+    except UnauthenticatedError:
+        return False
+    finally:
+        await container.close()
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_start_up_warns_in_one_line_when_rate_limits_are_off(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("PORTSIDE_RATE_LIMITS", "off")
+    assert main([command]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "PORTSIDE_RATE_LIMITS" in warnings[0]

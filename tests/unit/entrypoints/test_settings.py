@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from entrypoints.settings import SettingsError, load_settings
+from entrypoints.settings import Settings, SettingsError, load_settings, startup_warnings
+
+POSTGRES = "postgresql://u:p@db:5432/app"
+
+
+def production(tmp_path: Path, **variables: str) -> Settings:
+    """Production settings that pass every check, with ``variables`` (without prefix) over them."""
+    environ = {
+        "PORTSIDE_VAR_DIR": str(tmp_path),
+        "PORTSIDE_ENV": "production",
+        "PORTSIDE_JWT_SECRET": "k" * 40,
+        "PORTSIDE_DATABASE_URL": POSTGRES,
+    }
+    environ.update({f"PORTSIDE_{name}": value for name, value in variables.items()})
+    return load_settings(environ, env_file=tmp_path / "none.env")
+
+
+def refused(tmp_path: Path, **variables: str) -> SettingsError:
+    with pytest.raises(SettingsError) as error:
+        production(tmp_path, **variables)
+    assert "\n" not in str(error.value)
+    return error.value
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
 
 
 def test_defaults_are_the_embedded_profile(tmp_path: Path) -> None:
@@ -68,3 +100,89 @@ def test_production_refuses_to_start_without_a_real_secret(tmp_path: Path) -> No
         env_file=tmp_path / "x",
     )
     assert s.is_production and s.log_format == "json"
+
+
+@pytest.mark.parametrize(
+    ("memory_kib", "iterations"),
+    [(47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5), (7168, 12), (65536, 3), (19456, 3)],
+)
+def test_production_accepts_argon2_at_least_as_strong_as_an_owasp_configuration(
+    tmp_path: Path, memory_kib: int, iterations: int
+) -> None:
+    s = production(tmp_path, ARGON2_MEMORY_KIB=str(memory_kib), ARGON2_ITERATIONS=str(iterations))
+    assert (s.argon2_memory_kib, s.argon2_iterations) == (memory_kib, iterations)
+
+
+@pytest.mark.parametrize(
+    ("memory_kib", "iterations"),
+    [(47103, 1), (19455, 2), (19456, 1), (12287, 3), (9215, 4), (7167, 5), (7167, 50), (1024, 1)],
+)
+def test_production_refuses_argon2_below_the_owasp_minimums(tmp_path: Path, memory_kib: int, iterations: int) -> None:
+    error = refused(tmp_path, ARGON2_MEMORY_KIB=str(memory_kib), ARGON2_ITERATIONS=str(iterations))
+    assert error.variable == "PORTSIDE_ARGON2_MEMORY_KIB"
+    assert "OWASP" in str(error)
+
+
+def test_development_accepts_fast_argon2_for_tests(tmp_path: Path) -> None:
+    s = load_settings(
+        {"PORTSIDE_VAR_DIR": str(tmp_path), "PORTSIDE_ARGON2_MEMORY_KIB": "1024", "PORTSIDE_ARGON2_ITERATIONS": "1"},
+        env_file=tmp_path / "none.env",
+    )
+    assert s.argon2_memory_kib == 1024
+
+
+@pytest.mark.parametrize("origins", ["*", "https://app.example.com, *"])
+def test_production_refuses_a_wildcard_cors_origin(tmp_path: Path, origins: str) -> None:
+    assert refused(tmp_path, CORS_ORIGINS=origins).variable == "PORTSIDE_CORS_ORIGINS"
+
+
+def test_production_accepts_listed_cors_origins(tmp_path: Path) -> None:
+    s = production(tmp_path, CORS_ORIGINS="https://app.example.com, https://admin.example.com")
+    assert s.cors_origins == ("https://app.example.com", "https://admin.example.com")
+
+
+def test_production_with_safe_settings_starts_without_warnings(tmp_path: Path) -> None:
+    assert startup_warnings(production(tmp_path)) == []
+
+
+def test_start_up_warns_in_one_line_each_when_rate_limits_are_off_and_production_uses_sqlite(tmp_path: Path) -> None:
+    warnings = startup_warnings(production(tmp_path, RATE_LIMITS="off", DATABASE_URL="sqlite:///./var/app.db"))
+    assert len(warnings) == 2
+    assert "PORTSIDE_RATE_LIMITS" in warnings[0] and "PORTSIDE_DATABASE_URL" in warnings[1]
+    assert all("\n" not in line for line in warnings)
+
+
+def test_development_on_sqlite_starts_without_warnings(tmp_path: Path) -> None:
+    assert startup_warnings(load_settings({"PORTSIDE_VAR_DIR": str(tmp_path)}, env_file=tmp_path / "x")) == []
+
+
+def test_development_secret_file_is_created_private_without_a_later_chmod(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, umask_022: None
+) -> None:
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)
+    load_settings({"PORTSIDE_VAR_DIR": str(tmp_path)}, env_file=tmp_path / "none.env")
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_development_secret_file_created_concurrently_gives_everyone_the_same_secret(tmp_path: Path) -> None:
+    for round_ in range(20):
+        var_dir = tmp_path / str(round_)
+        start = threading.Barrier(8)
+
+        def load(_: int, var_dir: Path = var_dir, start: threading.Barrier = start) -> str:
+            start.wait()
+            return load_settings({"PORTSIDE_VAR_DIR": str(var_dir)}, env_file=tmp_path / "none.env").jwt_secret
+
+        with ThreadPoolExecutor(8) as pool:
+            secrets = set(pool.map(load, range(8)))
+        assert secrets == {(var_dir / "jwt-secret").read_text().strip()}
+        assert [p.name for p in var_dir.iterdir()] == ["jwt-secret"]
+
+
+@pytest.mark.parametrize("content", ["", "\n", "too-short-a-secret"])
+def test_development_refuses_an_empty_or_short_secret_file(tmp_path: Path, content: str) -> None:
+    (tmp_path / "jwt-secret").write_text(content)
+    with pytest.raises(SettingsError) as error:
+        load_settings({"PORTSIDE_VAR_DIR": str(tmp_path)}, env_file=tmp_path / "none.env")
+    assert error.value.variable == str(tmp_path / "jwt-secret")
+    assert "delete" in str(error.value) and "PORTSIDE_JWT_SECRET" in str(error.value)
