@@ -28,8 +28,8 @@ async def test_register_login_me_refresh_logout_on_sqlite(sqlite_url: str) -> No
 
         fresh = (await api.login()).json()
         replays = await asyncio.gather(*(refresh(api, fresh["refresh_token"]) for _ in range(3)))
-        assert [r.status_code for r in replays].count(200) <= 1
-        assert {r.status_code for r in replays} <= {200, 401}
+        # SQLite serializes the writers: the first rotates, the other two are replays.
+        assert sorted(r.status_code for r in replays) == [200, 401, 401]
 
         last = (await api.login()).json()
         logout = await api.client.post(f"{API}/auth/logout", headers=api.bearer(last["access_token"]))

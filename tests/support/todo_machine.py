@@ -72,11 +72,11 @@ class TodoMachine(RuleBasedStateMachine):
         current = row.version if row else 1
         return {"current": current, "stale": current - 1, "any": "*", "none": None}[choice]
 
-    def _attempt(self, todo_id: TodoId, who: int, choice: str, call: Any, *, version_required: bool) -> Todo | None:
+    def _attempt(self, todo_id: TodoId, who: int, choice: str, call: Any, *, version_required: bool) -> Any:
         """Run ``call`` and check the refusal the model predicts; None when refused."""
         row = self.model.get(todo_id)
         try:
-            result: Todo | None = self.run(call)
+            result = self.run(call)
         except NotFoundError:
             assert row is None or row.owner != who
             return None
@@ -137,10 +137,15 @@ class TodoMachine(RuleBasedStateMachine):
         command = DeleteTodoCommand(
             actor=self.actors[who], todo_id=todo_id, expected_version=self._expected(todo_id, choice)
         )
-        refused = self._attempt(todo_id, who, choice, self.app.delete(command), version_required=False) is None
+
+        async def deleted() -> bool:  # delete returns nothing: say whether it went through
+            await self.app.delete(command)
+            return True
+
+        went_through = self._attempt(todo_id, who, choice, deleted(), version_required=False) is not None
         row = self.model.get(todo_id)
-        if row is not None and row.owner == who and choice != "stale":
-            assert refused  # delete returns nothing; reaching here means it went through
+        assert went_through == (row is not None and row.owner == who and choice != "stale")
+        if went_through:
             del self.model[todo_id]
 
     @invariant()
