@@ -58,11 +58,18 @@ class Api:
 
 
 @asynccontextmanager
-async def running_api(settings: Settings, clock: FixedClock | None = None) -> AsyncIterator[Api]:
+async def running_api(
+    settings: Settings,
+    clock: FixedClock | None = None,
+    *overrides: Provider,
+    client: tuple[str, int] = ("203.0.113.7", 50000),
+) -> AsyncIterator[Api]:
+    """The app on ``settings`` with a fixed clock; ``overrides`` replace adapters
+    (``override=True``), ``client`` is the peer address the app sees."""
     clock = clock or FixedClock(T0)
-    container = build_container(settings, *http_providers(), fixed_clock_provider(clock))
+    container = build_container(settings, *http_providers(), fixed_clock_provider(clock), *overrides)
     app = create_app(settings, container)
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    transport = httpx.ASGITransport(app=app, client=client)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Api(client=client, clock=clock, settings=settings, container=container)
