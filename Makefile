@@ -9,7 +9,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate worker test test-fast lint fmt up down bench bench-login clean
+.PHONY: help install run serve migrate worker test test-fast lint fmt up down bench bench-login bench-register clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,3 +66,6 @@ bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk (Postg
 
 bench-login: $(STAMP)  ## /health latency with and without a login flood (hashing stays off the loop)
 	$(BIN)/python bench/login_health.py
+
+bench-register: $(STAMP)  ## /auth/me latency with and without 60 clients registering (SQLite; DATABASE_URL=... for PostgreSQL)
+	$(BIN)/python bench/register_flood.py $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
