@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+CheckStatus = Literal["ok", "down", "disabled"]
+
+# Every readiness answer names these, configured or not: a dependency this process runs
+# without (Redis on the embedded profile) is "disabled", never absent.
+REPORTED_DEPENDENCIES = ("database", "redis")
 
 
 class HealthProbe(Protocol):
@@ -18,18 +24,22 @@ class HealthProbe(Protocol):
 @dataclass(frozen=True, slots=True)
 class Readiness:
     ready: bool
-    checks: dict[str, str]
+    checks: dict[str, CheckStatus]
 
 
 class CheckReadiness:
-    """Ask every configured dependency; ready only when all answer."""
+    """Ask every configured dependency; ready only when all of them answer.
+
+    - Each probe's dependency is ``ok`` or ``down``.
+    - A dependency of ``REPORTED_DEPENDENCIES`` with no probe is ``disabled`` and does not
+      count against readiness.
+    """
 
     def __init__(self, probes: tuple[HealthProbe, ...]) -> None:
         self._probes = probes
 
     async def __call__(self) -> Readiness:
         results = {probe.name: await probe.check() for probe in self._probes}
-        return Readiness(
-            ready=all(results.values()),
-            checks={name: "ok" if ok else "unavailable" for name, ok in results.items()},
-        )
+        checks: dict[str, CheckStatus] = dict.fromkeys(REPORTED_DEPENDENCIES, "disabled")
+        checks.update({name: "ok" if ok else "down" for name, ok in results.items()})
+        return Readiness(ready=all(results.values()), checks=checks)

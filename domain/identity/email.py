@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from domain.shared.errors import InvalidValueError
+from domain.shared.text import refuse_control_characters
 
 EMAIL_MAX_LENGTH = 254
 # Deliberately simple: one "@", a non-empty local part, a dotted domain, no spaces.
@@ -14,8 +15,13 @@ _SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def normalize_email(raw: str) -> str:
-    """Trim and case-fold: two spellings of one address compare equal."""
-    return raw.strip().lower()
+    """Trim and case-fold: two spellings of one address compare equal.
+
+    NUL becomes U+FFFD: PostgreSQL ``text`` cannot store NUL, and callers key on this text
+    before (or without) parsing it, as the login lockout does. Replacing rather than dropping
+    keeps ``a\\x00b@x.org`` apart from the real ``ab@x.org``. ``Email`` refuses NUL itself.
+    """
+    return raw.strip().lower().replace("\x00", "\ufffd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,8 @@ class Email:
 
     @classmethod
     def parse(cls, raw: str) -> Email:
+        """Normalize and check ``raw``; control characters inside it (NUL included) are refused."""
+        refuse_control_characters("email", raw.strip())
         return cls(normalize_email(raw))
 
     def __str__(self) -> str:

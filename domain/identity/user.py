@@ -11,6 +11,7 @@ from domain.identity.events import PasswordChanged, UserRegistered, UserRoleChan
 from domain.shared.errors import InvalidValueError
 from domain.shared.events import DomainEvent
 from domain.shared.ids import UserId
+from domain.shared.text import refuse_control_characters
 
 DISPLAY_NAME_MAX = 100
 
@@ -21,8 +22,10 @@ class Role(enum.StrEnum):
 
 
 def display_name_for(raw: str | None, email: Email) -> str:
-    """Trimmed display name, 1..100 characters; defaults to the e-mail's local part."""
+    """Trimmed display name, 1..100 characters, no control characters; defaults to the
+    e-mail's local part."""
     name = (raw if raw is not None else email.value.partition("@")[0][:DISPLAY_NAME_MAX]).strip()
+    refuse_control_characters("display_name", name)
     if not name:
         raise InvalidValueError("display_name", "must not be blank")
     if len(name) > DISPLAY_NAME_MAX:

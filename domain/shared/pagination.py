@@ -12,18 +12,21 @@ T = TypeVar("T")
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# Pages past this are refused, not computed: the offset stays far inside a 64-bit SQL integer
+# (at most 99,999,900 rows skipped), and no real list is that long.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
-    """``page`` counts from 1; ``size`` is 1..100."""
+    """``page`` counts from 1 up to ``MAX_PAGE``; ``size`` is 1..100."""
 
     page: int = 1
     size: int = DEFAULT_PAGE_SIZE
 
     def __post_init__(self) -> None:
-        if self.page < 1:
-            raise InvalidValueError("page", "must be at least 1")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidValueError("page", f"must be between 1 and {MAX_PAGE}")
         if not 1 <= self.size <= MAX_PAGE_SIZE:
             raise InvalidValueError("size", f"must be between 1 and {MAX_PAGE_SIZE}")
 

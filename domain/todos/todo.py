@@ -10,6 +10,8 @@ from uuid import UUID
 from domain.shared.errors import InvalidValueError
 from domain.shared.events import DomainEvent
 from domain.shared.ids import UserId
+from domain.shared.instants import utc_instant
+from domain.shared.text import refuse_control_characters, refuse_nul
 from domain.shared.versioning import ExpectedVersion, check_version
 
 TodoId = NewType("TodoId", UUID)
@@ -20,7 +22,8 @@ DESCRIPTION_MAX = 2000
 
 @dataclass(frozen=True, slots=True)
 class Title:
-    """1..200 characters after trimming."""
+    """1..200 characters after trimming. ``parse`` (new input) also refuses control characters;
+    stored titles are taken as they are."""
 
     value: str
 
@@ -33,12 +36,20 @@ class Title:
     @classmethod
     def parse(cls, raw: str) -> Title:
         trimmed = raw.strip()
+        refuse_control_characters("title", trimmed)
         if not trimmed:
             raise InvalidValueError("title", "must not be blank")
         return cls(trimmed)
 
 
+def due_at_in_utc(value: datetime | None) -> datetime | None:
+    """A due date as its instant in UTC, whatever offset it came with; a naive one is refused."""
+    return None if value is None else utc_instant("due_at", value)
+
+
 def description(raw: str) -> str:
+    """Up to 2000 characters of free text: line breaks and tabs are fine, NUL is not."""
+    refuse_nul("description", raw)
     if len(raw) > DESCRIPTION_MAX:
         raise InvalidValueError("description", f"must be at most {DESCRIPTION_MAX} characters")
     return raw
@@ -54,6 +65,8 @@ class TodoChanged(DomainEvent):
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class Todo:
+    """A user's todo. ``due_at`` is kept in UTC: ``create`` and ``edit`` convert any offset."""
+
     id: TodoId
     owner_id: UserId
     title: Title
@@ -82,7 +95,7 @@ class Todo:
             title=title,
             description=description,
             completed=False,
-            due_at=due_at,
+            due_at=due_at_in_utc(due_at),
             version=1,
             created_at=now,
             updated_at=now,
@@ -102,6 +115,7 @@ class Todo:
         clear_due_at: bool = False,
     ) -> None:
         """Apply the given changes (``None`` keeps a field). Every accepted edit is one version."""
+        due_at = due_at_in_utc(due_at)
         check_version(expected, self.version)
         self.title = title or self.title
         self.description = self.description if description is None else description

@@ -5,20 +5,22 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import cast
+from typing import Any, cast
 
 from dishka import AsyncContainer
 from dishka.integrations.litestar import LitestarProvider, setup_dishka
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Response, Router
 from litestar.config.cors import CORSConfig
+from litestar.routes import HTTPRoute
+from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import ASGIApp
 
 from entrypoints.container import build_container
 from entrypoints.http.auth import HttpProvider
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
-from entrypoints.http.media_types import require_declared_media_type
-from entrypoints.http.openapi import openapi_config, openapi_json
+from entrypoints.http.media_types import require_declared_media_type, require_strict_json_body
+from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, openapi_config, openapi_json
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.request_context import RequestContext
 from entrypoints.http.todos.controllers import TodoController
@@ -29,6 +31,31 @@ __all__ = ["create_app", "http_providers"]
 
 def http_providers() -> tuple[LitestarProvider, HttpProvider]:
     return LitestarProvider(), HttpProvider()
+
+
+def _allow(request: Request[Any, Any, Any]) -> str:
+    """Every method of the request's path. Litestar's automatic OPTIONS handler answers with
+    the methods of the route it was first made for, which is replaced (the handler kept) as
+    more handlers join the path: ``/api/v1/todos`` lost GET. The final routes know them all."""
+    template = request.scope["path_template"]
+    methods = {
+        method
+        for route in request.app.routes
+        if isinstance(route, HTTPRoute) and route.path_format == template
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))
+
+
+async def _before_request(request: Request[Any, Any, Any]) -> Response[None] | None:
+    """Answer ``OPTIONS`` (every OPTIONS handler here is Litestar's automatic one; CORS
+    preflights are answered before routing); check the body's media type and, for JSON,
+    its strict decoding, of the rest."""
+    if request.method == "OPTIONS":
+        return Response(None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": _allow(request)})
+    await require_declared_media_type(request)
+    await require_strict_json_body(request)
+    return None
 
 
 def create_app(settings: Settings, container: AsyncContainer | None = None) -> Litestar:
@@ -52,14 +79,16 @@ def create_app(settings: Settings, container: AsyncContainer | None = None) -> L
     app = Litestar(
         route_handlers=[api, HealthController, openapi_json],
         exception_handlers=exception_handlers(),
-        before_request=require_declared_media_type,
+        before_request=_before_request,
         lifespan=[lifespan],
         openapi_config=openapi_config(),
+        plugins=[ClosedStructSchemaPlugin()],
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=1_048_576,
         logging_config=None,
         debug=False,
     )
     setup_dishka(container, app)
+    finish_openapi(app)
     app.asgi_handler = cast(ASGIApp, RequestContext(app.asgi_handler, access_log=settings.access_log))
     return app

@@ -12,6 +12,9 @@ from domain.shared.versioning import ExpectedVersion
 __all__ = ["etag", "expected_version", "none_match"]
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
+# A version is a positive 64-bit integer: at most 19 ASCII digits. str.isdigit() would also
+# take "²" or Arabic-Indic digits, and int() refuses texts over 4,300 digits.
+_VERSION = re.compile(r"[0-9]{1,19}")
 
 
 def etag(version: int) -> str:
@@ -29,14 +32,14 @@ def expected_version(if_match: str | None, body_version: int | None) -> Expected
 
     ``If-Match: *`` expects any current version. Weak tags never match (strong comparison),
     and a header with no usable tag matches nothing, so both give a 412 — never a silent
-    overwrite. With several tags the first strong numeric one counts.
+    overwrite. With several tags the first strong numeric one (1..19 ASCII digits) counts.
     """
     if if_match is None:
         return body_version
     if if_match.strip() == "*":
         return "*"
     for weak, tag in _tags(if_match):
-        if not weak and tag.isdigit():
+        if not weak and _VERSION.fullmatch(tag):
             return int(tag)
     return -1  # no version is -1: a guaranteed mismatch
 

@@ -9,7 +9,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
-from application.shared.readiness import CheckReadiness
+from application.shared.readiness import CheckReadiness, CheckStatus, Readiness
 
 __all__ = ["HealthController"]
 
@@ -18,9 +18,21 @@ class Health(msgspec.Struct):
     status: Literal["ok"] = "ok"
 
 
+class ReadinessChecks(msgspec.Struct):
+    """``disabled``: not configured (Redis on the embedded profile); it does not count."""
+
+    database: CheckStatus
+    redis: CheckStatus
+
+
 class ReadinessView(msgspec.Struct):
     status: Literal["ok", "unavailable"]
-    checks: dict[str, str]
+    checks: ReadinessChecks
+
+    @classmethod
+    def of(cls, readiness: Readiness) -> ReadinessView:
+        checks = ReadinessChecks(database=readiness.checks["database"], redis=readiness.checks["redis"])
+        return cls(status="ok" if readiness.ready else "unavailable", checks=checks)
 
 
 _HEALTH = Health()
@@ -37,13 +49,11 @@ class HealthController(Controller):
     @get(
         "/ready",
         summary="Readiness",
-        description="200 when the database (and Redis, when configured) answer; 503 otherwise.",
+        description="200 when the database (and Redis, when configured) answer; 503 otherwise. "
+        "Each check is `ok`, `down` or `disabled` (not configured).",
         responses={503: ResponseSpec(data_container=ReadinessView, description="A dependency is down")},
     )
     @inject
     async def ready(self, check: FromDishka[CheckReadiness]) -> Response[ReadinessView]:
         readiness = await check()
-        return Response(
-            ReadinessView(status="ok" if readiness.ready else "unavailable", checks=readiness.checks),
-            status_code=200 if readiness.ready else 503,
-        )
+        return Response(ReadinessView.of(readiness), status_code=200 if readiness.ready else 503)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from litestar import Request, get
+from litestar import Litestar, Request, get
+
+# Private, but the one place that knows how Litestar maps a Struct; pinned by litestar<3.
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Operation, RequestBody, Schema, SecurityScheme
+from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
 
-__all__ = ["openapi_config", "openapi_json"]
+from domain.shared.pagination import MAX_PAGE
+from entrypoints.http.request_context import MAX_HEADER_BYTES
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+
+__all__ = ["ClosedStructSchemaPlugin", "finish_openapi", "openapi_config", "openapi_json"]
 
 _DESCRIPTION = """\
 portside's HTTP API (v1). Errors are RFC 9457 problem details (`application/problem+json`);
@@ -36,7 +49,55 @@ Choices made where the contract is silent:
 - Todos: `toggle` and `DELETE` may omit the version (or send `If-Match: *`); they then apply
   to whatever the current version is, retrying internally on a concurrent write.
 - Lists default to `sort=-created_at`; ties break by id; `due_at` sorts undated todos last.
-"""
+- Lists take `page` up to MAX_PAGE; a larger one is a 422 field error.
+- Todos: `due_at` needs an offset (`Z` or `+05:00`; without one, 422); it is stored and given
+  back in UTC.
+- Titles, display names and e-mail addresses must not contain control characters (U+0000 to
+  U+001F, U+007F); descriptions must not contain NUL. Either is a 422 field error.
+- `POST /auth/token` is an OAuth2 form: unknown form fields (`client_id`, ...) are ignored, as
+  RFC 6749 §3.2 requires. JSON bodies refuse unknown fields (`additionalProperties: false`).
+- A body nested deeper than the JSON decoder allows (about 1,000 levels) is a 400.
+- Request headers over MAX_HEADER_BYTES bytes in total are refused with 431.
+- Every response to a request with an `Authorization` header carries `Cache-Control: no-store`.
+- `/health/ready` reports `database` and `redis`, each `ok`, `down` or `disabled` (not
+  configured); a disabled dependency does not make the process unready.
+""".replace("MAX_PAGE", f"{MAX_PAGE:,}").replace("MAX_HEADER_BYTES", f"{MAX_HEADER_BYTES:,}")
+
+
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """Documents a Struct with ``forbid_unknown_fields=True`` as ``additionalProperties: false``,
+    which is what decoding it does. Litestar's own Struct plugin leaves the key out (open)."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return super().is_plugin_supported_field(field_definition) and bool(
+            field_definition.type_.__struct_config__.forbid_unknown_fields
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
+
+
+def _operations_with_optional_body(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler]]:
+    """(path, method, handler) of every handler whose body may be left out."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            data = handler.parsed_data_field
+            if data is not None and (data.is_optional or data.has_default):
+                yield from ((route.path_format, method.lower(), handler) for method in handler.http_methods)
+
+
+def finish_openapi(app: Litestar) -> None:
+    """Correct the generated document where it says more than the app does: Litestar marks
+    every request body required, also an optional one (``JSONBody[X | None] = None``)."""
+    paths = app.openapi_schema.paths or {}
+    for path, method, _ in _operations_with_optional_body(app):
+        operation = getattr(paths.get(path), method, None)
+        if isinstance(operation, Operation) and isinstance(operation.request_body, RequestBody):
+            operation.request_body.required = False
 
 
 def openapi_config() -> OpenAPIConfig:

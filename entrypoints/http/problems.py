@@ -181,6 +181,22 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _render(request, Problem(type="about:blank", title=phrase, status=status, detail=detail), headers)
 
 
+def _recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """msgspec gives up on a body nested deeper than the interpreter's recursion limit: the
+    client's fault (400). Any other RecursionError is ours."""
+    if "while deserializing" not in str(exc):
+        return _unexpected(request, exc)
+    return _render(
+        request,
+        Problem(
+            type=_TYPE_BASE + "malformed-request",
+            title="Malformed request",
+            status=400,
+            detail="The body is nested too deeply.",
+        ),
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     _log.error("unhandled_error", exc_info=exc, path=request.url.path)
     problem = Problem(
@@ -194,6 +210,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         DomainError: _known_error,
         ApplicationError: _known_error,
         HTTPException: _http_error,
+        RecursionError: _recursion,
         Exception: _unexpected,
     }
 

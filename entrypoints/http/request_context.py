@@ -1,4 +1,5 @@
-"""Request ids and the access log, around the whole ASGI app (routing errors included)."""
+"""Request ids, header limits, cache policy and the access log, around the whole ASGI app
+(routing errors included)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import msgspec
 import structlog
 
-__all__ = ["RequestContext"]
+from entrypoints.http.problems import PROBLEM_JSON, Problem
+
+__all__ = ["MAX_HEADER_BYTES", "RequestContext"]
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER = b"x-request-id"
+MAX_HEADER_BYTES = 16 * 1024
+"""Names and values of all request headers together; more is answered 431."""
 _log = structlog.get_logger("portside.access")
 
 Scope = MutableMapping[str, Any]
@@ -30,11 +36,46 @@ def _client_request_id(scope: Scope) -> str | None:
     return None
 
 
+def _headers_too_large(scope: Scope) -> bool:
+    return sum(len(name) + len(value) for name, value in scope.get("headers", ())) > MAX_HEADER_BYTES
+
+
+def _carries_credentials(scope: Scope) -> bool:
+    return any(name == b"authorization" for name, _ in scope.get("headers", ()))
+
+
+def _with_header(message: Message, name: bytes, value: bytes, *, unless_set: bool = False) -> None:
+    headers: list[Any] = list(message.get("headers", ()))
+    if not (unless_set and any(existing.lower() == name for existing, _ in headers)):
+        headers.append((name, value))
+    message["headers"] = headers
+
+
+async def _refuse_headers(scope: Scope, send: Send) -> None:
+    """431 problem, sent before Litestar parses a single header."""
+    problem = Problem(
+        type="about:blank",
+        title="Request Header Fields Too Large",
+        status=431,
+        detail=f"Request headers must not exceed {MAX_HEADER_BYTES} bytes in total.",
+        instance=scope.get("path"),
+    )
+    body = msgspec.json.encode(problem)
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 431, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestContext:
     """Gives every request an id (the client's when it is sane, else a new one), binds it to
     the log context, echoes it in ``X-Request-ID``, and writes one access line per request
     with method, path template, status and duration. Never a body, a header value or a query
-    string (which may carry a token)."""
+    string (which may carry a token).
+
+    Also, for every request: headers over ``MAX_HEADER_BYTES`` in total are refused with 431;
+    a response to a request with an ``Authorization`` header gets ``Cache-Control: no-store``
+    unless the handler chose a policy.
+    """
 
     def __init__(self, app: Any, *, access_log: bool = True) -> None:  # any ASGI app
         self._app = app
@@ -48,18 +89,22 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status = 500
         started = time.perf_counter()
+        private = _carries_credentials(scope)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers: list[Any] = list(message.get("headers", ()))
-                headers.append((_HEADER, request_id.encode("latin-1")))
-                message["headers"] = headers
+                _with_header(message, _HEADER, request_id.encode("latin-1"))
+                if private:
+                    _with_header(message, b"cache-control", b"no-store", unless_set=True)
             await send(message)
 
         try:
-            await self._app(scope, receive, send_with_id)
+            if _headers_too_large(scope):
+                await _refuse_headers(scope, send_with_id)
+            else:
+                await self._app(scope, receive, send_with_id)
         finally:
             if self._access_log:
                 _log.info(

@@ -19,7 +19,7 @@ async def test_not_ready_when_redis_does_not_answer(pg_url: str) -> None:
         response = await api.client.get("/health/ready")
         live = await api.client.get("/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {"database": "ok", "redis": "unavailable"}}
+    assert response.json() == {"status": "unavailable", "checks": {"database": "ok", "redis": "down"}}
     assert live.status_code == 200
 
 
@@ -27,4 +27,11 @@ async def test_not_ready_when_the_database_does_not_answer() -> None:
     async with running_api(test_settings(sqlalchemy_url("portside_no_such_database"))) as api:
         response = await api.client.get("/health/ready")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "unavailable"}
+    assert response.json()["checks"] == {"database": "down", "redis": "disabled"}
+
+
+async def test_redis_is_disabled_and_the_process_ready_without_it(sqlite_url: str) -> None:
+    async with running_api(test_settings(sqlite_url)) as api:
+        response = await api.client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "disabled"}}

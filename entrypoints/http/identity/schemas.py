@@ -14,12 +14,15 @@ from application.identity.session_tokens import TokenPair
 from domain.identity.user import User
 
 Email = Annotated[str, Meta(min_length=3, max_length=320, examples=["ada@example.com"])]
+NewEmail = Annotated[str, Meta(min_length=3, max_length=254, examples=["ada@example.com"])]
 Password = Annotated[str, Meta(min_length=1, max_length=1024, examples=["correct horse battery staple"])]
+# The policy's length (8..128 characters); it also refuses common passwords and the e-mail itself.
+NewPassword = Annotated[str, Meta(min_length=8, max_length=128, examples=["correct horse battery staple"])]
 
 
 class RegisterBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    email: Email
-    password: Password
+    email: NewEmail
+    password: NewPassword
     display_name: Annotated[str, Meta(max_length=100, examples=["Ada"])] | None = None
 
 
@@ -29,7 +32,8 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class TokenForm(msgspec.Struct, kw_only=True):
-    """OAuth2 password grant (RFC 6749 §4.3), as the docs UI sends it."""
+    """OAuth2 password grant (RFC 6749 §4.3), as the docs UI sends it. Open on purpose: the
+    server "MUST ignore unrecognized request parameters" (§3.2), such as ``client_id``."""
 
     username: Email
     password: Password
@@ -47,7 +51,7 @@ class LogoutBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class ChangePasswordBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class TokenPairView(msgspec.Struct, kw_only=True):

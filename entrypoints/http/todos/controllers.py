@@ -21,6 +21,7 @@ from application.todos.ports import TodoSort
 from application.todos.replace_todo import ReplaceTodo, ReplaceTodoCommand
 from application.todos.toggle_todo import ToggleTodo, ToggleTodoCommand
 from application.todos.update_todo import UpdateTodo, UpdateTodoCommand
+from domain.shared.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from domain.todos.todo import Todo, TodoId
 from entrypoints.http.auth import BEARER_SECURITY
 from entrypoints.http.conditional import etag, expected_version, none_match
@@ -41,8 +42,8 @@ IfNoneMatch = Annotated[
     str | None,
     HeaderParameter(name="If-None-Match", required=False, description="An ETag you hold; 304 when it is current."),
 ]
-Page = Annotated[int, QueryParameter(ge=1, description="1-based page number")]
-Size = Annotated[int, QueryParameter(ge=1, le=100, description="items per page, 1..100")]
+Page = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"1-based page number, 1..{MAX_PAGE}")]
+Size = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"items per page, 1..{MAX_PAGE_SIZE}")]
 
 
 def _with_etag(todo: Todo, status_code: int = 200) -> Response[TodoView]:

@@ -12,15 +12,22 @@ from msgspec import UNSET, Meta, UnsetType
 from domain.shared.pagination import Page
 from domain.todos.todo import Todo
 
-TitleText = Annotated[str, Meta(description="1..200 characters after trimming", examples=["Buy milk"])]
-DescriptionText = Annotated[str, Meta(max_length=2000, examples=["2 litres, oat"])]
+TitleText = Annotated[
+    str,
+    Meta(min_length=1, description="1..200 characters after trimming, no control characters", examples=["Buy milk"]),
+]
+DescriptionText = Annotated[str, Meta(max_length=2000, description="No NUL characters", examples=["2 litres, oat"])]
 Version = Annotated[int, Meta(ge=1, description="The version this change expects (or send If-Match)")]
+DueAt = Annotated[
+    datetime,
+    Meta(tz=True, description="RFC 3339 with an offset; given back in UTC", examples=["2030-01-01T10:00:00Z"]),
+]
 
 
 class TodoCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     title: TitleText
     description: DescriptionText = ""
-    due_at: datetime | None = None
+    due_at: DueAt | None = None
 
 
 class TodoReplace(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -29,7 +36,7 @@ class TodoReplace(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     title: TitleText
     description: DescriptionText = ""
     completed: bool = False
-    due_at: datetime | None = None
+    due_at: DueAt | None = None
     version: Version | None = None
 
 
@@ -39,7 +46,7 @@ class TodoPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     title: TitleText | UnsetType = UNSET
     description: DescriptionText | UnsetType = UNSET
     completed: bool | UnsetType = UNSET
-    due_at: datetime | UnsetType | None = UNSET
+    due_at: DueAt | UnsetType | None = UNSET
     version: Version | None = None
 
 

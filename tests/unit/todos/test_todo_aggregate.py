@@ -24,7 +24,7 @@ def a_todo(**overrides: object) -> Todo:
     return todo
 
 
-@given(st.text(max_size=300))
+@given(st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=300))
 def test_title_is_trimmed_and_bounded(raw: str) -> None:
     trimmed = raw.strip()
     if 1 <= len(trimmed) <= TITLE_MAX:
