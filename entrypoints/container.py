@@ -114,9 +114,10 @@ class SqlProvider(Provider):
 
     @provide(scope=Scope.REQUEST)
     async def unit_of_work(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
-        # One connection serves the whole request (authentication, then the use-case). The
-        # finalizer never sees the handler's exception (dishka), so it only releases: the
-        # unit of work commits when the use-case says so and rolls back on leaving otherwise.
+        # Authentication and a read-only use-case share one checkout; a block that wrote
+        # gives its connection back (see SqlUnitOfWork). The finalizer never sees the
+        # handler's exception (dishka), so it only releases: the unit of work commits when
+        # the use-case says so and rolls back on leaving otherwise.
         uow = SqlUnitOfWork(engine, hold_connection=True)
         yield uow
         await uow.release()

@@ -7,12 +7,17 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.session import connection_lost, discard
 from application.shared.readiness import HealthProbe
 
 __all__ = ["SqlHealthProbe"]
 
 
 class SqlHealthProbe(HealthProbe):
+    """Ready when ``SELECT 1`` answers within ``timeout`` seconds. A pooled connection that
+    the server closed (a restart the pool has not noticed yet) is dropped and the question
+    asked once more on a new one, so the probe reports the server, not a stale socket."""
+
     name = "database"
 
     def __init__(self, engine: AsyncEngine, timeout: float = 2.0) -> None:
@@ -21,8 +26,22 @@ class SqlHealthProbe(HealthProbe):
 
     async def check(self) -> bool:
         try:
-            async with asyncio.timeout(self._timeout), self._engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with asyncio.timeout(self._timeout):
+                try:
+                    await self._select_one()
+                except Exception as error:
+                    if not connection_lost(error):
+                        raise
+                    await self._select_one()
         except Exception:  # noqa: BLE001 - any failure means "not ready"
             return False
         return True
+
+    async def _select_one(self) -> None:
+        connection = await self._engine.connect()
+        try:
+            await connection.execute(text("SELECT 1"))
+        except BaseException:
+            await discard(connection)
+            raise
+        await connection.close()

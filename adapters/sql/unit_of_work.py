@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
 from adapters.sql.outbox import write_events
-from adapters.sql.session import SqlSession
+from adapters.sql.session import SqlSession, database_unavailable, discard
 from adapters.sql.todos import SqlTodoRepository
+from application.errors import DependencyUnavailableError
 from application.shared.events import SeenAggregates
 from application.unit_of_work import UnitOfWork
 
@@ -23,9 +24,15 @@ class SqlUnitOfWork(UnitOfWork):
     whatever was not committed. The same instance can be entered again after it was left
     (one request runs authentication and then its use-case).
 
-    With ``hold_connection`` the connection stays checked out between blocks until
-    ``release()``: the composition root does that per HTTP request, saving a pool round
-    trip. Without it each block checks a connection out and returns it.
+    With ``hold_connection`` a block that only read keeps its connection for the next
+    block, until ``release()``: the composition root does that per HTTP request, so
+    authentication and a read-only use-case share one checkout. A block that wrote
+    (committed or not) returns its connection on exit, since use-cases do slow work
+    between blocks (password hashing) that must not keep a pooled connection busy.
+    Without ``hold_connection`` every block checks a connection out and returns it.
+
+    When the database cannot be reached, entering the block (or any statement in it)
+    raises ``DependencyUnavailableError("database")``.
     """
 
     def __init__(self, engine: AsyncEngine, *, hold_connection: bool = False) -> None:
@@ -39,8 +46,8 @@ class SqlUnitOfWork(UnitOfWork):
         if self._session is not None:
             raise RuntimeError("unit of work entered twice")
         if self._connection is None:
-            self._connection = await self._engine.connect()
-        session = SqlSession(self._connection)
+            self._connection = await self._connect()
+        session = SqlSession(self._connection, reconnect=self._reconnect)
         self._session = session
         self._seen = SeenAggregates()
         self.users = SqlUserRepository(session, self._seen)
@@ -61,7 +68,9 @@ class SqlUnitOfWork(UnitOfWork):
         try:
             await session.rollback()
         finally:
-            if not self._hold:
+            if session.broken:
+                await self._discard()
+            elif session.wrote or not self._hold:
                 await self.release()
 
     async def commit(self) -> None:
@@ -71,15 +80,51 @@ class SqlUnitOfWork(UnitOfWork):
         await self._session.commit()
 
     async def release(self) -> None:
-        """Return the connection to the pool (the composition root calls this per request)."""
+        """Return the connection to the pool (the composition root calls this per request).
+
+        Never raises: it runs in the request scope's finalizer, after the handler, where an
+        exception would drop the client's connection. A connection that cannot be cleaned
+        up is invalidated instead of going back to the pool.
+        """
         connection, self._connection = self._connection, None
         if connection is None:
             return
         try:
-            # A unit of work cut short (a cancelled request) must not hand an open
-            # transaction back to the pool.
-            driver: Any = (await connection.get_raw_connection()).driver_connection
-            if connection.dialect.name == "postgresql" and driver.is_in_transaction():
-                await driver.execute("ROLLBACK")
-        finally:
-            await connection.close()
+            await _return_to_pool(connection)
+        except Exception:  # noqa: BLE001 - see the docstring; the pool replaces the connection
+            await discard(connection)
+        except BaseException:
+            await discard(connection)
+            raise
+
+    async def _connect(self) -> AsyncConnection:
+        try:
+            return await self._engine.connect()
+        except Exception as error:
+            if database_unavailable(error):
+                raise DependencyUnavailableError("database") from error
+            raise
+
+    async def _reconnect(self) -> AsyncConnection:
+        """A fresh connection for the current block, in place of one that broke."""
+        await self._discard()
+        self._connection = await self._connect()
+        return self._connection
+
+    async def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await discard(connection)
+
+
+async def _return_to_pool(connection: AsyncConnection) -> None:
+    # A unit of work cut short (a cancelled request) must not hand an open transaction
+    # back to the pool.
+    if connection.dialect.name == "postgresql":
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        if driver.is_closed():
+            await discard(connection)
+            return
+        if driver.is_in_transaction():
+            await driver.execute("ROLLBACK")
+    await connection.close()
