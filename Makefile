@@ -65,7 +65,7 @@ bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk (Postg
 	$(BIN)/python bench/run.py
 
 bench-login: $(STAMP)  ## /health latency with and without a login flood (hashing stays off the loop)
-	$(BIN)/python bench/login_health.py
+	$(BIN)/python -m bench.login_health
 
 bench-register: $(STAMP)  ## /auth/me latency with and without 60 clients registering (SQLite; DATABASE_URL=... for PostgreSQL)
-	$(BIN)/python bench/register_flood.py $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
+	$(BIN)/python -m bench.register_flood $(if $(DATABASE_URL),--database-url $(DATABASE_URL))

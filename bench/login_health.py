@@ -4,7 +4,7 @@ Starts `portside serve` (one process, default argon2id parameters) on a fresh SQ
 database, registers a user, then measures sequential /health requests: first alone, then
 while LOGINS concurrent clients log in as fast as they can. Prints percentiles.
 
-    .venv/bin/python bench/login_health.py [--seconds 10] [--logins 16]
+    .venv/bin/python -m bench.login_health [--seconds 10] [--logins 16]
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,21 +20,11 @@ from pathlib import Path
 
 import httpx
 
+from bench.harness import percentiles, portside_serve
+
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
 PASSWORD = "a-sturdy-passphrase-42"
-
-
-def _percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-
-    def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    return (
-        f"n={len(ordered):5d}  p50={pick(0.50):6.2f} ms  p90={pick(0.90):6.2f} ms  "
-        f"p99={pick(0.99):6.2f} ms  max={ordered[-1] * 1000:6.2f} ms"
-    )
 
 
 async def _health_latencies(client: httpx.AsyncClient, seconds: float) -> list[float]:
@@ -68,8 +57,8 @@ async def _measure(seconds: float, logins: int) -> None:
         during = await _health_latencies(client, seconds)
         done.set()
         await asyncio.gather(*flood)
-    print(f"/health alone            {_percentiles(alone)}")
-    print(f"/health during logins    {_percentiles(during)}")
+    print(f"/health alone            {percentiles(alone)}")
+    print(f"/health during logins    {percentiles(during)}")
     print(f"logins completed         {counter[0]} in ~{seconds + 0.5:.1f} s ({counter[0] / (seconds + 0.5):.1f}/s)")
     print(f"p50 ratio during/alone   {statistics.median(during) / statistics.median(alone):.2f}x")
 
@@ -87,22 +76,11 @@ def main() -> int:
         "PORTSIDE_PORT": str(PORT),
         "PORTSIDE_ACCESS_LOG": "off",
         "PORTSIDE_LOCKOUT_THRESHOLD": "1000000",
+        "PORTSIDE_RATE_LIMITS": "off",  # the per-client login throttle would answer 429 after 30
     }
-    portside = str(Path(sys.executable).with_name("portside"))
-    subprocess.run([portside, "migrate"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([portside, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{BASE}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with portside_serve(env, BASE):
         print(f"portside serve, 1 process, SQLite, argon2id m=19 MiB t=2 p=1, {args.logins} login clients")
         asyncio.run(_measure(args.seconds, args.logins))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

@@ -6,7 +6,7 @@ registration is hashed) on a fresh database, logs a user in, then measures seque
 concurrent clients register new accounts as fast as they can. Prints percentiles, and how
 the registrations ended (201, or 503 when the hashing queue was full).
 
-    .venv/bin/python bench/register_flood.py [--seconds 10] [--clients 60] [--database-url URL]
+    .venv/bin/python -m bench.register_flood [--seconds 10] [--clients 60] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,19 +23,12 @@ from pathlib import Path
 
 import httpx
 
+from bench.harness import percentiles, portside_serve
+
 PORT = 8766
 BASE = f"http://127.0.0.1:{PORT}"
 PASSWORD = "a-sturdy-passphrase-42"
 _numbers = itertools.count()
-
-
-def _percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-
-    def pick(q: float) -> float:
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-    return f"n={len(ordered):5d}  p50={pick(0.50):7.2f} ms  p99={pick(0.99):7.2f} ms  max={ordered[-1] * 1000:7.2f} ms"
 
 
 async def _me_latencies(client: httpx.AsyncClient, token: str, seconds: float) -> list[float]:
@@ -71,8 +63,8 @@ async def _measure(seconds: float, clients: int) -> None:
         during = await _me_latencies(client, token, seconds)
         done.set()
         await asyncio.gather(*flood)
-    print(f"/auth/me alone                {_percentiles(alone)}")
-    print(f"/auth/me during registrations {_percentiles(during)}")
+    print(f"/auth/me alone                {percentiles(alone)}")
+    print(f"/auth/me during registrations {percentiles(during)}")
     print(f"registrations by status       {dict(sorted(outcomes.items()))} in ~{seconds + 0.5:.1f} s")
 
 
@@ -91,26 +83,10 @@ def main() -> int:
         "PORTSIDE_ACCESS_LOG": "off",
         "PORTSIDE_RATE_LIMITS": "off",
     }
-    # The checkout this script belongs to, whatever is installed (so a worktree measures itself).
-    root = Path(__file__).resolve().parents[1]
-    portside = [sys.executable, "-m", "entrypoints.cli"]
-    subprocess.run([*portside, "migrate"], env=env, cwd=root, check=True, capture_output=True)
-    server = subprocess.Popen(
-        [*portside, "serve"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{BASE}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with portside_serve(env, BASE):
         database = "PostgreSQL" if args.database_url else "SQLite"
         print(f"portside serve, 1 process, {database}, argon2id m=19 MiB t=2 p=1, {args.clients} registering clients")
         asyncio.run(_measure(args.seconds, args.clients))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     return 0
 
 

@@ -74,3 +74,11 @@ def redis_url() -> str:
     except ServiceDownError as error:
         pytest.fail(str(error), pytrace=False)
     return REDIS_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_database_url(request: pytest.FixtureRequest) -> str:
+    """Each dialect in turn: a fresh migrated SQLite file, then the process's PostgreSQL
+    database, emptied for this test."""
+    url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    return url

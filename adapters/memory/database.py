@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TypeVar
 
+from application.identity.ports import LoginAttempt
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
 from domain.identity.user import User
@@ -30,8 +30,8 @@ class Tables:
     users: dict[UserId, User] = field(default_factory=dict)
     sessions: dict[SessionId, Session] = field(default_factory=dict)
     refresh_tokens: dict[str, SessionId] = field(default_factory=dict)
-    login_failures: dict[str, dict[int, datetime]] = field(default_factory=dict)
-    """Per e-mail, attempt number -> when it was reserved."""
+    login_failures: dict[str, dict[int, LoginAttempt]] = field(default_factory=dict)
+    """Per e-mail, attempt number -> the attempt."""
     last_attempt: int = 0
     todos: dict[TodoId, Todo] = field(default_factory=dict)
     outbox: list[DomainEvent] = field(default_factory=list)

@@ -7,7 +7,13 @@ from datetime import datetime
 
 from adapters.memory.database import Tables, detached
 from application.errors import AlreadyExistsError
-from application.identity.ports import LoginAttemptRepository, Principal, SessionRepository, UserRepository
+from application.identity.ports import (
+    LoginAttempt,
+    LoginAttemptRepository,
+    Principal,
+    SessionRepository,
+    UserRepository,
+)
 from application.shared.events import SeenAggregates
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
@@ -114,11 +120,16 @@ class InMemoryLoginAttemptRepository(LoginAttemptRepository):
 
     async def reserve(self, email: str, at: datetime) -> int:
         self._tables.last_attempt += 1
-        self._tables.login_failures.setdefault(email, {})[self._tables.last_attempt] = at
+        self._tables.login_failures.setdefault(email, {})[self._tables.last_attempt] = LoginAttempt(at, in_flight=True)
         return self._tables.last_attempt
 
-    async def failures_since(self, email: str, since: datetime) -> list[datetime]:
-        return [t for t in self._tables.login_failures.get(email, {}).values() if t >= since]
+    async def attempts_since(self, email: str, since: datetime) -> list[LoginAttempt]:
+        return [a for a in self._tables.login_failures.get(email, {}).values() if a.at >= since]
+
+    async def fail(self, email: str, attempt: int) -> None:
+        attempts = self._tables.login_failures.get(email, {})
+        if attempt in attempts:
+            attempts[attempt] = LoginAttempt(attempts[attempt].at)
 
     async def clear_through(self, email: str, attempt: int) -> None:
         self._keep(email, lambda number: number > attempt)

@@ -12,7 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
 from application.errors import AlreadyExistsError
-from application.identity.ports import LoginAttemptRepository, Principal, SessionRepository, UserRepository
+from application.identity.ports import (
+    LoginAttempt,
+    LoginAttemptRepository,
+    Principal,
+    SessionRepository,
+    UserRepository,
+)
 from application.shared.events import SeenAggregates
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
@@ -225,15 +231,22 @@ class SqlLoginAttemptRepository(LoginAttemptRepository):
 
     async def reserve(self, email: str, at: datetime) -> int:
         result = await self._db.write(
-            insert(login_failures).values(email=email, failed_at=at).returning(login_failures.c.id)
+            insert(login_failures).values(email=email, failed_at=at, in_flight=True).returning(login_failures.c.id)
         )
         return int(result.scalar_one())
 
-    async def failures_since(self, email: str, since: datetime) -> list[datetime]:
-        query = select(login_failures.c.failed_at).where(
+    async def attempts_since(self, email: str, since: datetime) -> list[LoginAttempt]:
+        query = select(login_failures.c.failed_at, login_failures.c.in_flight).where(
             login_failures.c.email == email, login_failures.c.failed_at >= since
         )
-        return [row.failed_at for row in await self._db.read(query)]
+        return [LoginAttempt(row.failed_at, in_flight=row.in_flight) for row in await self._db.read(query)]
+
+    async def fail(self, email: str, attempt: int) -> None:
+        await self._db.write(
+            update(login_failures)
+            .where(login_failures.c.email == email, login_failures.c.id == attempt)
+            .values(in_flight=False)
+        )
 
     async def clear_through(self, email: str, attempt: int) -> None:
         await self._db.write(

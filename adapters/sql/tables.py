@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    false,
 )
 
 from adapters.sql.types import UtcDateTime
@@ -79,6 +80,8 @@ login_failures = Table(
     Column("id", _BigId, primary_key=True, autoincrement=True),
     Column("email", String(254), nullable=False),
     Column("failed_at", UtcDateTime, nullable=False),
+    # True from the attempt's reservation until its password check fails (a success deletes it).
+    Column("in_flight", Boolean, nullable=False, server_default=false()),
     Index(None, "email", "failed_at"),
 )
 

@@ -59,11 +59,15 @@ class ChangePassword:
             await self._guard.withdraw(self._uow, user.email.value, attempt)
             raise
         if new_hash is None:
-            raise _wrong_current_password()  # the reserved failure stays
+            await self._guard.failed(self._uow, user.email.value, attempt)
+            raise _wrong_current_password()
         async with self._uow as uow:
             current = await uow.users.get(user.id)
             if current is None or current.password_hash != user.password_hash:
-                raise _wrong_current_password()  # changed meanwhile: what we checked is not current any more
+                # Changed meanwhile: what we checked is not the current password any more.
+                await uow.login_attempts.fail(user.email.value, attempt)
+                await uow.commit()
+                raise _wrong_current_password()
             await uow.login_attempts.clear_through(user.email.value, attempt)
             await self._apply(uow, current, new_hash, cmd.actor)
             await uow.commit()

@@ -38,11 +38,12 @@ class LogIn:
       (the throttle, a setting).
     - A locked e-mail is refused with ``RateLimitedError`` before the password is checked,
       whether or not an account has it (no user enumeration), even with the right password.
-      Each attempt is reserved (committed as a failure) before its check, so concurrent
-      attempts cannot outrun the lockout.
+      Each attempt is reserved (committed, in flight) before its check, so concurrent
+      attempts cannot outrun the lockout; while those in flight leave no room, another
+      waits a second (``RateLimitedError``).
     - Unknown e-mail, wrong password and inactive account all raise the same
-      ``UnauthenticatedError`` after one password check of similar cost; the reserved
-      failure stays.
+      ``UnauthenticatedError`` after one password check of similar cost, and the attempt
+      stays as a failure.
     - Success forgets the failures reserved before it (not those after) and upgrades a hash
       made with outdated parameters.
     - No password is hashed while a unit of work is open.
@@ -70,15 +71,24 @@ class LogIn:
         except DependencyUnavailableError:
             await self._guard.withdraw(self._uow, key, attempt)
             raise
+        except UnauthenticatedError:
+            await self._guard.failed(self._uow, key, attempt)
+            raise
+        return await self._open_session(key, attempt, checked, cmd.client)
+
+    async def _open_session(self, key: str, attempt: int, checked: _Checked, client: ClientInfo) -> TokenPair:
         async with self._uow as uow:
             current = await uow.users.get(checked.user.id)
             if current is None or not current.is_active or current.password_hash != checked.user.password_hash:
-                raise UnauthenticatedError()  # changed while we checked: the failure stays
+                # Changed while we checked: what passed is not the account's password any more.
+                await uow.login_attempts.fail(key, attempt)
+                await uow.commit()
+                raise UnauthenticatedError()
             await uow.login_attempts.clear_through(key, attempt)
             if checked.upgraded_hash is not None:
                 current.upgrade_hash(checked.upgraded_hash, now=self._clock.now())
                 await uow.users.save(current)
-            pair = await self._tokens.open(uow.sessions, current, cmd.client)
+            pair = await self._tokens.open(uow.sessions, current, client)
             await uow.commit()
         return pair
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from application.errors import RateLimitedError
 from application.identity.ports import LoginAttemptRepository
@@ -10,6 +11,13 @@ from application.identity.rules import IdentityRules
 from application.identity.throttles import IdentityThrottles
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
+
+IN_FLIGHT_TIMEOUT = timedelta(seconds=60)
+"""An attempt still in flight after this long belongs to a process that stopped mid-check:
+it counts as failed (no check, even a queued one, takes this long)."""
+
+BUSY_RETRY_AFTER = 1
+"""Seconds to wait when the attempts in flight for an e-mail leave no room for another."""
 
 
 class LoginGuard:
@@ -29,21 +37,35 @@ class LoginGuard:
         await self._throttles.login(client_ip)
 
     async def admit(self, attempts: LoginAttemptRepository, email_key: str) -> int:
-        """Reserve one password check for ``email_key``, or raise ``RateLimitedError`` (with
-        the seconds left) while it is locked. Call it inside a unit of work and commit.
+        """Reserve one password check for ``email_key``, or raise ``RateLimitedError``. Call
+        it inside a unit of work and commit; its number is what ``failed``, ``withdraw`` and
+        ``LoginAttemptRepository.clear_through`` take.
 
-        The attempt is recorded as a failure before the password is checked, while the
-        e-mail is locked against concurrent attempts, so however many arrive together (in
-        any number of processes) at most ``threshold`` are checked inside a window. Its
-        number is what ``LoginAttemptRepository.clear_through`` takes after a success.
+        The e-mail is locked against concurrent attempts while this decides, so however
+        many attempts arrive together, in any number of processes, at most ``threshold`` are
+        checked before a lock starts. Attempts in flight count as failures for that: when
+        they leave no room, the caller waits ``BUSY_RETRY_AFTER`` seconds for them to end
+        (they may succeed), while failures that did lock the e-mail give the lock's rest.
         """
         await attempts.lock(email_key)
         now = self._clock.now()  # after the wait for the lock, so the window is measured right
         policy = self._rules.lockout
-        locked_until = policy.locked_until(await attempts.failures_since(email_key, now - policy.lookback), now)
+        recent = await attempts.attempts_since(email_key, now - policy.lookback)
+        abandoned = now - IN_FLIGHT_TIMEOUT
+        failed = [a.at for a in recent if not a.in_flight or a.at <= abandoned]
+        locked_until = policy.locked_until(failed, now)
         if locked_until is not None:
             raise RateLimitedError(math.ceil((locked_until - now).total_seconds()))
+        if policy.locked_until([a.at for a in recent], now) is not None:
+            raise RateLimitedError(BUSY_RETRY_AFTER)  # were those in flight all to fail, this one would be too many
         return await attempts.reserve(email_key, now)
+
+    @staticmethod
+    async def failed(uow: UnitOfWork, email_key: str, attempt: int) -> None:
+        """The check of ``attempt`` failed: it stays, as a failure."""
+        async with uow:
+            await uow.login_attempts.fail(email_key, attempt)
+            await uow.commit()
 
     @staticmethod
     async def withdraw(uow: UnitOfWork, email_key: str, attempt: int) -> None:

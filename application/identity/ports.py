@@ -85,9 +85,17 @@ class SessionRepository(Protocol):
         """The active user behind a live session, or ``None`` (revoked, expired, user gone or inactive)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """A password check of one e-mail: reserved at ``at``; ``in_flight`` until it failed."""
+
+    at: datetime
+    in_flight: bool = False
+
+
 class LoginAttemptRepository(Protocol):
-    """Password checks per e-mail, for the lockout. An attempt counts as a failure from the
-    moment it is reserved until a successful check clears it."""
+    """Password checks per e-mail, for the lockout. An attempt is reserved before its check
+    (in flight), stays as a failure when the check fails, and is cleared by a success."""
 
     @abstractmethod
     async def lock(self, email: str) -> None:
@@ -96,16 +104,21 @@ class LoginAttemptRepository(Protocol):
 
     @abstractmethod
     async def reserve(self, email: str, at: datetime) -> int:
-        """Record an attempt as failed, before its password is checked; its number, which
+        """Record an attempt in flight, before its password is checked; its number, which
         grows with every attempt."""
 
     @abstractmethod
-    async def failures_since(self, email: str, since: datetime) -> list[datetime]: ...
+    async def attempts_since(self, email: str, since: datetime) -> list[LoginAttempt]:
+        """The e-mail's failed and in-flight attempts reserved at or after ``since``."""
+
+    @abstractmethod
+    async def fail(self, email: str, attempt: int) -> None:
+        """The check of ``attempt`` failed: it stays, as a failure."""
 
     @abstractmethod
     async def clear_through(self, email: str, attempt: int) -> None:
-        """Forget the failures of ``email`` up to and including attempt ``attempt``: a
-        successful login forgets those before it, never those reserved after it."""
+        """Forget the attempts of ``email`` up to and including ``attempt``: a successful
+        login forgets the failures before it, never the attempts reserved after it."""
 
     @abstractmethod
     async def withdraw(self, email: str, attempt: int) -> None:

@@ -59,6 +59,16 @@ Choices made where the contract is silent:
 - A body nested deeper than the JSON decoder allows (about 1,000 levels) is a 400.
 - Request headers over MAX_HEADER_BYTES bytes in total are refused with 431.
 - Every response to a request with an `Authorization` header carries `Cache-Control: no-store`.
+- Logins: each attempt is recorded before its password is checked, so a burst of attempts
+  for one e-mail checks at most the lockout threshold; while that many are in flight, more
+  get 429 with `Retry-After: 1` (a lock gives its remaining seconds instead). A success
+  forgets only the failures recorded before it.
+- Registrations are throttled per client address and overall (429 with `Retry-After`);
+  client addresses count per IPv6 /64, and requests without a usable address share one
+  bucket.
+- Password hashing has a bounded queue: when it is full, login, token, registration and
+  password change answer 503 with `Retry-After: 1`; a shed login does not count as a failure.
+- While the database is unreachable, any operation answers 503 with `Retry-After`.
 - `/health/ready` reports `database` and `redis`, each `ok`, `down` or `disabled` (not
   configured); a disabled dependency does not make the process unready.
 """.replace("MAX_PAGE", f"{MAX_PAGE:,}").replace("MAX_HEADER_BYTES", f"{MAX_HEADER_BYTES:,}")

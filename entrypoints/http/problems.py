@@ -219,7 +219,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the problem responses a handler can give.
 
     400 is always included: Litestar documents one for every handler with parameters, as
-    plain JSON; ours replaces it with the problem shape actually sent.
+    plain JSON; ours replaces it with the problem shape actually sent. So is 503: any
+    operation can meet an unreachable database.
     """
     described = {
         400: "Malformed request",
@@ -231,7 +232,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         422: "Validation failed; `errors` lists the fields",
         428: "Neither If-Match nor version was sent; `current_version` gives the current one",
         429: "Too many attempts; see Retry-After",
-        503: "A dependency is unavailable",
+        503: "A dependency (the database, or the password-hashing pool) is unavailable or saturated; see Retry-After",
     }
     return {
         status: ResponseSpec(
@@ -239,5 +240,5 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             description=described.get(status, HTTPStatus(status).phrase),
             media_type=PROBLEM_JSON,
         )
-        for status in sorted({400, *statuses})
+        for status in sorted({400, 503, *statuses})
     }

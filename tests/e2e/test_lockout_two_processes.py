@@ -18,11 +18,10 @@ PASSWORD = "a-sturdy-passphrase-42"
 THRESHOLD = 5
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    url: str = request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
+@pytest.fixture
+def server(any_database_url: str, tmp_path: Path) -> Iterator[str]:
     with portside_serve(
-        url,
+        any_database_url,
         tmp_path,
         PORTSIDE_WORKERS="2",
         PORTSIDE_RATE_LIMITS="off",  # the per-client throttle would answer 429 first; this is about the lockout

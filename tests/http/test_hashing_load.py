@@ -6,7 +6,6 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
-import pytest
 from dishka import Provider, Scope
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -77,14 +76,8 @@ async def test_registration_is_throttled_overall_whatever_the_address(pg_url: st
         assert_problem(await api.register("v3@example.com"), 429)
 
 
-@pytest.fixture(params=["postgres", "sqlite"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
-    return url
-
-
-async def test_no_password_is_hashed_while_a_connection_is_checked_out(database_url: str) -> None:
-    url = database_url
+async def test_no_password_is_hashed_while_a_connection_is_checked_out(any_database_url: str) -> None:
+    url = any_database_url
     engines: list[AsyncEngine] = []
     recording = RecordingHasher(Argon2PasswordHasher(FAST_ARGON2), probe=lambda: engines[0].pool.checkedout())  # type: ignore[attr-defined]
     async with running_api(test_settings(url), None, hasher_provider(lambda: recording)) as api:

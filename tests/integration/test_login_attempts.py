@@ -19,17 +19,28 @@ async def reserved(new_uow: UowFactory, email: str, *minutes: int) -> list[int]:
 
 
 async def failures(new_uow: UowFactory, email: str) -> list[timedelta]:
+    """When the e-mail's attempts (failed or in flight) were made, relative to T0."""
     async with new_uow() as uow:
-        return sorted(t - T0 for t in await uow.login_attempts.failures_since(email, T0))
+        return sorted(a.at - T0 for a in await uow.login_attempts.attempts_since(email, T0))
 
 
 async def test_reserved_attempts_count_as_failures_per_email(new_uow: UowFactory) -> None:
     await reserved(new_uow, ADA, 0, 5, 10)
     await reserved(new_uow, "bob@example.com", 0)
     async with new_uow() as uow:
-        recent = await uow.login_attempts.failures_since(ADA, T0 + timedelta(minutes=5))
-    assert sorted(recent) == [T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)]
+        recent = await uow.login_attempts.attempts_since(ADA, T0 + timedelta(minutes=5))
+    assert sorted(a.at for a in recent) == [T0 + timedelta(minutes=5), T0 + timedelta(minutes=10)]
     assert await failures(new_uow, "bob@example.com") == [timedelta(0)]
+
+
+async def test_a_reserved_attempt_is_in_flight_until_it_fails(new_uow: UowFactory) -> None:
+    first, _ = await reserved(new_uow, ADA, 1, 2)
+    async with new_uow() as uow:
+        await uow.login_attempts.fail(ADA, first)
+        await uow.commit()
+    async with new_uow() as uow:
+        attempts = sorted(await uow.login_attempts.attempts_since(ADA, T0), key=lambda a: a.at)
+    assert [(a.at - T0, a.in_flight) for a in attempts] == [(timedelta(minutes=1), False), (timedelta(minutes=2), True)]
 
 
 async def test_attempt_numbers_grow_across_emails_and_transactions(new_uow: UowFactory) -> None:
@@ -79,7 +90,7 @@ async def test_lock_makes_a_second_unit_of_work_wait_until_the_first_ends(new_uo
         await first_holds.wait()
         async with new_uow() as uow:
             await uow.login_attempts.lock(ADA)
-            order.append(f"second sees {len(await uow.login_attempts.failures_since(ADA, T0))}")
+            order.append(f"second sees {len(await uow.login_attempts.attempts_since(ADA, T0))}")
             await uow.commit()
 
     await asyncio.gather(first(), second())

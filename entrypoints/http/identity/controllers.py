@@ -48,7 +48,7 @@ class AuthController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Create an account",
         description=RegisterUser.__doc__,
-        responses=problem_responses(400, 409, 422, 429, 503),
+        responses=problem_responses(400, 409, 422, 429),
     )
     @inject
     async def register(
@@ -66,7 +66,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Log in",
         description=LogIn.__doc__,
-        responses=problem_responses(400, 401, 422, 429, 503),
+        responses=problem_responses(400, 401, 422, 429),
     )
     @inject
     async def login(
@@ -80,7 +80,7 @@ class AuthController(Controller):
         status_code=200,
         summary="Log in (OAuth2 password grant, for the docs UI)",
         description="Same rules, lockout and throttling as `/auth/login`; form fields `username` and `password`.",
-        responses=problem_responses(400, 401, 422, 429, 503),
+        responses=problem_responses(400, 401, 422, 429),
     )
     @inject
     async def token(
@@ -133,7 +133,7 @@ class AuthController(Controller):
         summary="Change password",
         description=ChangePassword.__doc__,
         security=BEARER_SECURITY,
-        responses=problem_responses(400, 401, 422, 429, 503),
+        responses=problem_responses(400, 401, 422, 429),
     )
     @inject
     async def change_password(

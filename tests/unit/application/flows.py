@@ -60,5 +60,7 @@ async def deactivate(app: IdentityApp, user_id: UserId) -> None:
 
 
 def failures(app: IdentityApp) -> dict[str, list[datetime]]:
-    """The committed lockout failures, per e-mail, in the order they were recorded."""
-    return {email: list(times.values()) for email, times in app.database.committed.login_failures.items()}
+    """The committed lockout attempts (failed or in flight), per e-mail, in the order they were made."""
+    return {
+        email: [a.at for a in attempts.values()] for email, attempts in app.database.committed.login_failures.items()
+    }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from application.errors import RateLimitedError, UnauthenticatedError
+from application.identity.login_guard import IN_FLIGHT_TIMEOUT
+from application.identity.ports import LoginAttempt
 from tests.support.builders import T0, IdentityApp, short_lockout
 from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, failures, log_in, register
 
@@ -126,7 +129,7 @@ async def test_failures_are_committed_so_a_fresh_unit_of_work_sees_the_lock(app:
     await fail(app, THRESHOLD)
     assert failures(app) == {EMAIL: [T0] * THRESHOLD}
     async with app.uow() as uow:
-        assert await uow.login_attempts.failures_since(EMAIL, T0) == [T0] * THRESHOLD
+        assert await uow.login_attempts.attempts_since(EMAIL, T0) == [LoginAttempt(T0)] * THRESHOLD
 
 
 async def test_default_rules_lock_after_five_failures_for_fifteen_minutes() -> None:
@@ -138,3 +141,37 @@ async def test_default_rules_lock_after_five_failures_for_fifteen_minutes() -> N
     with pytest.raises(RateLimitedError) as caught:
         await log_in(app, password=PASSWORD)
     assert caught.value.retry_after == 15 * 60
+
+
+async def test_attempts_in_flight_leave_room_for_no_more_but_lock_nothing(app: IdentityApp) -> None:
+    await register(app)
+    async with app.uow() as uow:  # THRESHOLD checks under way (reserved, not ended)
+        for _ in range(THRESHOLD):
+            await app.guard.admit(uow.login_attempts, EMAIL)
+        await uow.commit()
+    with pytest.raises(RateLimitedError) as caught:
+        await log_in(app)
+    assert caught.value.retry_after == 1  # wait for them to end, not for a lock
+    assert failures(app) == {EMAIL: [T0] * THRESHOLD}  # the refused attempt left nothing
+
+
+async def test_concurrent_logins_with_the_right_password_never_lock_the_account(app: IdentityApp) -> None:
+    await register(app)
+    results = await asyncio.gather(*(log_in(app) for _ in range(THRESHOLD * 3)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, RateLimitedError)]
+    assert all(r.retry_after == 1 for r in refused)
+    assert len(results) - len(refused) >= THRESHOLD
+    assert failures(app) == {}
+    await log_in(app)  # no lock was left behind
+
+
+async def test_an_attempt_abandoned_in_flight_counts_as_failed_after_a_minute(app: IdentityApp) -> None:
+    await register(app)
+    async with app.uow() as uow:  # a process that stopped mid-check left these
+        for _ in range(THRESHOLD):
+            await app.guard.admit(uow.login_attempts, EMAIL)
+        await uow.commit()
+    app.clock.advance(IN_FLIGHT_TIMEOUT)
+    with pytest.raises(RateLimitedError) as caught:
+        await log_in(app)
+    assert caught.value.retry_after == (LOCK - IN_FLIGHT_TIMEOUT).total_seconds()

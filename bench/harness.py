@@ -1,0 +1,49 @@
+"""What the latency benchmarks share: one `portside serve` process and percentile lines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def percentiles(samples: list[float]) -> str:
+    """``n``, p50, p90, p99 and max of durations in seconds, as one line in milliseconds."""
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return (
+        f"n={len(ordered):5d}  p50={pick(0.50):7.2f} ms  p90={pick(0.90):7.2f} ms  "
+        f"p99={pick(0.99):7.2f} ms  max={ordered[-1] * 1000:7.2f} ms"
+    )
+
+
+@contextmanager
+def portside_serve(env: Mapping[str, str], base: str) -> Iterator[None]:
+    """Migrate, then serve this checkout's portside (whatever is installed, so a worktree
+    measures itself) with ``env`` until the block ends; ``base`` is where it answers."""
+    portside = [sys.executable, "-m", "entrypoints.cli"]
+    subprocess.run([*portside, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [*portside, "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
