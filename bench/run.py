@@ -34,6 +34,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE = "portside_bench"
 PORTSIDE_PORT, REFERENCE_PORT = 8801, 8802
 EMAIL, PASSWORD = "bench@example.com", "a-sturdy-bench-passphrase"
+LOGIN_ACCOUNTS = 32  # the login rows spread over this many accounts (login-<i>@example.com)
 
 
 @dataclass
@@ -138,6 +139,8 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 async def _seed() -> tuple[str, list[str]]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORTSIDE_PORT}/api/v1", timeout=30) as client:
         await client.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})
+        for i in range(1, LOGIN_ACCOUNTS + 1):
+            await client.post("/auth/register", json={"email": f"login-{i}@example.com", "password": PASSWORD})
         token = (await client.post("/auth/login", json={"email": EMAIL, "password": PASSWORD})).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         ids: list[str] = []
@@ -189,8 +192,8 @@ def _run_all(seconds: int, token: str, ids: list[str]) -> list[Result]:
         **os.environ,
         "BENCH_TOKEN": token,
         "BENCH_IDS": ",".join(ids[:200]),
-        "BENCH_EMAIL": EMAIL,
         "BENCH_PASSWORD": PASSWORD,
+        "BENCH_LOGIN_ACCOUNTS": str(LOGIN_ACCOUNTS),
     }
     p = f"http://127.0.0.1:{PORTSIDE_PORT}"
     r = f"http://127.0.0.1:{REFERENCE_PORT}"
