@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, UnauthenticatedError
 from application.identity.login_guard import LoginGuard
@@ -20,7 +20,8 @@ from domain.shared.errors import InvalidValueError
 class LogInCommand:
     email: str
     password: str
-    client: ClientInfo = field(default_factory=ClientInfo)
+    client: ClientInfo | None = None
+    """Where the attempt comes from; ``None`` for code in this process (not throttled)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,8 @@ class LogIn:
     """Exchange e-mail and password for a new session and its token pair.
 
     - Too many attempts from one client address are refused with ``RateLimitedError``
-      (the throttle, a setting).
+      (the throttle, a setting; callers in this process, with no ``client``, are not
+      throttled).
     - A locked e-mail is refused with ``RateLimitedError`` before the password is checked,
       whether or not an account has it (no user enumeration), even with the right password.
       Each attempt is reserved (committed, in flight) before its check, so concurrent
@@ -61,7 +63,7 @@ class LogIn:
     async def __call__(self, cmd: LogInCommand) -> TokenPair:
         # The lockout key; no address is longer than 254 characters, so nothing is lost by the cut.
         key = normalize_email(cmd.email)[:EMAIL_MAX_LENGTH]
-        await self._guard.throttle(cmd.client.ip)
+        await self._guard.throttle(cmd.client)
         async with self._uow as uow:
             attempt = await self._guard.admit(uow.login_attempts, key)
             user = await self._find_user(uow, cmd.email)
@@ -74,7 +76,7 @@ class LogIn:
         except UnauthenticatedError:
             await self._guard.failed(self._uow, key, attempt)
             raise
-        return await self._open_session(key, attempt, checked, cmd.client)
+        return await self._open_session(key, attempt, checked, cmd.client or ClientInfo())
 
     async def _open_session(self, key: str, attempt: int, checked: _Checked, client: ClientInfo) -> TokenPair:
         async with self._uow as uow:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from application.errors import RateLimitedError
 from application.identity.ports import LoginAttemptRepository
 from application.identity.rules import IdentityRules
+from application.identity.session_tokens import ClientInfo
 from application.identity.throttles import IdentityThrottles
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
@@ -33,8 +34,8 @@ class LoginGuard:
         self._rules = rules
         self._clock = clock
 
-    async def throttle(self, client_ip: str | None) -> None:
-        await self._throttles.login(client_ip)
+    async def throttle(self, client: ClientInfo | None) -> None:
+        await self._throttles.login(client)
 
     async def admit(self, attempts: LoginAttemptRepository, email_key: str) -> int:
         """Reserve one password check for ``email_key``, or raise ``RateLimitedError``. Call

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from application.errors import AlreadyExistsError
 from application.identity.ports import PasswordHasher
@@ -21,7 +21,8 @@ class RegisterUserCommand:
     email: str
     password: str
     display_name: str | None = None
-    client: ClientInfo = field(default_factory=ClientInfo)
+    client: ClientInfo | None = None
+    """Where the request comes from; ``None`` for code in this process (not throttled)."""
 
 
 class RegisterUser:
@@ -29,8 +30,8 @@ class RegisterUser:
 
     - The e-mail is normalized (trimmed, lower-cased) and must be unused.
     - The password must pass the password policy (length, not common, not the e-mail).
-    - Registrations are throttled per client address and overall (``RateLimitedError``):
-      each one costs a password hash.
+    - Registrations from the network are throttled per client address and overall
+      (``RateLimitedError``): each one costs a password hash.
     - The password is hashed before the unit of work opens, so no connection or write lock
       waits on it.
     - Records ``UserRegistered``.
@@ -49,7 +50,7 @@ class RegisterUser:
         email = Email.parse(cmd.email)
         check_password(cmd.password, email=email.value)
         display_name_for(cmd.display_name, email)  # fail fast, before paying for a hash
-        await self._throttles.registration(cmd.client.ip)
+        await self._throttles.registration(cmd.client)
         password_hash = await self._hasher.hash(cmd.password)
         async with self._uow as uow:
             if await uow.users.get_by_email(email) is not None:

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from application.identity.rules import IdentityRules
+from application.identity.session_tokens import ClientInfo
 from application.shared.rate_limits import Throttle, client_bucket
 
 
 class IdentityThrottles:
     """Limits how often clients may make the server hash a password (``RateLimitedError``
     past a limit). Each hash costs a core and memory for tens of milliseconds, so these
-    are what keeps a flood of logins or registrations from starving everything else."""
+    are what keeps a flood of logins or registrations from starving everything else.
+
+    A ``client`` of ``None`` is code in this process (a service embedding the use-cases),
+    not a network client: it is not throttled. A network client whose address is unknown
+    is a ``ClientInfo`` with no ``ip``, and shares one bucket with every other such client.
+    """
 
     def __init__(self, throttle: Throttle, rules: IdentityRules) -> None:
         self._throttle = throttle
         self._rules = rules
 
-    async def login(self, client_ip: str | None) -> None:
-        await self._throttle.check(f"login:{client_bucket(client_ip)}", self._rules.login_throttle)
+    async def login(self, client: ClientInfo | None) -> None:
+        if client is not None:
+            await self._throttle.check(f"login:{client_bucket(client.ip)}", self._rules.login_throttle)
 
-    async def registration(self, client_ip: str | None) -> None:
-        await self._throttle.check(f"register:{client_bucket(client_ip)}", self._rules.register_throttle)
-        await self._throttle.check("register:all", self._rules.register_global_throttle)
+    async def registration(self, client: ClientInfo | None) -> None:
+        if client is not None:
+            await self._throttle.check(f"register:{client_bucket(client.ip)}", self._rules.register_throttle)
+            await self._throttle.check("register:all", self._rules.register_global_throttle)

@@ -108,3 +108,12 @@ async def test_without_a_throttle_rule_one_address_may_try_as_often_as_the_locko
     await register(app)
     for _ in range(10):
         await attempt(app)
+
+
+async def test_code_in_this_process_passing_no_client_is_not_throttled(app: IdentityApp) -> None:
+    await register(app)
+    for _ in range(LIMIT * 3):
+        await app.log_in(LogInCommand(email=EMAIL, password=PASSWORD))  # an embedding service, no client
+    with pytest.raises(RateLimitedError):
+        for _ in range(LIMIT + 1):
+            await attempt(app, ip=None)  # a network client whose address is unknown is
