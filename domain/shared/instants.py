@@ -13,4 +13,7 @@ def utc_instant(field: str, value: datetime) -> datetime:
     offset = value.utcoffset()
     if offset is None:
         raise InvalidValueError(field, "must carry a UTC offset")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first representable instant
+        raise InvalidValueError(field, "is out of range (years 1 to 9999 in UTC)") from None

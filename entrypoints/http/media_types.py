@@ -81,3 +81,6 @@ async def require_strict_json_body(request: Request[Any, Any, Any]) -> None:
         raise _strict_error(error) from None
     except msgspec.DecodeError:
         return  # not JSON at all: Litestar's own decoding answers 400
+    except UnicodeDecodeError:
+        # JSON is UTF-8 (RFC 8259 §8.1); Litestar would fail on it with a 500.
+        raise ValidationException(detail="The body is not UTF-8.") from None

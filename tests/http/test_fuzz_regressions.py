@@ -146,3 +146,25 @@ async def test_a_todo_text_with_a_forbidden_control_character_is_a_422(any_api: 
 async def test_a_description_keeps_its_line_breaks_and_tabs(any_api: Api) -> None:
     auth = await signed_in(any_api)
     assert (await a_todo(any_api, auth, description="oat\n\tand soy"))["description"] == "oat\n\tand soy"
+
+
+@pytest.mark.parametrize("due_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_due_at_outside_the_representable_range_in_utc_is_a_422(any_api: Api, due_at: str) -> None:
+    auth = await signed_in(any_api)
+    response = await any_api.client.post(f"{API}/todos", json={"title": "x", "due_at": due_at}, headers=auth)
+    assert field_errors(assert_problem(response, 422)).keys() == {"due_at"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/auth/login", b'{"email": "\xe9@example.com", "password": "x"}'),
+        ("/auth/register", b'{"email": "\xe9@example.com", "password": "x"}'),
+        ("/todos", b'{"title": "caf\xe9"}'),
+    ],
+)
+async def test_a_json_body_that_is_not_utf8_is_a_400(any_api: Api, path: str, body: bytes) -> None:
+    auth = await signed_in(any_api)
+    headers = {**auth, "Content-Type": "application/json"}
+    response = await any_api.client.post(f"{API}{path}", content=body, headers=headers)
+    assert_problem(response, 400)

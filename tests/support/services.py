@@ -68,9 +68,10 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
-def create_pg_database(label: str, *, migrated: bool = True) -> str:
-    """A new, empty (or migrated) database; returns its SQLAlchemy URL."""
-    name = f"portside_test_{label}_{uuid.uuid4().hex[:8]}"
+def create_pg_database(label: str, *, migrated: bool = True, exact_name: bool = False) -> str:
+    """A new, empty (or migrated) database named after ``label`` (exactly ``label`` with
+    ``exact_name``); returns its SQLAlchemy URL."""
+    name = label if exact_name else f"portside_test_{label}_{uuid.uuid4().hex[:8]}"
     _run(_admin(f'CREATE DATABASE "{name}"'))
     url = sqlalchemy_url(name)
     if migrated:
