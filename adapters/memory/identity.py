@@ -39,6 +39,9 @@ class InMemoryUserRepository(UserRepository):
     async def get(self, user_id: UserId) -> User | None:
         return self._track(self._tables.users.get(user_id))
 
+    async def get_for_update(self, user_id: UserId) -> User | None:
+        return await self.get(user_id)  # one unit of work at a time: held already
+
     async def get_by_email(self, email: Email) -> User | None:
         return self._track(next((u for u in self._tables.users.values() if u.email == email), None))
 
@@ -115,8 +118,8 @@ class InMemoryLoginAttemptRepository(LoginAttemptRepository):
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
 
-    async def lock(self, email: str) -> None:
-        return None
+    async def lock(self, email: str) -> bool:
+        return True
 
     async def reserve(self, email: str, at: datetime) -> int:
         self._tables.last_attempt += 1
@@ -132,7 +135,8 @@ class InMemoryLoginAttemptRepository(LoginAttemptRepository):
             attempts[attempt] = LoginAttempt(attempts[attempt].at)
 
     async def clear_through(self, email: str, attempt: int) -> None:
-        self._keep(email, lambda number: number > attempt)
+        attempts = self._tables.login_failures.get(email, {})
+        self._keep(email, lambda number: number > attempt or (number < attempt and attempts[number].in_flight))
 
     async def withdraw(self, email: str, attempt: int) -> None:
         self._keep(email, lambda number: number != attempt)

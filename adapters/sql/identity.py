@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
@@ -28,6 +28,9 @@ from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 
 __all__ = ["SqlLoginAttemptRepository", "SqlSessionRepository", "SqlUserRepository"]
+
+_LOCK_WAIT_MS = 1000
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _user_row(user: User) -> dict[str, Any]:
@@ -125,6 +128,11 @@ class SqlUserRepository(UserRepository):
     async def get(self, user_id: UserId) -> User | None:
         return self._track(_first(await self._db.fetch(_USER_BY_ID, id=user_id)))
 
+    async def get_for_update(self, user_id: UserId) -> User | None:
+        # Through ``write``: the row lock needs the transaction, which a write opens.
+        result = await self._db.write(select(users).where(users.c.id == user_id).with_for_update())
+        return self._track(result.mappings().first())
+
     async def get_by_email(self, email: Email) -> User | None:
         return self._track(_first(await self._db.fetch(_USER_BY_EMAIL, email=email.value)))
 
@@ -215,19 +223,28 @@ class SqlSessionRepository(SessionRepository):
 
 
 class SqlLoginAttemptRepository(LoginAttemptRepository):
-    """``lock`` takes a transaction-scoped advisory lock on PostgreSQL (keyed by a hash of
-    the e-mail; a collision only makes two e-mails wait for each other). On SQLite the
-    unit of work's ``BEGIN IMMEDIATE`` already holds the database's one write lock, so the
-    first statement of the block is lock enough."""
+    """``lock`` takes a transaction-scoped advisory lock on PostgreSQL, keyed by a hash of the
+    e-mail (a collision only makes two e-mails wait for each other), waiting at most a
+    second. On SQLite the unit of work's ``BEGIN IMMEDIATE`` already holds the database's
+    one write lock, so the first statement of the block is lock enough."""
 
     def __init__(self, session: SqlSession) -> None:
         self._db = session
 
-    async def lock(self, email: str) -> None:
-        if self._db.dialect == "postgresql":
-            await self._db.write(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
-        else:
+    async def lock(self, email: str) -> bool:
+        if self._db.dialect != "postgresql":
             await self._db.write(select(literal(1)))
+            return True
+        # A lock held longer than this means a pile-up on one e-mail: refuse rather than
+        # let the waiters hold pooled connections.
+        await self._db.write(text(f"SET LOCAL lock_timeout = '{_LOCK_WAIT_MS}ms'"))
+        try:
+            await self._db.write(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                return False
+            raise
+        return True
 
     async def reserve(self, email: str, at: datetime) -> int:
         result = await self._db.write(
@@ -250,7 +267,10 @@ class SqlLoginAttemptRepository(LoginAttemptRepository):
 
     async def clear_through(self, email: str, attempt: int) -> None:
         await self._db.write(
-            delete(login_failures).where(login_failures.c.email == email, login_failures.c.id <= attempt)
+            delete(login_failures).where(
+                login_failures.c.email == email,
+                or_(login_failures.c.id == attempt, and_(login_failures.c.id < attempt, ~login_failures.c.in_flight)),
+            )
         )
 
     async def withdraw(self, email: str, attempt: int) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, UnauthenticatedError
 from application.identity.login_guard import LoginGuard
-from application.identity.ports import PasswordHasher
+from application.identity.ports import LoginAttemptRepository, PasswordHasher
 from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
@@ -56,13 +57,13 @@ class ChangePassword:
             verified = await self._hasher.verify(user.password_hash, cmd.current_password)
             new_hash = await self._hasher.hash(cmd.new_password) if verified else None
         except DependencyUnavailableError:
-            await self._guard.withdraw(self._uow, user.email.value, attempt)
+            await self._settle(lambda attempts: attempts.withdraw(user.email.value, attempt))  # never checked
             raise
         if new_hash is None:
-            await self._guard.failed(self._uow, user.email.value, attempt)
+            await self._settle(lambda attempts: attempts.fail(user.email.value, attempt))
             raise _wrong_current_password()
         async with self._uow as uow:
-            current = await uow.users.get(user.id)
+            current = await uow.users.get_for_update(user.id)  # no login may open a session meanwhile
             if current is None or current.password_hash != user.password_hash:
                 # Changed meanwhile: what we checked is not the current password any more.
                 await uow.login_attempts.fail(user.email.value, attempt)
@@ -70,6 +71,11 @@ class ChangePassword:
                 raise _wrong_current_password()
             await uow.login_attempts.clear_through(user.email.value, attempt)
             await self._apply(uow, current, new_hash, cmd.actor)
+            await uow.commit()
+
+    async def _settle(self, settle: Callable[[LoginAttemptRepository], Awaitable[None]]) -> None:
+        async with self._uow as uow:
+            await settle(uow.login_attempts)
             await uow.commit()
 
     async def _apply(self, uow: UnitOfWork, user: User, new_hash: str, actor: Actor) -> None:

@@ -104,7 +104,7 @@ class CreateAdmin:
     async def _apply(self, seen: User, new_hash: str | None) -> CreateAdminResult | None:
         """Promote, re-activate, re-password (when ``new_hash``) and end every live session."""
         async with self._uow as uow:
-            user = await uow.users.get(seen.id)
+            user = await uow.users.get_for_update(seen.id)  # no login may open a session meanwhile
             if user is None or user.password_hash != seen.password_hash:
                 return None
             now = self._clock.now()

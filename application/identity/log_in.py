@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, UnauthenticatedError
 from application.identity.login_guard import LoginGuard
-from application.identity.ports import PasswordHasher
+from application.identity.ports import LoginAttemptRepository, PasswordHasher
 from application.identity.session_tokens import ClientInfo, SessionTokens, TokenPair
 from application.shared.ports import Clock
 from application.unit_of_work import UnitOfWork
@@ -71,16 +72,18 @@ class LogIn:
         try:
             checked = await self._check(user, cmd.password)
         except DependencyUnavailableError:
-            await self._guard.withdraw(self._uow, key, attempt)
+            await self._settle(lambda attempts: attempts.withdraw(key, attempt))  # never checked: no failure
             raise
         except UnauthenticatedError:
-            await self._guard.failed(self._uow, key, attempt)
+            await self._settle(lambda attempts: attempts.fail(key, attempt))
             raise
         return await self._open_session(key, attempt, checked, cmd.client or ClientInfo())
 
     async def _open_session(self, key: str, attempt: int, checked: _Checked, client: ClientInfo) -> TokenPair:
         async with self._uow as uow:
-            current = await uow.users.get(checked.user.id)
+            # Held until commit: a password change or promotion cannot slip in before the
+            # session exists (it would not end it) or be undone by it.
+            current = await uow.users.get_for_update(checked.user.id)
             if current is None or not current.is_active or current.password_hash != checked.user.password_hash:
                 # Changed while we checked: what passed is not the account's password any more.
                 await uow.login_attempts.fail(key, attempt)
@@ -93,6 +96,11 @@ class LogIn:
             pair = await self._tokens.open(uow.sessions, current, client)
             await uow.commit()
         return pair
+
+    async def _settle(self, settle: Callable[[LoginAttemptRepository], Awaitable[None]]) -> None:
+        async with self._uow as uow:
+            await settle(uow.login_attempts)
+            await uow.commit()
 
     async def _check(self, user: User | None, password: str) -> _Checked:
         """Verify outside any unit of work; ``UnauthenticatedError`` unless it passes."""

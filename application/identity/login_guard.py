@@ -11,7 +11,6 @@ from application.identity.rules import IdentityRules
 from application.identity.session_tokens import ClientInfo
 from application.identity.throttles import IdentityThrottles
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 
 IN_FLIGHT_TIMEOUT = timedelta(seconds=60)
 """An attempt still in flight after this long belongs to a process that stopped mid-check:
@@ -39,8 +38,8 @@ class LoginGuard:
 
     async def admit(self, attempts: LoginAttemptRepository, email_key: str) -> int:
         """Reserve one password check for ``email_key``, or raise ``RateLimitedError``. Call
-        it inside a unit of work and commit; its number is what ``failed``, ``withdraw`` and
-        ``LoginAttemptRepository.clear_through`` take.
+        it inside a unit of work and commit; the caller then settles the attempt by its
+        number (``LoginAttemptRepository.fail``, ``clear_through`` or ``withdraw``).
 
         The e-mail is locked against concurrent attempts while this decides, so however
         many attempts arrive together, in any number of processes, at most ``threshold`` are
@@ -48,7 +47,8 @@ class LoginGuard:
         they leave no room, the caller waits ``BUSY_RETRY_AFTER`` seconds for them to end
         (they may succeed), while failures that did lock the e-mail give the lock's rest.
         """
-        await attempts.lock(email_key)
+        if not await attempts.lock(email_key):
+            raise RateLimitedError(BUSY_RETRY_AFTER)
         now = self._clock.now()  # after the wait for the lock, so the window is measured right
         policy = self._rules.lockout
         recent = await attempts.attempts_since(email_key, now - policy.lookback)
@@ -60,18 +60,3 @@ class LoginGuard:
         if policy.locked_until([a.at for a in recent], now) is not None:
             raise RateLimitedError(BUSY_RETRY_AFTER)  # were those in flight all to fail, this one would be too many
         return await attempts.reserve(email_key, now)
-
-    @staticmethod
-    async def failed(uow: UnitOfWork, email_key: str, attempt: int) -> None:
-        """The check of ``attempt`` failed: it stays, as a failure."""
-        async with uow:
-            await uow.login_attempts.fail(email_key, attempt)
-            await uow.commit()
-
-    @staticmethod
-    async def withdraw(uow: UnitOfWork, email_key: str, attempt: int) -> None:
-        """Forget a reserved attempt whose password was never checked (the hasher shed it),
-        so a busy server does not lock its users out."""
-        async with uow:
-            await uow.login_attempts.withdraw(email_key, attempt)
-            await uow.commit()

@@ -46,6 +46,12 @@ class UserRepository(Protocol):
     async def get(self, user_id: UserId) -> User | None: ...
 
     @abstractmethod
+    async def get_for_update(self, user_id: UserId) -> User | None:
+        """``get``, and hold the account until this transaction ends: another unit of work
+        that changes it or calls this waits. Sessions opened or ended on the account's behalf
+        then never race a change of its password or role."""
+
+    @abstractmethod
     async def get_by_email(self, email: Email) -> User | None: ...
 
     @abstractmethod
@@ -98,9 +104,10 @@ class LoginAttemptRepository(Protocol):
     (in flight), stays as a failure when the check fails, and is cleared by a success."""
 
     @abstractmethod
-    async def lock(self, email: str) -> None:
+    async def lock(self, email: str) -> bool:
         """Serialize attempts on ``email`` until this transaction ends: another unit of work
-        that locks the same e-mail, in any process, waits until then."""
+        that locks the same e-mail, in any process, waits until then. False (and the unit
+        of work must end) when others held it for longer than a short wait."""
 
     @abstractmethod
     async def reserve(self, email: str, at: datetime) -> int:
@@ -117,8 +124,8 @@ class LoginAttemptRepository(Protocol):
 
     @abstractmethod
     async def clear_through(self, email: str, attempt: int) -> None:
-        """Forget the attempts of ``email`` up to and including ``attempt``: a successful
-        login forgets the failures before it, never the attempts reserved after it."""
+        """Forget ``attempt`` and the failures of ``email`` before it: a successful login
+        forgets those, never attempts still in flight nor those reserved after it."""
 
     @abstractmethod
     async def withdraw(self, email: str, attempt: int) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.unit_of_work import SqlUnitOfWork
 from tests.integration.conftest import UowFactory
 from tests.support.builders import T0
 
@@ -50,9 +54,10 @@ async def test_attempt_numbers_grow_across_emails_and_transactions(new_uow: UowF
 
 
 async def test_clear_through_forgets_the_failures_up_to_the_attempt_and_keeps_later_ones(new_uow: UowFactory) -> None:
-    _, success, _ = await reserved(new_uow, ADA, 1, 2, 3)
+    earlier, success, _ = await reserved(new_uow, ADA, 1, 2, 3)
     await reserved(new_uow, "bob@example.com", 1)
     async with new_uow() as uow:
+        await uow.login_attempts.fail(ADA, earlier)
         await uow.login_attempts.clear_through(ADA, success)
         await uow.commit()
     assert await failures(new_uow, ADA) == [timedelta(minutes=3)]
@@ -95,3 +100,35 @@ async def test_lock_makes_a_second_unit_of_work_wait_until_the_first_ends(new_uo
 
     await asyncio.gather(first(), second())
     assert order == ["first reserves", "second sees 1"]
+
+
+async def test_clear_through_keeps_earlier_attempts_still_in_flight(new_uow: UowFactory) -> None:
+    failed, in_flight, success, later = await reserved(new_uow, ADA, 1, 2, 3, 4)
+    async with new_uow() as uow:
+        await uow.login_attempts.fail(ADA, failed)
+        await uow.login_attempts.fail(ADA, later)
+        await uow.login_attempts.clear_through(ADA, success)
+        await uow.commit()
+    # The check still running may yet fail: it must still be there to be failed.
+    assert await failures(new_uow, ADA) == [timedelta(minutes=2), timedelta(minutes=4)]
+    async with new_uow() as uow:
+        await uow.login_attempts.fail(ADA, in_flight)
+        await uow.commit()
+    async with new_uow() as uow:
+        attempts = await uow.login_attempts.attempts_since(ADA, T0)
+    assert sorted((a.at - T0, a.in_flight) for a in attempts) == [
+        (timedelta(minutes=2), False),
+        (timedelta(minutes=4), False),
+    ]
+
+
+async def test_lock_gives_up_after_a_short_wait_when_another_transaction_holds_it(pg_engine: AsyncEngine) -> None:
+    holder = SqlUnitOfWork(pg_engine)
+    async with holder as uow:
+        assert await uow.login_attempts.lock(ADA)
+        started = time.monotonic()
+        async with SqlUnitOfWork(pg_engine) as waiter:
+            assert not await waiter.login_attempts.lock(ADA)
+        assert 0.5 < time.monotonic() - started < 5
+    async with SqlUnitOfWork(pg_engine) as uow:  # released with the holder's transaction
+        assert await uow.login_attempts.lock(ADA)

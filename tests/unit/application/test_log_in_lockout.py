@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 
 from application.errors import RateLimitedError, UnauthenticatedError
+from application.identity.log_in import LogIn, LogInCommand
 from application.identity.login_guard import IN_FLIGHT_TIMEOUT
 from application.identity.ports import LoginAttempt
 from tests.support.builders import T0, IdentityApp, short_lockout
+from tests.support.hashers import RecordingHasher
 from tests.unit.application.flows import EMAIL, OTHER_EMAIL, PASSWORD, WRONG_PASSWORD, failures, log_in, register
 
 THRESHOLD = 3
@@ -175,3 +177,36 @@ async def test_an_attempt_abandoned_in_flight_counts_as_failed_after_a_minute(ap
     with pytest.raises(RateLimitedError) as caught:
         await log_in(app)
     assert caught.value.retry_after == (LOCK - IN_FLIGHT_TIMEOUT).total_seconds()
+
+
+class _GatedHasher(RecordingHasher):
+    """Holds every check of ``password`` until ``gate`` opens."""
+
+    def __init__(self, app: IdentityApp, password: str) -> None:
+        super().__init__(app.hasher)
+        self.gate = asyncio.Event()
+        self._held = password
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        if password == self._held:
+            await self.gate.wait()
+        return await super().verify(password_hash, password)
+
+
+async def test_a_success_forgets_the_failures_before_it_and_keeps_those_after(app: IdentityApp) -> None:
+    await register(app)
+    await fail(app, 1)  # before the success: forgotten
+    hasher = _GatedHasher(app, PASSWORD)
+    right = asyncio.create_task(
+        LogIn(app.uow(), hasher, app.tokens, app.guard, app.clock)(LogInCommand(EMAIL, PASSWORD))
+    )
+    await asyncio.sleep(0.01)  # reserved, and waiting for its check
+    await fail(app, 1)  # reserved after the success: kept
+    hasher.gate.set()
+    await right
+    assert failures(app) == {EMAIL: [T0]}
+    await fail(app, THRESHOLD - 2)
+    with pytest.raises(UnauthenticatedError):  # the kept failure still counts: one more before the lock
+        await log_in(app, password=WRONG_PASSWORD)
+    with pytest.raises(RateLimitedError):
+        await log_in(app)
