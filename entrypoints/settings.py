@@ -5,6 +5,7 @@ A bad value stops start-up with one line naming the variable; nothing starts hal
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -175,17 +176,25 @@ def _create_secret_file(path: Path) -> None:
     process got there first the link fails and its secret is kept.
     """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    _write_private(temporary)
     try:
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-            file.flush()
-            os.fsync(file.fileno())
         os.link(temporary, path)
     except FileExistsError:
         pass  # another process created it first: use theirs
+    except OSError:  # a file system without hard links: create it in place, still never 0644
+        with contextlib.suppress(FileExistsError):
+            _write_private(path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _write_private(path: Path) -> None:
+    """A new file (``FileExistsError`` if there is one) holding a fresh secret, mode 0600 from the start."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(48))
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def _read_secret_file(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,17 @@ from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugi
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Operation, RequestBody, Schema, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OAuthFlow,
+    OAuthFlows,
+    OpenAPIResponse,
+    Operation,
+    PathItem,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
@@ -100,14 +111,41 @@ def _operations_with_optional_body(app: Litestar) -> Iterator[tuple[str, str, HT
                 yield from ((route.path_format, method.lower(), handler) for method in handler.http_methods)
 
 
+_TRANSPORT_PROBLEMS = {"431": f"Request headers over {MAX_HEADER_BYTES:,} bytes in total"}
+_BODY_PROBLEMS = {
+    "413": "The body is larger than allowed",
+    "415": "The body is not in the media type this operation reads",
+}
+
+
+def _operations(paths: dict[str, PathItem]) -> Iterator[Operation]:
+    for item in paths.values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if isinstance(operation, Operation):
+                yield operation
+
+
 def finish_openapi(app: Litestar) -> None:
-    """Correct the generated document where it says more than the app does: Litestar marks
-    every request body required, also an optional one (``JSONBody[X | None] = None``)."""
+    """Correct the generated document where it says other than the app does.
+
+    - Litestar marks every request body required, also an optional one (``JSONBody[X | None]
+      = None``).
+    - The problems every request can meet before its handler (431; 413 and 415 for a body)
+      are listed with the operation's own, in the same problem shape as its 400.
+    """
     paths = app.openapi_schema.paths or {}
     for path, method, _ in _operations_with_optional_body(app):
         operation = getattr(paths.get(path), method, None)
         if isinstance(operation, Operation) and isinstance(operation.request_body, RequestBody):
             operation.request_body.required = False
+    for operation in _operations(paths):
+        problem = (operation.responses or {}).get("400")
+        if not isinstance(problem, OpenAPIResponse) or operation.responses is None:
+            continue
+        extra = {**_TRANSPORT_PROBLEMS, **(_BODY_PROBLEMS if operation.request_body is not None else {})}
+        for status, description in extra.items():
+            operation.responses.setdefault(status, dataclasses.replace(problem, description=description))
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -66,6 +66,16 @@ async def _refuse_headers(scope: Scope, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _access_line(scope: Scope, status: int, started: float) -> None:
+    _log.info(
+        "request",
+        method=scope["method"],
+        path=scope.get("path_template") or "<unmatched>",
+        status=status,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+
+
 class RequestContext:
     """Gives every request an id (the client's when it is sane, else a new one), binds it to
     the log context, echoes it in ``X-Request-ID``, and writes one access line per request
@@ -107,11 +117,5 @@ class RequestContext:
                 await self._app(scope, receive, send_with_id)
         finally:
             if self._access_log:
-                _log.info(
-                    "request",
-                    method=scope["method"],
-                    path=scope.get("path_template") or "<unmatched>",
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                )
+                _access_line(scope, status, started)
             structlog.contextvars.unbind_contextvars("request_id")
