@@ -9,7 +9,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate worker test test-fast lint fmt up down bench bench-login bench-register clean
+.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down bench bench-login bench-register clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,8 +45,11 @@ fmt: $(STAMP)  ## format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint  ## lint, then the whole suite against real PostgreSQL and Redis
+test: lint wheel-check  ## lint, the wheel check, then the whole suite against real PostgreSQL and Redis
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/pytest -n $(JOBS) -p no:cacheprovider
+
+wheel-check: $(STAMP)  ## build the wheel, install it in a fresh venv, run the README example, migrate and serve (~25 s)
+	$(BIN)/python .ci/wheel_check.py
 
 test-fast: $(STAMP)  ## unit tests only, no services
 	$(BIN)/pytest tests/unit -q

@@ -9,18 +9,28 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
+import adapters.sql
 from adapters.sql.engine import create_engine
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "migrate"]
+__all__ = ["alembic_config", "migrate", "migrations_dir"]
 
-# The source checkout's alembic/ folder; an installed copy (the container image) points
-# PORTSIDE_MIGRATIONS_DIR at wherever the folder was copied.
-MIGRATIONS_DIR = Path(os.environ.get("PORTSIDE_MIGRATIONS_DIR") or Path(__file__).resolve().parents[1] / "alembic")
+
+def migrations_dir() -> Path:
+    """The folder holding Alembic's ``env.py`` and ``versions/``: ``PORTSIDE_MIGRATIONS_DIR``
+    when set, else the scripts installed with portside, as data of ``adapters.sql`` (in a
+    checkout, ``adapters/sql/migrations`` is a link to the top-level ``alembic/``)."""
+    override = os.environ.get("PORTSIDE_MIGRATIONS_DIR")
+    if override:
+        return Path(override)
+    scripts = Path(adapters.sql.__file__).resolve().parent / "migrations"
+    if not (scripts / "env.py").is_file():
+        raise RuntimeError(f"portside's migration scripts are not installed: no {scripts / 'env.py'}")
+    return scripts
 
 
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     return config
 
 

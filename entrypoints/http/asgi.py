@@ -1,6 +1,12 @@
-"""The ASGI factory servers import (``uvicorn --factory entrypoints.http.asgi:app_factory``)."""
+"""The ASGI factory servers import (``uvicorn --factory entrypoints.http.asgi:app_factory``).
+
+This is the process edge: what changes the whole process (logging, the garbage collector)
+happens here, never in ``create_app``, which embedders call inside their own processes.
+"""
 
 from __future__ import annotations
+
+import gc
 
 from litestar import Litestar
 
@@ -8,8 +14,29 @@ from entrypoints.http.app import create_app
 from entrypoints.logging import configure_logging
 from entrypoints.settings import load_settings
 
+__all__ = ["app_factory", "freeze_after_startup"]
+
 
 def app_factory() -> Litestar:
     settings = load_settings()
     configure_logging(settings)
-    return create_app(settings)
+    return freeze_after_startup(create_app(settings))
+
+
+def freeze_after_startup(app: Litestar) -> Litestar:
+    """Make ``app`` run ``gc.freeze()`` once its start-up is complete.
+
+    Everything alive then (modules, the app, the container) lives as long as the process:
+    frozen, it is out of the cyclic GC's reach and collections stay short (README,
+    Performance). The hook runs at the same point as the lifespan that held it before:
+    uvicorn calls this factory in each worker process, and Litestar runs ``on_startup``
+    hooks in that process after entering every lifespan context manager (the container's
+    included) and before the server accepts a connection.
+    """
+    app.on_startup.append(_freeze)
+    return app
+
+
+def _freeze() -> None:
+    gc.collect()
+    gc.freeze()
