@@ -66,11 +66,6 @@ class Argon2PasswordHasher(PasswordHasher):
     async def verify(self, password_hash: str | None, password: str) -> bool:
         return await self._run(self._verify, password_hash, password)
 
-    @property
-    def pending(self) -> int:
-        """Hashes running or waiting in this process."""
-        return self._pending
-
     async def _run(self, work: Callable[..., _T], *args: Any) -> _T:
         if self._pending >= self._capacity:
             raise DependencyUnavailableError("password hashing", retry_after=1)

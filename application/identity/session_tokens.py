@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from application.identity.ports import AccessClaims, SessionRepository, TokenIssuer
 from application.identity.rules import IdentityRules
+from application.shared.client_addresses import parse_ip
 from application.shared.ports import Clock, IdGenerator
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
@@ -24,13 +24,6 @@ class TokenPair:
 USER_AGENT_MAX_LENGTH = 512
 
 
-def _canonical_ip(ip: str | None) -> str | None:
-    try:
-        return None if ip is None else str(ipaddress.ip_address(ip.strip()))
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class ClientInfo:
     """Where a login comes from, kept on the session so the user can recognise it.
@@ -44,10 +37,9 @@ class ClientInfo:
     ip: str | None = None
 
     def __post_init__(self) -> None:
-        ip = _canonical_ip(self.ip)
-        if ip is not None and len(ip) > 45:  # an IPv6 zone id can be long; no stored address is
-            ip = None
-        object.__setattr__(self, "ip", ip)
+        address = parse_ip(self.ip)
+        ip = None if address is None else str(address)
+        object.__setattr__(self, "ip", ip if ip is None or len(ip) <= 45 else None)  # a long IPv6 zone id
         if self.user_agent is not None:
             object.__setattr__(self, "user_agent", self.user_agent.replace("\x00", "")[:USER_AGENT_MAX_LENGTH])
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from application.identity.rules import IdentityRules
 from application.identity.session_tokens import ClientInfo
-from application.shared.rate_limits import Throttle, client_bucket
+from application.shared.client_addresses import client_bucket
+from application.shared.rate_limits import Throttle
 
 
 class IdentityThrottles:

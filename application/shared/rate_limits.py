@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,31 +28,6 @@ class RateLimiter(Protocol):
         """Count one hit on ``key``. ``None`` while within ``rate``, else the seconds until
         the window ends. Counters are shared by every process using the same store; a store
         that does not answer lets the hit through (fail open) rather than failing the request."""
-
-
-UNKNOWN_CLIENT = "unknown"
-"""The one bucket shared by every request whose client address is unknown or not an IP."""
-
-
-def client_bucket(ip: str | None) -> str:
-    """The throttling key of a client address.
-
-    IPv6 addresses count by their /64 (one subscriber usually holds a whole /64, so single
-    addresses would cost an attacker nothing); IPv4-mapped addresses count as the IPv4
-    address. Anything that is not an IP address shares ``UNKNOWN_CLIENT``, so a request
-    cannot escape the throttle by hiding its address.
-    """
-    if ip is None:
-        return UNKNOWN_CLIENT
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return UNKNOWN_CLIENT
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 class Throttle:
