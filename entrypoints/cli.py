@@ -17,7 +17,7 @@ from domain.shared.errors import DomainError
 from entrypoints.container import build_container
 from entrypoints.logging import configure_logging
 from entrypoints.migrations import migrate
-from entrypoints.settings import Settings, SettingsError, load_settings, startup_warnings
+from entrypoints.settings import MEMORY_DATABASE_URL, Settings, SettingsError, load_settings, startup_warnings
 
 __all__ = ["main"]
 
@@ -41,7 +41,8 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
+        # Each worker process would hold its own memory: one process keeps one state.
+        workers=1 if settings.database_url == MEMORY_DATABASE_URL else settings.workers,
         loop="uvloop",
         http="httptools",
         access_log=False,  # RequestContext writes the access line
@@ -54,6 +55,9 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     asyncio.run(migrate(settings.database_url))
+    if settings.database_url == MEMORY_DATABASE_URL:
+        print("memory:// has no schema: nothing to migrate")
+        return 0
     print("database is at the latest migration")
     return 0
 

@@ -1,13 +1,17 @@
-"""The composition root: one dishka container per process, for the app, the CLI and tests."""
+"""The composition root: one dishka container per process, for the app, the CLI and tests.
+
+Each bounded context brings its providers (``entrypoints/providers/<context>.py``): its
+use-cases and its unit of work on the chosen storage. Adding a context adds one entry to
+``CONTEXTS`` and touches nothing else here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
-from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide, provide_all
+from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.redis.client import create_redis
@@ -15,42 +19,21 @@ from adapters.redis.health import RedisHealthProbe
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
-from adapters.sql.engine import create_engine
-from adapters.sql.health import SqlHealthProbe
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from adapters.system.clock import SystemClock
 from adapters.system.ids import Uuid7Generator
-from application.identity.authenticate_access_token import AuthenticateAccessToken
-from application.identity.change_password import ChangePassword
-from application.identity.create_admin import CreateAdmin
-from application.identity.get_current_user import GetCurrentUser
-from application.identity.list_sessions import ListSessions
-from application.identity.log_in import LogIn
-from application.identity.log_out import LogOut
-from application.identity.login_guard import LoginGuard
 from application.identity.ports import PasswordHasher, TokenIssuer
-from application.identity.refresh_session import RefreshSession
-from application.identity.register_user import RegisterUser
-from application.identity.revoke_session import RevokeSession
-from application.identity.rules import IdentityRules
-from application.identity.session_tokens import SessionTokens
-from application.identity.throttles import IdentityThrottles
+from application.shared.events import Provenance
 from application.shared.ports import Clock, IdGenerator
-from application.shared.rate_limits import RateLimit, RateLimiter, Throttle
+from application.shared.rate_limits import RateLimiter, Throttle
 from application.shared.readiness import CheckReadiness, HealthProbe
-from application.todos.create_todo import CreateTodo
-from application.todos.delete_todo import DeleteTodo
-from application.todos.get_todo import GetTodo
-from application.todos.list_todos import ListTodos
-from application.todos.replace_todo import ReplaceTodo
-from application.todos.toggle_todo import ToggleTodo
-from application.todos.update_todo import UpdateTodo
-from application.unit_of_work import UnitOfWork
-from domain.identity.lockout import LockoutPolicy
-from domain.identity.session import SessionLifetime
+from entrypoints.providers.identity import identity_providers
+from entrypoints.providers.storage import DatabaseProbe, MemoryStorage, SqlStorage, Storage
+from entrypoints.providers.todos import todo_providers
 from entrypoints.settings import Settings
 
-__all__ = ["build_container"]
+__all__ = ["CONTEXTS", "build_container"]
+
+CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (identity_providers, todo_providers)
 
 
 class InfraProvider(Provider):
@@ -59,29 +42,9 @@ class InfraProvider(Provider):
     settings = from_context(provides=Settings, scope=Scope.APP)
     clock = provide(SystemClock, provides=Clock, scope=Scope.APP)
     ids = provide(Uuid7Generator, provides=IdGenerator, scope=Scope.APP)
-    session_tokens = provide(SessionTokens, scope=Scope.APP)
     throttle = provide(Throttle, scope=Scope.APP)
-    identity_throttles = provide(IdentityThrottles, scope=Scope.APP)
-    login_guard = provide(LoginGuard, scope=Scope.APP)
-
-    @provide(scope=Scope.APP)
-    def rules(self, s: Settings) -> IdentityRules:
-        def per_minute(limit: int) -> RateLimit | None:
-            return RateLimit(limit, timedelta(minutes=1)) if s.rate_limits else None
-
-        return IdentityRules(
-            lockout=LockoutPolicy(
-                threshold=s.lockout_threshold,
-                window=timedelta(seconds=s.lockout_window),
-                duration=timedelta(seconds=s.lockout_duration),
-            ),
-            session_lifetime=SessionLifetime(
-                idle=timedelta(seconds=s.refresh_idle_ttl), absolute=timedelta(seconds=s.refresh_absolute_ttl)
-            ),
-            login_throttle=per_minute(s.login_throttle),
-            register_throttle=per_minute(s.register_throttle),
-            register_global_throttle=per_minute(s.register_global_throttle),
-        )
+    readiness = provide(CheckReadiness, scope=Scope.APP)
+    provenance = provide(Provenance, scope=Scope.REQUEST)
 
     @provide(scope=Scope.APP)
     def hasher(self, s: Settings) -> Iterator[PasswordHasher]:
@@ -105,24 +68,6 @@ class InfraProvider(Provider):
         )
 
 
-class SqlProvider(Provider):
-    @provide(scope=Scope.APP)
-    async def engine(self, s: Settings) -> AsyncIterator[AsyncEngine]:
-        engine = create_engine(s.database_url, pool_size=s.db_pool_size)
-        yield engine
-        await engine.dispose()
-
-    @provide(scope=Scope.REQUEST)
-    async def unit_of_work(self, engine: AsyncEngine) -> AsyncIterator[UnitOfWork]:
-        # Authentication and a read-only use-case share one checkout; a block that wrote
-        # gives its connection back (see SqlUnitOfWork). The finalizer never sees the
-        # handler's exception (dishka), so it only releases: the unit of work commits when
-        # the use-case says so and rolls back on leaving otherwise.
-        uow = SqlUnitOfWork(engine, hold_connection=True)
-        yield uow
-        await uow.release()
-
-
 class InProcessProvider(Provider):
     """No Redis configured: per-process rate limits; readiness asks the database only."""
 
@@ -131,8 +76,8 @@ class InProcessProvider(Provider):
         return InMemoryRateLimiter(clock)
 
     @provide(scope=Scope.APP)
-    def probes(self, engine: AsyncEngine) -> tuple[HealthProbe, ...]:
-        return (SqlHealthProbe(engine),)
+    def probes(self, database: DatabaseProbe) -> tuple[HealthProbe, ...]:
+        return (database.probe,)
 
 
 class RedisProvider(Provider):
@@ -149,38 +94,21 @@ class RedisProvider(Provider):
         return RedisRateLimiter(redis)
 
     @provide(scope=Scope.APP)
-    def probes(self, engine: AsyncEngine, redis: Redis) -> tuple[HealthProbe, ...]:
-        return (SqlHealthProbe(engine), RedisHealthProbe(redis))
-
-
-class UseCaseProvider(Provider):
-    scope = Scope.REQUEST
-    use_cases = provide_all(
-        RegisterUser,
-        LogIn,
-        RefreshSession,
-        LogOut,
-        GetCurrentUser,
-        ChangePassword,
-        ListSessions,
-        RevokeSession,
-        AuthenticateAccessToken,
-        CreateAdmin,
-        CreateTodo,
-        GetTodo,
-        ListTodos,
-        ReplaceTodo,
-        UpdateTodo,
-        ToggleTodo,
-        DeleteTodo,
-    )
-    readiness = provide(CheckReadiness, scope=Scope.APP)
+    def probes(self, database: DatabaseProbe, redis: Redis) -> tuple[HealthProbe, ...]:
+        return (database.probe, RedisHealthProbe(redis))
 
 
 def build_container(settings: Settings, *extra: Provider) -> AsyncContainer:
     """The container for one process. ``extra`` providers come last and may override
-    (``override=True``) anything above: that is how tests swap adapters."""
+    (``override=True``) anything above: that is how tests swap adapters.
+
+    ``PORTSIDE_DATABASE_URL=memory://`` wires every context to the in-memory adapters;
+    anything else to SQL. Redis is used when ``PORTSIDE_REDIS_URL`` is set.
+    """
+    storage = Storage.of(settings)
+    storage_provider: Provider = MemoryStorage() if storage is Storage.MEMORY else SqlStorage()
     services: Provider = RedisProvider() if settings.redis_url else InProcessProvider()
+    contexts = [provider for context in CONTEXTS for provider in context(storage)]
     return make_async_container(
-        InfraProvider(), SqlProvider(), services, UseCaseProvider(), *extra, context={Settings: settings}
+        InfraProvider(), storage_provider, services, *contexts, *extra, context={Settings: settings}
     )

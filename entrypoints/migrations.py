@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 import adapters.sql
 from adapters.sql.engine import create_engine
+from entrypoints.settings import MEMORY_DATABASE_URL
 
 __all__ = ["alembic_config", "migrate", "migrations_dir"]
 
@@ -35,7 +36,10 @@ def alembic_config() -> Config:
 
 
 async def migrate(database_url: str, revision: str = "head", *, downgrade: bool = False) -> None:
-    """Upgrade (or downgrade) the database at ``database_url`` to ``revision``."""
+    """Upgrade (or downgrade) the database at ``database_url`` to ``revision``; ``memory://``
+    has no schema, so there is nothing to do."""
+    if database_url == MEMORY_DATABASE_URL:
+        return
 
     def run(connection: Connection) -> None:
         config = alembic_config()

@@ -16,7 +16,10 @@ from typing import Literal
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["Settings", "SettingsError", "load_settings", "startup_warnings"]
+__all__ = ["MEMORY_DATABASE_URL", "Settings", "SettingsError", "load_settings", "startup_warnings"]
+
+MEMORY_DATABASE_URL = "memory://"
+"""State in this process only: the in-memory adapters, for tests, demos and embedding."""
 
 _PREFIX = "PORTSIDE_"
 _MIN_SECRET_BYTES = 32
@@ -138,11 +141,15 @@ def _database_url(reader: _Reader) -> str:
     except ArgumentError:
         raise SettingsError("PORTSIDE_DATABASE_URL", "is not a database URL") from None
     backend = url.get_backend_name()
+    if backend == "memory":
+        return MEMORY_DATABASE_URL
     if backend in ("postgresql", "postgres"):
         return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     if backend == "sqlite":
         return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
-    raise SettingsError("PORTSIDE_DATABASE_URL", f"unsupported database {backend!r}; use postgresql or sqlite")
+    raise SettingsError(
+        "PORTSIDE_DATABASE_URL", f"unsupported database {backend!r}; use postgresql, sqlite or memory://"
+    )
 
 
 def _redis_url(reader: _Reader) -> str | None:
@@ -295,4 +302,6 @@ def startup_warnings(settings: Settings) -> list[str]:
             "PORTSIDE_DATABASE_URL is SQLite in production: one writer at a time and one host; "
             "use postgresql for more than a small single-host deployment"
         )
+    if settings.database_url == MEMORY_DATABASE_URL:
+        warnings.append("PORTSIDE_DATABASE_URL=memory://: nothing is stored beyond this process's life")
     return warnings

@@ -1,56 +1,65 @@
-"""``InMemoryDatabase``: committed state shared by every in-memory unit of work."""
+"""``InMemoryDatabase``: committed state shared by every in-memory unit of work.
+
+Each context keeps its own tables object (``IdentityTables``, ``TodoTables``, next to its
+repositories); the database holds whichever of them were ever written, keyed by type, and
+the outbox rows in the same encoded form as the SQL outbox.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
-from application.identity.ports import LoginAttempt
-from domain.identity.ids import SessionId
-from domain.identity.session import Session
-from domain.identity.user import User
-from domain.shared.events import DomainEvent
-from domain.shared.ids import UserId
-from domain.todos.todo import Todo, TodoId
+from adapters.shared.event_codec import OutboxRow, decode
+from application.shared.events import Envelope
+from domain.shared.events import Aggregate
 
-__all__ = ["InMemoryDatabase", "Tables", "detached"]
+__all__ = ["ContextTables", "InMemoryDatabase", "OutboxEntry", "detached"]
 
-_Entity = TypeVar("_Entity", User, Session, Todo)
+_Entity = TypeVar("_Entity", bound=Aggregate)
 
 
 def detached(entity: _Entity) -> _Entity:
     """A copy with no pending events, so stored state never aliases what callers mutate."""
-    return dataclasses.replace(entity, events=[])
+    return dataclasses.replace(entity, events=[])  # type: ignore[type-var]
 
 
-@dataclass(slots=True)
-class Tables:
-    users: dict[UserId, User] = field(default_factory=dict)
-    sessions: dict[SessionId, Session] = field(default_factory=dict)
-    refresh_tokens: dict[str, SessionId] = field(default_factory=dict)
-    login_failures: dict[str, dict[int, LoginAttempt]] = field(default_factory=dict)
-    """Per e-mail, attempt number -> the attempt."""
-    last_attempt: int = 0
-    todos: dict[TodoId, Todo] = field(default_factory=dict)
-    outbox: list[DomainEvent] = field(default_factory=list)
+class ContextTables(Protocol):
+    """One context's tables: built empty, copied at the start of a transaction."""
 
-    def copy(self) -> Tables:
-        return Tables(
-            users=dict(self.users),
-            sessions=dict(self.sessions),
-            refresh_tokens=dict(self.refresh_tokens),
-            login_failures={email: dict(times) for email, times in self.login_failures.items()},
-            last_attempt=self.last_attempt,
-            todos=dict(self.todos),
-            outbox=list(self.outbox),
-        )
+    def __init__(self) -> None: ...
+
+    def copy(self) -> Self: ...
+
+
+_Tables = TypeVar("_Tables", bound=ContextTables)
+
+
+@dataclasses.dataclass(slots=True)
+class OutboxEntry:
+    """An outbox row and its relay bookkeeping (the SQL table's last three columns)."""
+
+    id: int
+    row: OutboxRow
+    claimed_until: Any = None
+    claim_token: Any = None
+    published_at: Any = None
 
 
 class InMemoryDatabase:
     """Committed tables plus a lock: one unit of work at a time, so transactions are serializable."""
 
     def __init__(self) -> None:
-        self.committed = Tables()
+        self.committed: dict[type[Any], Any] = {}
+        self.outbox: list[OutboxEntry] = []
         self.lock = asyncio.Lock()
+
+    def tables(self, kind: type[_Tables]) -> _Tables:
+        """The committed tables of one context (empty ones if it never committed)."""
+        tables: _Tables | None = self.committed.get(kind)
+        return kind() if tables is None else tables
+
+    def events(self) -> list[Envelope]:
+        """Every committed event, decoded, oldest first (for tests and embedders)."""
+        return [decode(entry.row) for entry in self.outbox]

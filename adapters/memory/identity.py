@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.memory.database import Tables, detached
+from adapters.memory.database import detached
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.shared.unit_of_work import ContextUnitOfWork
 from application.errors import AlreadyExistsError
 from application.identity.ports import (
+    IdentityUnitOfWork,
     LoginAttempt,
     LoginAttemptRepository,
     Principal,
     SessionRepository,
     UserRepository,
 )
-from application.shared.events import SeenAggregates
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
@@ -22,54 +25,71 @@ from domain.identity.user import User
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 
-__all__ = ["InMemoryLoginAttemptRepository", "InMemorySessionRepository", "InMemoryUserRepository"]
+__all__ = [
+    "IdentityTables",
+    "InMemoryIdentityUnitOfWork",
+    "InMemoryLoginAttemptRepository",
+    "InMemorySessionRepository",
+    "InMemoryUserRepository",
+]
+
+
+def _copy(stored: User | None) -> User | None:
+    return None if stored is None else detached(stored)
+
+
+@dataclass(slots=True)
+class IdentityTables:
+    users: dict[UserId, User] = field(default_factory=dict)
+    sessions: dict[SessionId, Session] = field(default_factory=dict)
+    refresh_tokens: dict[str, SessionId] = field(default_factory=dict)
+    login_failures: dict[str, dict[int, LoginAttempt]] = field(default_factory=dict)
+    """Per e-mail, attempt number -> the attempt."""
+    last_attempt: int = 0
+
+    def copy(self) -> IdentityTables:
+        return IdentityTables(
+            users=dict(self.users),
+            sessions=dict(self.sessions),
+            refresh_tokens=dict(self.refresh_tokens),
+            login_failures={email: dict(times) for email, times in self.login_failures.items()},
+            last_attempt=self.last_attempt,
+        )
 
 
 class InMemoryUserRepository(UserRepository):
-    def __init__(self, tables: Tables, seen: SeenAggregates) -> None:
-        self._tables = tables
-        self._seen = seen
+    def __init__(self, unit: InMemoryUnitOfWork) -> None:
+        self._tables = unit.tables(IdentityTables)
 
     async def add(self, user: User) -> None:
         if any(u.email == user.email for u in self._tables.users.values()):
             raise AlreadyExistsError("user", "email")
         self._tables.users[user.id] = detached(user)
-        self._seen.add(user)
 
     async def get(self, user_id: UserId) -> User | None:
-        return self._track(self._tables.users.get(user_id))
+        return _copy(self._tables.users.get(user_id))
 
     async def get_for_update(self, user_id: UserId) -> User | None:
         return await self.get(user_id)  # one unit of work at a time: held already
 
     async def get_by_email(self, email: Email) -> User | None:
-        return self._track(next((u for u in self._tables.users.values() if u.email == email), None))
+        return _copy(next((u for u in self._tables.users.values() if u.email == email), None))
 
     async def save(self, user: User) -> None:
         self._tables.users[user.id] = detached(user)
-        self._seen.add(user)
-
-    def _track(self, stored: User | None) -> User | None:
-        if stored is None:
-            return None
-        user = detached(stored)
-        self._seen.add(user)
-        return user
 
 
 class InMemorySessionRepository(SessionRepository):
-    def __init__(self, tables: Tables, seen: SeenAggregates) -> None:
-        self._tables = tables
-        self._seen = seen
+    def __init__(self, unit: InMemoryUnitOfWork) -> None:
+        self._tables = unit.tables(IdentityTables)
 
     async def add(self, session: Session) -> None:
         self._tables.sessions[session.id] = detached(session)
         self._tables.refresh_tokens[session.token_hash] = session.id
-        self._track(session)
 
     async def get(self, session_id: SessionId) -> Session | None:
         stored = self._tables.sessions.get(session_id)
-        return None if stored is None else self._track(detached(stored))
+        return None if stored is None else detached(stored)
 
     async def get_by_token_hash(self, token_hash: str) -> Session | None:
         session_id = self._tables.refresh_tokens.get(token_hash)
@@ -78,7 +98,7 @@ class InMemorySessionRepository(SessionRepository):
     async def list_live(self, user_id: UserId, now: datetime) -> list[Session]:
         live = [s for s in self._tables.sessions.values() if s.user_id == user_id and s.is_live(now)]
         live.sort(key=lambda s: (s.created_at, s.id), reverse=True)
-        return [self._track(detached(s)) for s in live]
+        return [detached(s) for s in live]
 
     async def save(self, session: Session) -> None:
         stored = self._tables.sessions.get(session.id)
@@ -87,7 +107,6 @@ class InMemorySessionRepository(SessionRepository):
             raise VersionMismatchError(expected=expected, actual=None if stored is None else stored.version)
         self._tables.sessions[session.id] = detached(session)
         self._tables.refresh_tokens[session.token_hash] = session.id
-        self._track(session)
 
     async def revoke(self, session: Session) -> None:
         stored = self._tables.sessions.get(session.id)
@@ -96,7 +115,6 @@ class InMemorySessionRepository(SessionRepository):
             revoked.revoked_at = session.revoked_at
             revoked.version += 1
             self._tables.sessions[session.id] = revoked
-        self._seen.add(session)
 
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
         session = self._tables.sessions.get(session_id)
@@ -107,16 +125,12 @@ class InMemorySessionRepository(SessionRepository):
             return None
         return Principal(user_id=user.id, role=user.role)
 
-    def _track(self, session: Session) -> Session:
-        self._seen.add(session)
-        return session
-
 
 class InMemoryLoginAttemptRepository(LoginAttemptRepository):
     """``lock`` has nothing to do: the in-memory unit of work runs one block at a time."""
 
-    def __init__(self, tables: Tables) -> None:
-        self._tables = tables
+    def __init__(self, unit: InMemoryUnitOfWork) -> None:
+        self._tables = unit.tables(IdentityTables)
 
     async def lock(self, email: str) -> bool:
         return True
@@ -147,3 +161,17 @@ class InMemoryLoginAttemptRepository(LoginAttemptRepository):
             self._tables.login_failures[email] = remaining
         else:
             self._tables.login_failures.pop(email, None)
+
+
+class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], IdentityUnitOfWork):
+    @property
+    def users(self) -> UserRepository:
+        return self._transaction.repository(InMemoryUserRepository)
+
+    @property
+    def sessions(self) -> SessionRepository:
+        return self._transaction.repository(InMemorySessionRepository)
+
+    @property
+    def login_attempts(self) -> LoginAttemptRepository:
+        return self._transaction.repository(InMemoryLoginAttemptRepository)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.memory.database import Tables, detached
-from application.shared.events import SeenAggregates
-from application.todos.ports import TodoQuery, TodoRepository, TodoSort
+from adapters.memory.database import detached
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.shared.unit_of_work import ContextUnitOfWork
+from application.todos.ports import TodoQuery, TodoRepository, TodoSort, TodoUnitOfWork
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page
 from domain.todos.todo import Todo, TodoId
 
-__all__ = ["InMemoryTodoRepository"]
+__all__ = ["InMemoryTodoRepository", "InMemoryTodoUnitOfWork", "TodoTables"]
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
@@ -30,32 +32,34 @@ def _sort_key(sort: TodoSort) -> Callable[[Todo], tuple[Any, ...]]:
     return lambda t: (getattr(t, field), t.id)
 
 
+@dataclass(slots=True)
+class TodoTables:
+    todos: dict[TodoId, Todo] = field(default_factory=dict)
+
+    def copy(self) -> TodoTables:
+        return TodoTables(todos=dict(self.todos))
+
+
 class InMemoryTodoRepository(TodoRepository):
-    def __init__(self, tables: Tables, seen: SeenAggregates) -> None:
-        self._tables = tables
-        self._seen = seen
+    def __init__(self, unit: InMemoryUnitOfWork) -> None:
+        self._tables = unit.tables(TodoTables)
 
     async def add(self, todo: Todo) -> None:
         self._tables.todos[todo.id] = detached(todo)
-        self._seen.add(todo)
 
     async def get(self, todo_id: TodoId) -> Todo | None:
         stored = self._tables.todos.get(todo_id)
         if stored is None:
             return None
-        todo = detached(stored)
-        self._seen.add(todo)
-        return todo
+        return detached(stored)
 
     async def save(self, todo: Todo) -> None:
         self._expect(todo.id, todo.version - 1)
         self._tables.todos[todo.id] = detached(todo)
-        self._seen.add(todo)
 
     async def delete(self, todo: Todo) -> None:
         self._expect(todo.id, todo.version)
         del self._tables.todos[todo.id]
-        self._seen.add(todo)
 
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
         mine = [
@@ -73,3 +77,9 @@ class InMemoryTodoRepository(TodoRepository):
         stored = self._tables.todos.get(todo_id)
         if stored is None or stored.version != version:
             raise VersionMismatchError(expected=version, actual=None if stored is None else stored.version)
+
+
+class InMemoryTodoUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], TodoUnitOfWork):
+    @property
+    def todos(self) -> TodoRepository:
+        return self._transaction.repository(InMemoryTodoRepository)

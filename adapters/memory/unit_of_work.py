@@ -1,31 +1,40 @@
-"""``InMemoryUnitOfWork``: a private copy of the tables, swapped in on commit."""
+"""``InMemoryUnitOfWork``: private copies of the tables a block touches, swapped in on commit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
-from adapters.memory.database import InMemoryDatabase, Tables
-from adapters.memory.identity import (
-    InMemoryLoginAttemptRepository,
-    InMemorySessionRepository,
-    InMemoryUserRepository,
-)
-from adapters.memory.todos import InMemoryTodoRepository
-from application.shared.events import SeenAggregates
-from application.unit_of_work import UnitOfWork
+from adapters.memory.database import ContextTables, InMemoryDatabase, OutboxEntry
+from adapters.shared.event_codec import encode
+from adapters.shared.unit_of_work import Transaction
+from adapters.system.ids import Uuid7Generator
+from application.shared.events import EventCollector, Provenance, collecting
+from application.shared.ports import IdGenerator
+from application.shared.unit_of_work import UnitOfWork
 
 __all__ = ["InMemoryUnitOfWork"]
 
+_Tables = TypeVar("_Tables", bound=ContextTables)
+_Repository = TypeVar("_Repository")
 
-class InMemoryUnitOfWork(UnitOfWork):
+
+class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
     """Holds the database lock from enter to exit, so concurrent use-cases run one after
-    another, exactly as serializable transactions would. ``commits`` counts commits, for tests."""
+    another, exactly as serializable transactions would. Repositories ask it for their
+    context's ``tables``: a copy made on first use in the block. ``commits`` counts
+    commits, for tests."""
 
-    def __init__(self, database: InMemoryDatabase) -> None:
+    def __init__(
+        self, database: InMemoryDatabase, *, provenance: Provenance | None = None, ids: IdGenerator | None = None
+    ) -> None:
         self._database = database
-        self._tables: Tables | None = None
-        self._seen = SeenAggregates()
+        self._provenance = provenance or Provenance()
+        self._ids = ids or Uuid7Generator()
+        self._working: dict[type[Any], Any] | None = None
+        self._repositories: dict[Callable[[InMemoryUnitOfWork], Any], Any] = {}
+        self._events = EventCollector()
         self.commits = 0
 
     async def __aenter__(self) -> Self:
@@ -39,21 +48,36 @@ class InMemoryUnitOfWork(UnitOfWork):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._tables = None
+        self._working = None
         self._database.lock.release()
 
-    async def commit(self) -> None:
-        if self._tables is None:
+    def tables(self, kind: type[_Tables]) -> _Tables:
+        if self._working is None:
             raise RuntimeError("unit of work used outside 'async with'")
-        self._tables.outbox.extend(self._seen.drain_events())
-        self._database.committed = self._tables
+        tables: _Tables | None = self._working.get(kind)
+        if tables is None:
+            tables = self._working[kind] = self._database.tables(kind).copy()
+        return tables
+
+    def repository(self, build: Callable[[InMemoryUnitOfWork], _Repository]) -> _Repository:
+        if self._working is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        repository = self._repositories.get(build)
+        if repository is None:
+            repository = self._repositories[build] = collecting(build(self), self._events)
+        return repository
+
+    async def commit(self) -> None:
+        if self._working is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        outbox = self._database.outbox
+        for envelope in self._events.envelopes(self._ids.new_id, self._provenance):
+            outbox.append(OutboxEntry(id=len(outbox) + 1, row=encode(envelope)))
+        self._database.committed.update(self._working)
         self.commits += 1
         self._begin()
 
     def _begin(self) -> None:
-        self._tables = self._database.committed.copy()
-        self._seen = SeenAggregates()
-        self.users = InMemoryUserRepository(self._tables, self._seen)
-        self.sessions = InMemorySessionRepository(self._tables, self._seen)
-        self.login_attempts = InMemoryLoginAttemptRepository(self._tables)
-        self.todos = InMemoryTodoRepository(self._tables, self._seen)
+        self._working = {}
+        self._repositories = {}
+        self._events = EventCollector()

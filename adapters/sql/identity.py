@@ -9,17 +9,18 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.shared.unit_of_work import ContextUnitOfWork
 from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
 from application.errors import AlreadyExistsError
 from application.identity.ports import (
+    IdentityUnitOfWork,
     LoginAttempt,
     LoginAttemptRepository,
     Principal,
     SessionRepository,
     UserRepository,
 )
-from application.shared.events import SeenAggregates
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
@@ -27,7 +28,7 @@ from domain.identity.user import Role, User
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 
-__all__ = ["SqlLoginAttemptRepository", "SqlSessionRepository", "SqlUserRepository"]
+__all__ = ["SqlIdentityUnitOfWork", "SqlLoginAttemptRepository", "SqlSessionRepository", "SqlUserRepository"]
 
 _LOCK_WAIT_MS = 1000
 _LOCK_NOT_AVAILABLE = "55P03"
@@ -109,60 +110,52 @@ _PRINCIPAL = Query(
 )
 
 
+def _maybe_user(row: Any) -> User | None:
+    return None if row is None else _user(row)
+
+
 def _first(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     return rows[0] if rows else None
 
 
 class SqlUserRepository(UserRepository):
-    def __init__(self, session: SqlSession, seen: SeenAggregates) -> None:
+    def __init__(self, session: SqlSession) -> None:
         self._db = session
-        self._seen = seen
 
     async def add(self, user: User) -> None:
         try:
             await self._db.write(insert(users).values(_user_row(user)))
         except IntegrityError:  # the transaction is spoiled; the use-case ends with this error
             raise AlreadyExistsError("user", "email") from None
-        self._seen.add(user)
 
     async def get(self, user_id: UserId) -> User | None:
-        return self._track(_first(await self._db.fetch(_USER_BY_ID, id=user_id)))
+        return _maybe_user(_first(await self._db.fetch(_USER_BY_ID, id=user_id)))
 
     async def get_for_update(self, user_id: UserId) -> User | None:
         # Through ``write``: the row lock needs the transaction, which a write opens.
         result = await self._db.write(select(users).where(users.c.id == user_id).with_for_update())
-        return self._track(result.mappings().first())
+        return _maybe_user(result.mappings().first())
 
     async def get_by_email(self, email: Email) -> User | None:
-        return self._track(_first(await self._db.fetch(_USER_BY_EMAIL, email=email.value)))
+        return _maybe_user(_first(await self._db.fetch(_USER_BY_EMAIL, email=email.value)))
 
     async def save(self, user: User) -> None:
         row = _user_row(user)
         del row["id"], row["created_at"]
         await self._db.write(update(users).where(users.c.id == user.id).values(row))
-        self._seen.add(user)
-
-    def _track(self, row: Any) -> User | None:
-        if row is None:
-            return None
-        user = _user(row)
-        self._seen.add(user)
-        return user
 
 
 class SqlSessionRepository(SessionRepository):
-    def __init__(self, session: SqlSession, seen: SeenAggregates) -> None:
+    def __init__(self, session: SqlSession) -> None:
         self._db = session
-        self._seen = seen
 
     async def add(self, session: Session) -> None:
         await self._db.write(insert(sessions).values(_session_row(session)))
         await self._remember_token(session)
-        self._track(session)
 
     async def get(self, session_id: SessionId) -> Session | None:
         row = (await self._db.read(select(sessions).where(sessions.c.id == session_id))).first()
-        return None if row is None else self._track(_session(row._mapping))
+        return None if row is None else _session(row._mapping)
 
     async def get_by_token_hash(self, token_hash: str) -> Session | None:
         query = (
@@ -171,7 +164,7 @@ class SqlSessionRepository(SessionRepository):
             .where(refresh_tokens.c.token_hash == token_hash)
         )
         row = (await self._db.read(query)).first()
-        return None if row is None else self._track(_session(row._mapping))
+        return None if row is None else _session(row._mapping)
 
     async def list_live(self, user_id: UserId, now: datetime) -> list[Session]:
         query = (
@@ -184,7 +177,7 @@ class SqlSessionRepository(SessionRepository):
             )
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
         )
-        return [self._track(_session(row._mapping)) for row in await self._db.read(query)]
+        return [_session(row._mapping) for row in await self._db.read(query)]
 
     async def save(self, session: Session) -> None:
         expected = session.version - 1
@@ -196,7 +189,6 @@ class SqlSessionRepository(SessionRepository):
         if result.rowcount != 1:
             raise VersionMismatchError(expected=expected, actual=None)
         await self._remember_token(session)
-        self._track(session)
 
     async def revoke(self, session: Session) -> None:
         await self._db.write(
@@ -204,7 +196,6 @@ class SqlSessionRepository(SessionRepository):
             .where(sessions.c.id == session.id, sessions.c.revoked_at.is_(None))
             .values(revoked_at=session.revoked_at, version=sessions.c.version + 1)
         )
-        self._track(session)
 
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
         row = _first(await self._db.fetch(_PRINCIPAL, session_id=session_id, now=now))
@@ -216,10 +207,6 @@ class SqlSessionRepository(SessionRepository):
                 token_hash=session.token_hash, session_id=session.id, issued_at=session.last_used_at
             )
         )
-
-    def _track(self, session: Session) -> Session:
-        self._seen.add(session)
-        return session
 
 
 class SqlLoginAttemptRepository(LoginAttemptRepository):
@@ -277,3 +264,17 @@ class SqlLoginAttemptRepository(LoginAttemptRepository):
         await self._db.write(
             delete(login_failures).where(login_failures.c.email == email, login_failures.c.id == attempt)
         )
+
+
+class SqlIdentityUnitOfWork(ContextUnitOfWork[SqlSession], IdentityUnitOfWork):
+    @property
+    def users(self) -> UserRepository:
+        return self._transaction.repository(SqlUserRepository)
+
+    @property
+    def sessions(self) -> SessionRepository:
+        return self._transaction.repository(SqlSessionRepository)
+
+    @property
+    def login_attempts(self) -> LoginAttemptRepository:
+        return self._transaction.repository(SqlLoginAttemptRepository)

@@ -1,43 +1,97 @@
-"""Writing domain events to the ``outbox`` table, in the caller's transaction."""
+"""The SQL outbox: events written in the caller's transaction, claimed by relays under a lease."""
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.shared.event_codec import decode, encode
 from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import outbox
-from domain.shared.events import DomainEvent
+from adapters.system.ids import Uuid7Generator
+from application.shared.events import Envelope
+from application.shared.outbox import ClaimedBatch, OutboxReader
+from application.shared.ports import Clock, IdGenerator
 
-__all__ = ["event_payload", "write_events"]
+__all__ = ["SqlOutboxReader", "write_events"]
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+_COLUMNS = ("event_id", "name", "occurred_at", "aggregate_type", "aggregate_id", "actor_id", "request_id", "payload")
+_INSERT = Query(insert(outbox).values({name: bindparam(name) for name in _COLUMNS}))
 
 
-def event_payload(event: DomainEvent) -> dict[str, Any]:
-    """The event's fields as JSON-ready values (UUIDs and datetimes as strings)."""
-    return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
+async def write_events(session: SqlSession, envelopes: list[Envelope]) -> None:
+    for envelope in envelopes:  # usually one per commit
+        await session.run(_INSERT, **encode(envelope))
 
 
-_INSERT = Query(
-    insert(outbox).values(name=bindparam("name"), payload=bindparam("payload"), occurred_at=bindparam("occurred_at")),
-    json=("payload",),
-)
+class SqlOutboxReader(OutboxReader):
+    """Each call is its own short transaction on a pooled connection.
 
+    On PostgreSQL the claim picks rows ``FOR UPDATE SKIP LOCKED``: concurrent relays skip
+    each other's rows instead of waiting or double-claiming. SQLite has one writer at a
+    time, so its claim is serialized by the transaction itself.
+    """
 
-async def write_events(session: SqlSession, events: list[DomainEvent]) -> None:
-    for event in events:  # usually one per commit
-        await session.run(_INSERT, name=event.name, payload=event_payload(event), occurred_at=event.occurred_at)
+    def __init__(self, engine: AsyncEngine, clock: Clock, ids: IdGenerator | None = None) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._ids = ids or Uuid7Generator()
+
+    async def claim(self, limit: int, lease: timedelta) -> ClaimedBatch:
+        now = self._clock.now()
+        token, until = self._ids.new_id(), now + lease
+        claimable = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.published_at.is_(None),
+                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        if self._engine.dialect.name == "postgresql":
+            claimable = claimable.with_for_update(skip_locked=True)
+        statement = (
+            update(outbox)
+            .where(outbox.c.id.in_(claimable.scalar_subquery()))
+            .values(claimed_until=until, claim_token=token)
+            .returning(outbox.c.id, *(outbox.c[name] for name in _COLUMNS))
+        )
+        rows = await self._write(statement)
+        rows.sort(key=lambda row: row["id"])
+        return ClaimedBatch(token=token, lease_until=until, envelopes=[decode(row) for row in rows])
+
+    async def mark_done(self, batch: ClaimedBatch) -> int:
+        if not batch.envelopes:
+            return 0
+        statement = (
+            update(outbox)
+            .where(
+                outbox.c.claim_token == batch.token,
+                outbox.c.event_id.in_([envelope.event_id for envelope in batch.envelopes]),
+                outbox.c.published_at.is_(None),
+            )
+            .values(published_at=self._clock.now(), claimed_until=None)
+            .returning(outbox.c.id)
+        )
+        return len(await self._write(statement))
+
+    async def oldest_pending(self) -> datetime | None:
+        async with self._engine.connect() as connection:
+            session = SqlSession(connection)
+            result = await session.read(select(func.min(outbox.c.occurred_at)).where(outbox.c.published_at.is_(None)))
+            oldest: datetime | None = result.scalar_one_or_none()
+            return oldest
+
+    async def _write(self, statement: Any) -> list[dict[str, Any]]:
+        async with self._engine.connect() as connection:
+            session = SqlSession(connection)
+            try:
+                rows = [dict(row) for row in (await session.write(statement)).mappings()]
+                await session.commit()
+            finally:
+                await session.rollback()
+        return rows

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -85,13 +84,22 @@ login_failures = Table(
     Index(None, "email", "failed_at"),
 )
 
+# Events leave the process through here (adapters/shared/event_codec.py names the columns
+# that describe the event); the relay claims rows under a lease and marks them published.
 outbox = Table(
     "outbox",
     metadata,
     Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
     Column("name", String(100), nullable=False),
-    Column("payload", JSON, nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
+    Column("aggregate_type", String(50), nullable=False),
+    Column("aggregate_id", String(64), nullable=False),
+    Column("actor_id", Uuid, nullable=True),
+    Column("request_id", String(128), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("claim_token", Uuid, nullable=True),
     Column("published_at", UtcDateTime, nullable=True),
 )
 Index(

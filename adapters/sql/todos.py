@@ -6,16 +6,16 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
+from adapters.shared.unit_of_work import ContextUnitOfWork
 from adapters.sql.session import Query, SqlSession
 from adapters.sql.tables import todos
-from application.shared.events import SeenAggregates
-from application.todos.ports import TodoQuery, TodoRepository, TodoSort
+from application.todos.ports import TodoQuery, TodoRepository, TodoSort, TodoUnitOfWork
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page
 from domain.todos.todo import Title, Todo, TodoId
 
-__all__ = ["SqlTodoRepository"]
+__all__ = ["SqlTodoRepository", "SqlTodoUnitOfWork"]
 
 # Titles sort by code point everywhere (SQLite's default; the "C" collation on PostgreSQL),
 # so the order does not depend on the server's locale.
@@ -79,34 +79,26 @@ def _todo(row: Any) -> Todo:
 
 
 class SqlTodoRepository(TodoRepository):
-    def __init__(self, session: SqlSession, seen: SeenAggregates) -> None:
+    def __init__(self, session: SqlSession) -> None:
         self._db = session
-        self._seen = seen
 
     async def add(self, todo: Todo) -> None:
         await self._db.run(_INSERT, **_row(todo))
-        self._seen.add(todo)
 
     async def get(self, todo_id: TodoId) -> Todo | None:
         rows = await self._db.fetch(_BY_ID, id=todo_id)
         row = rows[0] if rows else None
-        if row is None:
-            return None
-        todo = _todo(row)
-        self._seen.add(todo)
-        return todo
+        return None if row is None else _todo(row)
 
     async def save(self, todo: Todo) -> None:
         row = _row(todo)
         changes = {f"new_{name}": row[name] for name in _CHANGEABLE}
         if await self._db.run(_UPDATE, key_id=todo.id, key_version=todo.version - 1, **changes) != 1:
             raise VersionMismatchError(expected=todo.version - 1, actual=await self._stored_version(todo.id))
-        self._seen.add(todo)
 
     async def delete(self, todo: Todo) -> None:
         if await self._db.run(_DELETE, key_id=todo.id, key_version=todo.version) != 1:
             raise VersionMismatchError(expected=todo.version, actual=await self._stored_version(todo.id))
-        self._seen.add(todo)
 
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
         page_query, count_query = self._listing(query.sort, query.completed is not None)
@@ -148,3 +140,9 @@ class SqlTodoRepository(TodoRepository):
     async def _stored_version(self, todo_id: TodoId) -> int | None:
         version = await self._db.read(select(todos.c.version).where(todos.c.id == todo_id))
         return version.scalar_one_or_none()
+
+
+class SqlTodoUnitOfWork(ContextUnitOfWork[SqlSession], TodoUnitOfWork):
+    @property
+    def todos(self) -> TodoRepository:
+        return self._transaction.repository(SqlTodoRepository)

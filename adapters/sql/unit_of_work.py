@@ -1,24 +1,32 @@
-"""``SqlUnitOfWork``: one connection per unit of work (or per request), outbox on commit."""
+"""``SqlUnitOfWork``: one connection per unit of work (or per request), outbox on commit.
+
+Contexts see it through their own views (``SqlTodoUnitOfWork`` and the like, next to their
+repositories), which build repositories on it lazily.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
+from adapters.shared.unit_of_work import Transaction
 from adapters.sql.outbox import write_events
 from adapters.sql.session import SqlSession, database_unavailable, discard
-from adapters.sql.todos import SqlTodoRepository
+from adapters.system.ids import Uuid7Generator
 from application.errors import DependencyUnavailableError
-from application.shared.events import SeenAggregates
-from application.unit_of_work import UnitOfWork
+from application.shared.events import EventCollector, Provenance, collecting
+from application.shared.ports import IdGenerator
+from application.shared.unit_of_work import UnitOfWork
 
 __all__ = ["SqlUnitOfWork"]
 
+_Repository = TypeVar("_Repository")
 
-class SqlUnitOfWork(UnitOfWork):
+
+class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
     """``commit()`` writes the events of every aggregate the repositories saw to the outbox
     and commits; the unit of work stays usable afterwards. Leaving the block rolls back
     whatever was not committed. The same instance can be entered again after it was left
@@ -35,12 +43,22 @@ class SqlUnitOfWork(UnitOfWork):
     raises ``DependencyUnavailableError("database")``.
     """
 
-    def __init__(self, engine: AsyncEngine, *, hold_connection: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        hold_connection: bool = False,
+        provenance: Provenance | None = None,
+        ids: IdGenerator | None = None,
+    ) -> None:
         self._engine = engine
         self._hold = hold_connection
+        self._provenance = provenance or Provenance()
+        self._new_event_id = (ids or Uuid7Generator()).new_id
         self._connection: AsyncConnection | None = None
         self._session: SqlSession | None = None
-        self._seen = SeenAggregates()
+        self._events = EventCollector()
+        self._repositories: dict[Callable[[SqlSession], Any], Any] = {}
 
     async def __aenter__(self) -> Self:
         if self._session is not None:
@@ -49,12 +67,17 @@ class SqlUnitOfWork(UnitOfWork):
             self._connection = await self._connect()
         session = SqlSession(self._connection, reconnect=self._reconnect)
         self._session = session
-        self._seen = SeenAggregates()
-        self.users = SqlUserRepository(session, self._seen)
-        self.sessions = SqlSessionRepository(session, self._seen)
-        self.login_attempts = SqlLoginAttemptRepository(session)
-        self.todos = SqlTodoRepository(session, self._seen)
+        self._events = EventCollector()
+        self._repositories = {}
         return self
+
+    def repository(self, build: Callable[[SqlSession], _Repository]) -> _Repository:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        repository = self._repositories.get(build)
+        if repository is None:
+            repository = self._repositories[build] = collecting(build(self._session), self._events)
+        return repository
 
     async def __aexit__(
         self,
@@ -76,7 +99,7 @@ class SqlUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         if self._session is None:
             raise RuntimeError("unit of work used outside 'async with'")
-        await write_events(self._session, self._seen.drain_events())
+        await write_events(self._session, self._events.envelopes(self._new_event_id, self._provenance))
         await self._session.commit()
 
     async def release(self) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from application.errors import UnauthenticatedError
-from application.identity.ports import TokenIssuer
+from application.identity.ports import IdentityUnitOfWork, TokenIssuer
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 
 
 class AuthenticateAccessToken:
@@ -18,7 +17,7 @@ class AuthenticateAccessToken:
     - The role is read from the store, not trusted from the token, so a demotion is exact too.
     """
 
-    def __init__(self, uow: UnitOfWork, issuer: TokenIssuer, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, issuer: TokenIssuer, clock: Clock) -> None:
         self._uow = uow
         self._issuer = issuer
         self._clock = clock

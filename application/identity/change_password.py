@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, UnauthenticatedError
 from application.identity.login_guard import LoginGuard
-from application.identity.ports import LoginAttemptRepository, PasswordHasher
+from application.identity.ports import IdentityUnitOfWork, LoginAttemptRepository, PasswordHasher
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 from domain.identity.password_policy import check_password
 from domain.identity.user import User
 from domain.shared.errors import InvalidValueError
@@ -39,7 +38,7 @@ class ChangePassword:
     - No password is hashed while a unit of work is open.
     """
 
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, guard: LoginGuard, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, hasher: PasswordHasher, guard: LoginGuard, clock: Clock) -> None:
         self._uow = uow
         self._hasher = hasher
         self._guard = guard
@@ -78,7 +77,7 @@ class ChangePassword:
             await settle(uow.login_attempts)
             await uow.commit()
 
-    async def _apply(self, uow: UnitOfWork, user: User, new_hash: str, actor: Actor) -> None:
+    async def _apply(self, uow: IdentityUnitOfWork, user: User, new_hash: str, actor: Actor) -> None:
         now = self._clock.now()
         user.change_password(new_hash, now=now)
         await uow.users.save(user)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.errors import AlreadyExistsError
-from application.identity.ports import PasswordHasher
+from application.identity.ports import IdentityUnitOfWork, PasswordHasher
 from application.shared.ports import Clock, IdGenerator
-from application.unit_of_work import UnitOfWork
 from domain.identity.email import Email
 from domain.identity.password_policy import check_password
 from domain.identity.user import Role, User
@@ -50,7 +49,7 @@ class CreateAdmin:
       the round starts over (``IllegalTransitionError`` when the account keeps changing).
     """
 
-    def __init__(self, uow: UnitOfWork, hasher: PasswordHasher, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, hasher: PasswordHasher, clock: Clock, ids: IdGenerator) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
@@ -118,7 +117,7 @@ class CreateAdmin:
         return CreateAdminResult(user=user, created=False, changed=True, sessions_ended=ended)
 
     @staticmethod
-    async def _end_sessions(uow: UnitOfWork, user_id: UserId, now: datetime) -> int:
+    async def _end_sessions(uow: IdentityUnitOfWork, user_id: UserId, now: datetime) -> int:
         sessions = await uow.sessions.list_live(user_id, now)
         for session in sessions:
             session.revoke(now=now, reason="changed_by_create_admin")

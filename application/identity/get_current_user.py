@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from application.errors import UnauthenticatedError
+from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
-from application.unit_of_work import UnitOfWork
 from domain.identity.user import User
 
 
 class GetCurrentUser:
     """The actor's user. A user deleted since authentication counts as unauthenticated."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: IdentityUnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor) -> User:

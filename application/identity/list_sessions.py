@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 from domain.identity.session import Session
 
 
@@ -19,7 +19,7 @@ class SessionView:
 class ListSessions:
     """The actor's live sessions, newest first, with the one making the call marked ``current``."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, UnauthenticatedError
 from application.identity.login_guard import LoginGuard
-from application.identity.ports import LoginAttemptRepository, PasswordHasher
+from application.identity.ports import IdentityUnitOfWork, LoginAttemptRepository, PasswordHasher
 from application.identity.session_tokens import ClientInfo, SessionTokens, TokenPair
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 from domain.identity.email import EMAIL_MAX_LENGTH, Email, normalize_email
 from domain.identity.user import User
 from domain.shared.errors import InvalidValueError
@@ -53,7 +52,7 @@ class LogIn:
     """
 
     def __init__(
-        self, uow: UnitOfWork, hasher: PasswordHasher, tokens: SessionTokens, guard: LoginGuard, clock: Clock
+        self, uow: IdentityUnitOfWork, hasher: PasswordHasher, tokens: SessionTokens, guard: LoginGuard, clock: Clock
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -114,7 +113,7 @@ class LogIn:
         return _Checked(user=user, upgraded_hash=upgraded)
 
     @staticmethod
-    async def _find_user(uow: UnitOfWork, raw_email: str) -> User | None:
+    async def _find_user(uow: IdentityUnitOfWork, raw_email: str) -> User | None:
         try:
             return await uow.users.get_by_email(Email.parse(raw_email))
         except InvalidValueError:

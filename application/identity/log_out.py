@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class LogOut:
     process, because authentication reads the session from the store.
     """
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

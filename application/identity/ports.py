@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from application.shared.unit_of_work import UnitOfWork
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
@@ -130,6 +131,22 @@ class LoginAttemptRepository(Protocol):
     @abstractmethod
     async def withdraw(self, email: str, attempt: int) -> None:
         """Forget one reserved attempt whose password was never checked."""
+
+
+class IdentityUnitOfWork(UnitOfWork, Protocol):
+    """The identity context's repositories, inside one transaction."""
+
+    @property
+    @abstractmethod
+    def users(self) -> UserRepository: ...
+
+    @property
+    @abstractmethod
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    @abstractmethod
+    def login_attempts(self) -> LoginAttemptRepository: ...
 
 
 class PasswordHasher(Protocol):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import UnauthenticatedError
+from application.identity.ports import IdentityUnitOfWork
 from application.identity.session_tokens import SessionTokens, TokenPair
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 from domain.identity.session import RefreshTokenReusedError, Session, SessionExpiredError
 from domain.shared.errors import VersionMismatchError
 
@@ -28,7 +28,7 @@ class RefreshSession:
       ``UnauthenticatedError``.
     """
 
-    def __init__(self, uow: UnitOfWork, tokens: SessionTokens, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, tokens: SessionTokens, clock: Clock) -> None:
         self._uow = uow
         self._tokens = tokens
         self._clock = clock
@@ -53,7 +53,7 @@ class RefreshSession:
             await uow.commit()
         return pair
 
-    async def _revoke_for_reuse(self, uow: UnitOfWork, session: Session) -> None:
+    async def _revoke_for_reuse(self, uow: IdentityUnitOfWork, session: Session) -> None:
         session.revoke(now=self._clock.now(), reason="refresh_token_reuse")
         await uow.sessions.revoke(session)
         await uow.commit()

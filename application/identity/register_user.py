@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import AlreadyExistsError
-from application.identity.ports import PasswordHasher
+from application.identity.ports import IdentityUnitOfWork, PasswordHasher
 from application.identity.session_tokens import ClientInfo
 from application.identity.throttles import IdentityThrottles
 from application.shared.ports import Clock, IdGenerator
-from application.unit_of_work import UnitOfWork
 from domain.identity.email import Email
 from domain.identity.password_policy import check_password
 from domain.identity.user import Role, User, display_name_for
@@ -38,7 +37,12 @@ class RegisterUser:
     """
 
     def __init__(
-        self, uow: UnitOfWork, hasher: PasswordHasher, throttles: IdentityThrottles, clock: Clock, ids: IdGenerator
+        self,
+        uow: IdentityUnitOfWork,
+        hasher: PasswordHasher,
+        throttles: IdentityThrottles,
+        clock: Clock,
+        ids: IdGenerator,
     ) -> None:
         self._uow = uow
         self._hasher = hasher

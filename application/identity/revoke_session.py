@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import NotFoundError
+from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.unit_of_work import UnitOfWork
 from domain.identity.ids import SessionId
 
 
@@ -23,7 +23,7 @@ class RevokeSession:
     Revoking an already revoked session of one's own succeeds (idempotent DELETE).
     """
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

@@ -1,30 +1,129 @@
-"""What the unit of work needs to find the events of the aggregates a use-case touched."""
+"""Events on their way out of the process: the envelope, and how a unit of work collects them.
+
+A repository stores aggregates; the unit of work wraps every repository it hands out with
+``collecting``, so the events of each aggregate a write accepted are taken in one place and
+no repository can forget them. Events recorded by a write that failed (a version conflict)
+stay behind on the discarded aggregate and are never published.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import dataclasses
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID
 
-from domain.shared.events import DomainEvent
+from domain.shared.events import Aggregate, DomainEvent
+from domain.shared.ids import UserId
+
+__all__ = ["Envelope", "EventCollector", "Provenance", "collecting"]
+
+_Repository = TypeVar("_Repository")
 
 
-class EventSource(Protocol):
-    events: list[DomainEvent]
+@dataclass(slots=True)
+class Provenance:
+    """Who caused the events of a unit of work, and in answer to which request.
+
+    One per request (or job); the HTTP layer fills it in as it learns the request id and
+    the authenticated actor. In-process callers leave it empty.
+    """
+
+    request_id: str | None = None
+    actor_id: UserId | None = None
 
 
-class SeenAggregates:
-    """Aggregates loaded or stored during one unit of work; their events go to the outbox."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """An event as it leaves the process: the outbox row, the job, the realtime message."""
+
+    event_id: UUID
+    """Time-ordered (UUIDv7): the job id, so a relayed event is enqueued at most once."""
+    name: str
+    occurred_at: datetime
+    aggregate_type: str
+    aggregate_id: str
+    actor_id: UUID | None
+    request_id: str | None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    """The event's own fields as JSON values: ids and instants as strings."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def payload(event: DomainEvent) -> dict[str, Any]:
+    """The event's fields except ``occurred_at`` (the envelope carries it), as JSON values."""
+    return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event) if f.name != "occurred_at"}
+
+
+class EventCollector:
+    """The events one unit-of-work block will commit, in the order their writes happened."""
 
     def __init__(self) -> None:
-        self._seen: dict[int, EventSource] = {}
+        self._pending: list[tuple[Aggregate, DomainEvent]] = []
 
-    def add(self, aggregate: EventSource) -> None:
-        self._seen[id(aggregate)] = aggregate
-
-    def drain_events(self) -> list[DomainEvent]:
-        events = [event for aggregate in self._seen.values() for event in aggregate.events]
-        for aggregate in self._seen.values():
+    def take(self, aggregate: Aggregate) -> None:
+        """Move the aggregate's recorded events here: a write of it was accepted."""
+        if aggregate.events:
+            self._pending.extend((aggregate, event) for event in aggregate.events)
             aggregate.events.clear()
-        return sorted(events, key=lambda event: event.occurred_at)
 
-    def clear(self) -> None:
-        self._seen.clear()
+    def envelopes(self, new_id: Callable[[], UUID], provenance: Provenance) -> list[Envelope]:
+        """Seal the collected events and start over (``commit`` calls this once)."""
+        pending, self._pending = self._pending, []
+        return [
+            Envelope(
+                event_id=new_id(),
+                name=event.name,
+                occurred_at=event.occurred_at,
+                aggregate_type=aggregate.aggregate_type,
+                aggregate_id=str(aggregate.id),
+                actor_id=provenance.actor_id,
+                request_id=provenance.request_id,
+                payload=payload(event),
+            )
+            for aggregate, event in pending
+        ]
+
+
+class _Collecting:
+    """A repository whose every method hands aggregates it was given to the collector once
+    the call returns; an error (a version conflict, a duplicate) collects nothing."""
+
+    def __init__(self, repository: object, collector: EventCollector) -> None:
+        self._repository = repository
+        self._collector = collector
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._repository, name)
+        if not callable(method):
+            return method
+        collector = self._collector
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = await method(*args, **kwargs)
+            for argument in (*args, *kwargs.values()):
+                if isinstance(argument, Aggregate):
+                    collector.take(argument)
+            return result
+
+        setattr(self, name, call)  # built once per repository and method
+        return call
+
+
+def collecting(repository: _Repository, collector: EventCollector) -> _Repository:
+    """``repository`` as the unit of work hands it out: see the module docstring."""
+    return cast(_Repository, _Collecting(repository, collector))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from application.shared.actor import Actor
 from application.shared.ports import Clock, IdGenerator
-from application.unit_of_work import UnitOfWork
+from application.todos.ports import TodoUnitOfWork
 from domain.todos.todo import Title, Todo, TodoId, description
 
 
@@ -23,7 +23,7 @@ class CreateTodo:
     """Create a todo owned by the actor: title 1..200 characters after trimming, description
     up to 2000, not completed, version 1."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(self, uow: TodoUnitOfWork, clock: Clock, ids: IdGenerator) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.todos.own_todo import change_own
-from application.unit_of_work import UnitOfWork
+from application.todos.ports import TodoUnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Todo, TodoId
 
@@ -22,7 +22,7 @@ class DeleteTodoCommand:
 class DeleteTodo:
     """Delete the actor's todo. A version is optional; when given, a stale one is refused."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: TodoUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from application.shared.actor import Actor
 from application.todos.own_todo import load_own
-from application.unit_of_work import UnitOfWork
+from application.todos.ports import TodoUnitOfWork
 from domain.todos.todo import Todo, TodoId
 
 
 class GetTodo:
     """The actor's todo; another user's todo is not found."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: TodoUnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, actor: Actor, todo_id: TodoId) -> Todo:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.shared.actor import Actor
-from application.todos.ports import TodoQuery, TodoSort
-from application.unit_of_work import UnitOfWork
+from application.todos.ports import TodoQuery, TodoSort, TodoUnitOfWork
 from domain.shared.pagination import DEFAULT_PAGE_SIZE, Page, PageRequest
 from domain.todos.todo import Todo
 
@@ -23,7 +22,7 @@ class ListTodosCommand:
 class ListTodos:
     """The actor's todos only, optionally filtered by ``completed``, sorted, paginated."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: TodoUnitOfWork) -> None:
         self._uow = uow
 
     async def __call__(self, cmd: ListTodosCommand) -> Page[Todo]:

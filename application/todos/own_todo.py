@@ -9,8 +9,7 @@ from typing import TypedDict
 from application.errors import NotFoundError, VersionRequiredError
 from application.shared.actor import Actor
 from application.shared.ports import Clock
-from application.todos.ports import TodoRepository
-from application.unit_of_work import UnitOfWork
+from application.todos.ports import TodoRepository, TodoUnitOfWork
 from domain.shared.errors import VersionMismatchError
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Title, Todo, TodoId
@@ -68,7 +67,7 @@ async def change_own(
 
 
 async def edit_own(
-    uow: UnitOfWork,
+    uow: TodoUnitOfWork,
     clock: Clock,
     actor: Actor,
     todo_id: TodoId,

@@ -7,6 +7,7 @@ from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from application.shared.unit_of_work import UnitOfWork
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page, PageRequest
 from domain.todos.todo import Todo, TodoId
@@ -52,3 +53,11 @@ class TodoRepository(Protocol):
     @abstractmethod
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
         """One page of the owner's todos, ordered by ``query.sort`` then by id; ``total`` counts all matches."""
+
+
+class TodoUnitOfWork(UnitOfWork, Protocol):
+    """The todos context's repository, inside one transaction."""
+
+    @property
+    @abstractmethod
+    def todos(self) -> TodoRepository: ...

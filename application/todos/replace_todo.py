@@ -8,7 +8,7 @@ from datetime import datetime
 from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.todos.own_todo import TodoChanges, edit_own
-from application.unit_of_work import UnitOfWork
+from application.todos.ports import TodoUnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Title, Todo, TodoId, description
 
@@ -32,7 +32,7 @@ class ReplaceTodo:
     - Success raises the version by exactly one.
     """
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: TodoUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

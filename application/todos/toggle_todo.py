@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from application.shared.actor import Actor
 from application.shared.ports import Clock
 from application.todos.own_todo import change_own
-from application.unit_of_work import UnitOfWork
+from application.todos.ports import TodoUnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Todo, TodoId
 
@@ -23,7 +23,7 @@ class ToggleTodo:
     """Flip ``completed`` atomically: concurrent toggles each apply once (two make no change
     and two versions). With an expected version, a stale one is refused instead."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: TodoUnitOfWork, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from domain.identity.ids import SessionId
 from domain.shared.events import DomainEvent
@@ -11,6 +12,7 @@ from domain.shared.ids import UserId
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRegistered(DomainEvent):
+    name: ClassVar[str] = "user.registered"
     user_id: UserId
     email: str
     role: str
@@ -18,23 +20,27 @@ class UserRegistered(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRoleChanged(DomainEvent):
+    name: ClassVar[str] = "user.role_changed"
     user_id: UserId
     role: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PasswordChanged(DomainEvent):
+    name: ClassVar[str] = "user.password_changed"
     user_id: UserId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionStarted(DomainEvent):
+    name: ClassVar[str] = "session.started"
     session_id: SessionId
     user_id: UserId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionRevoked(DomainEvent):
+    name: ClassVar[str] = "session.revoked"
     session_id: SessionId
     user_id: UserId
     reason: str

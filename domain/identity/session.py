@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from domain.identity.events import SessionRevoked, SessionStarted
 from domain.identity.ids import SessionId
 from domain.shared.errors import DomainError
-from domain.shared.events import DomainEvent
+from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
 
 USER_AGENT_MAX = 512
@@ -33,7 +34,9 @@ class SessionLifetime:
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
-class Session:
+class Session(Aggregate):
+    aggregate_type: ClassVar[str] = "session"
+
     id: SessionId
     user_id: UserId
     token_hash: str

@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from domain.identity.email import Email
 from domain.identity.events import PasswordChanged, UserRegistered, UserRoleChanged
 from domain.shared.errors import InvalidValueError
-from domain.shared.events import DomainEvent
+from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
 from domain.shared.text import refuse_control_characters
 
@@ -34,8 +35,10 @@ def display_name_for(raw: str | None, email: Email) -> str:
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
-class User:
+class User(Aggregate):
     """An account. ``password_hash`` is opaque here: only the ``PasswordHasher`` reads it."""
+
+    aggregate_type: ClassVar[str] = "user"
 
     id: UserId
     email: Email

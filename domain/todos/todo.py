@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, NewType
+from typing import ClassVar, Literal, NewType
 from uuid import UUID
 
 from domain.shared.errors import InvalidValueError
-from domain.shared.events import DomainEvent
+from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
 from domain.shared.instants import utc_instant
 from domain.shared.text import refuse_control_characters, refuse_nul
@@ -57,6 +57,7 @@ def description(raw: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TodoChanged(DomainEvent):
+    name: ClassVar[str] = "todo.changed"
     todo_id: TodoId
     owner_id: UserId
     version: int
@@ -64,7 +65,8 @@ class TodoChanged(DomainEvent):
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
-class Todo:
+class Todo(Aggregate):
+    aggregate_type: ClassVar[str] = "todo"
     """A user's todo. ``due_at`` is kept in UTC: ``create`` and ``edit`` convert any offset."""
 
     id: TodoId

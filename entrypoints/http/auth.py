@@ -11,6 +11,8 @@ from application.errors import UnauthenticatedError
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.session_tokens import ClientInfo
 from application.shared.actor import Actor
+from application.shared.events import Provenance
+from entrypoints.http.request_context import REQUEST_ID_STATE
 
 __all__ = ["BEARER_SECURITY", "HttpProvider", "bearer_token", "client_info"]
 
@@ -34,10 +36,23 @@ def client_info(request: Request[Any, Any, Any]) -> ClientInfo:
 
 
 class HttpProvider(Provider):
+    # dishka keys the request by the bare class, so the annotations stay unparametrized.
+
+    @provide(scope=Scope.REQUEST, override=True)
+    def provenance(self, request: Request) -> Provenance:  # type: ignore[type-arg]
+        """The request id (RequestContext) for the events this request commits."""
+        return Provenance(request_id=request.scope.get("state", {}).get(REQUEST_ID_STATE))
+
     @provide(scope=Scope.REQUEST)
-    # dishka keys the request by the bare class, so the annotation stays unparametrized.
-    async def actor(self, request: Request, authenticate: AuthenticateAccessToken) -> Actor:  # type: ignore[type-arg]
+    async def actor(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        authenticate: AuthenticateAccessToken,
+        provenance: Provenance,
+    ) -> Actor:
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             raise UnauthenticatedError()
-        return await authenticate(token)
+        actor = await authenticate(token)
+        provenance.actor_id = actor.user_id
+        return actor

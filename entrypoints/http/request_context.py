@@ -14,7 +14,9 @@ import structlog
 
 from entrypoints.http.problems import PROBLEM_JSON, Problem
 
-__all__ = ["MAX_HEADER_BYTES", "RequestContext"]
+REQUEST_ID_STATE = "request_id"
+
+__all__ = ["MAX_HEADER_BYTES", "REQUEST_ID_STATE", "RequestContext"]
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER = b"x-request-id"
@@ -97,6 +99,7 @@ class RequestContext:
             return
         request_id = _client_request_id(scope) or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        scope.setdefault("state", {})[REQUEST_ID_STATE] = request_id  # events carry it (auth.py)
         status = 500
         started = time.perf_counter()
         private = _carries_credentials(scope)

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.engine import create_engine
-from adapters.sql.unit_of_work import SqlUnitOfWork
-from application.unit_of_work import UnitOfWork
+from tests.support.units import AllRepositories as UnitOfWork
+from tests.support.units import memory_unit, sql_unit
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -35,6 +34,6 @@ def new_uow(request: pytest.FixtureRequest) -> UowFactory:
     """A factory of units of work over one store; each call is a new transaction boundary."""
     if request.param == "memory":
         database = InMemoryDatabase()
-        return lambda: InMemoryUnitOfWork(database)
+        return lambda: memory_unit(database)
     engine: AsyncEngine = request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine")
-    return lambda: SqlUnitOfWork(engine)
+    return lambda: sql_unit(engine)

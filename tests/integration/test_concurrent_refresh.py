@@ -7,13 +7,13 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.errors import UnauthenticatedError
 from application.identity.log_in import LogIn, LogInCommand
 from application.identity.refresh_session import RefreshSession, RefreshSessionCommand
 from application.identity.register_user import RegisterUser, RegisterUserCommand
 from application.identity.session_tokens import TokenPair
 from tests.support.builders import IdentityApp
+from tests.support.units import sql_unit
 
 PASSWORD = "a-sturdy-passphrase-42"
 
@@ -25,10 +25,10 @@ def engine(request: pytest.FixtureRequest) -> AsyncEngine:
 
 
 async def _logged_in(app: IdentityApp, engine: AsyncEngine) -> TokenPair:
-    await RegisterUser(SqlUnitOfWork(engine), app.hasher, app.throttles, app.clock, app.ids)(
+    await RegisterUser(sql_unit(engine), app.hasher, app.throttles, app.clock, app.ids)(
         RegisterUserCommand(email="ada@example.com", password=PASSWORD)
     )
-    log_in = LogIn(SqlUnitOfWork(engine), app.hasher, app.tokens, app.guard, app.clock)
+    log_in = LogIn(sql_unit(engine), app.hasher, app.tokens, app.guard, app.clock)
     return await log_in(LogInCommand(email="ada@example.com", password=PASSWORD))
 
 
@@ -37,7 +37,7 @@ async def test_concurrent_refreshes_with_one_token_yield_at_most_one_pair(engine
     pair = await _logged_in(app, engine)
 
     async def refresh(token: str) -> TokenPair:
-        return await RefreshSession(SqlUnitOfWork(engine), app.tokens, app.clock)(RefreshSessionCommand(token))
+        return await RefreshSession(sql_unit(engine), app.tokens, app.clock)(RefreshSessionCommand(token))
 
     results = await asyncio.gather(*(refresh(pair.refresh_token) for _ in range(8)), return_exceptions=True)
     winners = [r for r in results if isinstance(r, TokenPair)]

@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import create_engine
 from adapters.sql.session import SqlSession
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.errors import AlreadyExistsError, DependencyUnavailableError
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
@@ -34,6 +33,7 @@ from tests.http.helpers import assert_problem
 from tests.integration.test_identity_repositories import a_user
 from tests.support.settings import test_settings
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
+from tests.support.units import sql_unit
 
 POOL_SIZE = 5
 
@@ -173,7 +173,7 @@ async def test_a_held_connection_lost_between_blocks_is_replaced_for_a_read(
     proxied_engine: tuple[AsyncEngine, TcpProxy], first_read: str
 ) -> None:
     engine, proxy = proxied_engine
-    uow = SqlUnitOfWork(engine, hold_connection=True)
+    uow = sql_unit(engine, hold_connection=True)
     async with uow:
         assert await uow.users.get(a_user().id) is None
     proxy.cut()
@@ -192,7 +192,7 @@ async def test_a_write_on_a_lost_connection_is_unavailable_and_the_connection_is
     proxied_engine: tuple[AsyncEngine, TcpProxy],
 ) -> None:
     engine, proxy = proxied_engine
-    uow = SqlUnitOfWork(engine, hold_connection=True)
+    uow = sql_unit(engine, hold_connection=True)
     with pytest.raises(DependencyUnavailableError):
         async with uow:
             await uow.users.add(a_user())
@@ -200,7 +200,7 @@ async def test_a_write_on_a_lost_connection_is_unavailable_and_the_connection_is
             await uow.users.add(a_user("bob@example.com"))
     assert checked_out(engine) == 0
     proxy.restore()
-    async with SqlUnitOfWork(engine) as fresh:
+    async with sql_unit(engine) as fresh:
         assert await fresh.users.get_by_email(Email.parse("ada@example.com")) is None
 
 
@@ -208,14 +208,14 @@ async def test_release_never_raises_even_with_a_transaction_open_on_a_lost_conne
     proxied_engine: tuple[AsyncEngine, TcpProxy],
 ) -> None:
     engine, proxy = proxied_engine
-    uow = SqlUnitOfWork(engine, hold_connection=True)
+    uow = sql_unit(engine, hold_connection=True)
     session_of_a_cut_request = await uow.__aenter__()
     await session_of_a_cut_request.users.add(a_user())
     proxy.cut()
     await uow.release()  # the request was cancelled before its block ended
     assert checked_out(engine) == 0
     proxy.restore()
-    async with SqlUnitOfWork(engine) as fresh:
+    async with sql_unit(engine) as fresh:
         assert await fresh.users.get_by_email(Email.parse("ada@example.com")) is None
 
 
@@ -225,17 +225,17 @@ async def test_entering_while_the_database_is_cut_is_unavailable(
     engine, proxy = proxied_engine
     proxy.cut()
     with pytest.raises(DependencyUnavailableError):
-        async with SqlUnitOfWork(engine):
+        async with sql_unit(engine):
             pass
     assert checked_out(engine) == 0
 
 
 async def test_constraint_violations_and_bad_sql_are_not_unavailability(pg_engine: AsyncEngine) -> None:
-    async with SqlUnitOfWork(pg_engine) as uow:
+    async with sql_unit(pg_engine) as uow:
         await uow.users.add(a_user())
         await uow.commit()
     with pytest.raises(AlreadyExistsError):
-        async with SqlUnitOfWork(pg_engine) as uow:
+        async with sql_unit(pg_engine) as uow:
             await uow.users.add(a_user())
     async with pg_engine.connect() as connection:
         with pytest.raises(ProgrammingError):
@@ -249,7 +249,7 @@ async def test_sqlite_locked_past_its_busy_timeout_is_unavailable(sqlite_url: st
     try:
         holder.execute("BEGIN IMMEDIATE")
         with pytest.raises(DependencyUnavailableError):
-            async with SqlUnitOfWork(engine) as uow:
+            async with sql_unit(engine) as uow:
                 await uow.users.get(a_user().id)
     finally:
         holder.close()

@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import create_engine
 from adapters.sql.tables import login_failures
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.errors import RateLimitedError, UnauthenticatedError
 from application.identity.log_in import LogIn, LogInCommand
 from application.identity.register_user import RegisterUser, RegisterUserCommand
 from application.identity.session_tokens import TokenPair
 from tests.support.builders import IdentityApp, short_lockout
 from tests.support.hashers import RecordingHasher
+from tests.support.units import sql_unit
 
 THRESHOLD = 5
 EMAIL = "ada@example.com"
@@ -39,12 +39,12 @@ async def burst(engines: tuple[AsyncEngine, AsyncEngine], passwords: list[str]) 
     app = IdentityApp(rules=short_lockout(threshold=THRESHOLD))
     # Slow checks: every attempt of the burst is admitted or refused before the first check ends.
     hasher = RecordingHasher(app.hasher, delay=0.3)
-    await RegisterUser(SqlUnitOfWork(engines[0]), app.hasher, app.throttles, app.clock, app.ids)(
+    await RegisterUser(sql_unit(engines[0]), app.hasher, app.throttles, app.clock, app.ids)(
         RegisterUserCommand(email=EMAIL, password=PASSWORD)
     )
 
     async def attempt(i: int, password: str) -> TokenPair:
-        log_in = LogIn(SqlUnitOfWork(engines[i % 2]), hasher, app.tokens, app.guard, app.clock)
+        log_in = LogIn(sql_unit(engines[i % 2]), hasher, app.tokens, app.guard, app.clock)
         return await log_in(LogInCommand(email=EMAIL, password=password))
 
     results = await asyncio.gather(*(attempt(i, p) for i, p in enumerate(passwords)), return_exceptions=True)

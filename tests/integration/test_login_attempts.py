@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from tests.integration.conftest import UowFactory
 from tests.support.builders import T0
+from tests.support.units import sql_unit
 
 ADA = "ada@example.com"
 
@@ -123,12 +123,12 @@ async def test_clear_through_keeps_earlier_attempts_still_in_flight(new_uow: Uow
 
 
 async def test_lock_gives_up_after_a_short_wait_when_another_transaction_holds_it(pg_engine: AsyncEngine) -> None:
-    holder = SqlUnitOfWork(pg_engine)
+    holder = sql_unit(pg_engine)
     async with holder as uow:
         assert await uow.login_attempts.lock(ADA)
         started = time.monotonic()
-        async with SqlUnitOfWork(pg_engine) as waiter:
+        async with sql_unit(pg_engine) as waiter:
             assert not await waiter.login_attempts.lock(ADA)
         assert 0.5 < time.monotonic() - started < 5
-    async with SqlUnitOfWork(pg_engine) as uow:  # released with the holder's transaction
+    async with sql_unit(pg_engine) as uow:  # released with the holder's transaction
         assert await uow.login_attempts.lock(ADA)

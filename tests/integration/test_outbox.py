@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.tables import outbox
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from tests.integration.test_identity_repositories import a_session, a_user
+from tests.support.units import sql_unit
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -25,7 +25,7 @@ async def _outbox(engine: AsyncEngine) -> list[tuple[str, dict[str, object]]]:
 
 async def test_commit_writes_the_events_of_touched_aggregates(engine: AsyncEngine) -> None:
     user = a_user()
-    async with SqlUnitOfWork(engine) as uow:
+    async with sql_unit(engine) as uow:
         await uow.users.add(user)
         await uow.sessions.add(a_session(user))
         await uow.commit()
@@ -40,10 +40,10 @@ async def test_commit_writes_the_events_of_touched_aggregates(engine: AsyncEngin
 
 
 async def test_rollback_publishes_nothing(engine: AsyncEngine) -> None:
-    async with SqlUnitOfWork(engine) as uow:
+    async with sql_unit(engine) as uow:
         await uow.users.add(a_user())
     with pytest.raises(RuntimeError):
-        async with SqlUnitOfWork(engine) as uow:
+        async with sql_unit(engine) as uow:
             await uow.users.add(a_user("bob@example.com"))
             raise RuntimeError("use-case failed before commit")
     assert await _outbox(engine) == []
@@ -51,7 +51,7 @@ async def test_rollback_publishes_nothing(engine: AsyncEngine) -> None:
 
 async def test_events_are_written_once_even_when_committing_twice(engine: AsyncEngine) -> None:
     user = a_user()
-    async with SqlUnitOfWork(engine) as uow:
+    async with sql_unit(engine) as uow:
         await uow.users.add(user)
         await uow.commit()
         await uow.commit()

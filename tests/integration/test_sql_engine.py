@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import create_engine
 from adapters.sql.tables import users
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.errors import DependencyUnavailableError
 from tests.support.builders import T0
 from tests.support.services import PG_ADMIN_DSN
 from tests.support.tcp_proxy import tcp_proxy
+from tests.support.units import sql_unit
 
 SECRET_HASH = "$argon2id$v=19$m=65536,t=3,p=4$do-not-log-me"
 
@@ -104,7 +104,7 @@ async def test_a_server_that_never_answers_is_unavailable_after_the_connect_time
         started = time.monotonic()
         try:
             with pytest.raises(DependencyUnavailableError):
-                async with SqlUnitOfWork(engine):
+                async with sql_unit(engine):
                     pass
         finally:
             await engine.dispose()

@@ -10,9 +10,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import create_engine
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.shared.actor import Actor
-from application.unit_of_work import UnitOfWork
 from domain.identity.email import Email
 from domain.identity.user import Role, User
 from domain.shared.ids import UserId
@@ -20,6 +18,8 @@ from tests.support.builders import T0
 from tests.support.services import truncate_pg
 from tests.support.todo_machine import TodoMachine
 from tests.support.todos import an_actor
+from tests.support.units import AllRepositories as UnitOfWork
+from tests.support.units import sql_unit
 
 
 class PostgresTodoMachine(TodoMachine):
@@ -30,7 +30,7 @@ class PostgresTodoMachine(TodoMachine):
         await truncate_pg(self.database_url)
         self.engine = create_engine(self.database_url, pool_size=2)
         actors = []
-        async with SqlUnitOfWork(self.engine) as uow:
+        async with sql_unit(self.engine) as uow:
             for n in range(2):
                 user = User.register(
                     user_id=UserId(uuid4()),
@@ -46,7 +46,7 @@ class PostgresTodoMachine(TodoMachine):
         return actors
 
     def new_uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return sql_unit(self.engine)
 
     async def tear_down(self) -> None:
         await self.engine.dispose()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from tests.integration.test_identity_repositories import a_user
+from tests.support.units import sql_unit
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
@@ -27,7 +27,7 @@ def checked_out(engine: AsyncEngine) -> int:
 
 
 async def test_a_held_read_only_block_keeps_exactly_one_connection_until_release(engine: AsyncEngine) -> None:
-    uow = SqlUnitOfWork(engine, hold_connection=True)
+    uow = sql_unit(engine, hold_connection=True)
     for _ in range(2):
         async with uow:
             assert await uow.users.get(a_user().id) is None
@@ -37,7 +37,7 @@ async def test_a_held_read_only_block_keeps_exactly_one_connection_until_release
 
 
 async def test_a_block_that_committed_a_write_returns_its_connection_on_exit(engine: AsyncEngine) -> None:
-    uow = SqlUnitOfWork(engine, hold_connection=True)
+    uow = sql_unit(engine, hold_connection=True)
     async with uow:
         assert await uow.users.get(a_user().id) is None
     async with uow:
@@ -51,19 +51,19 @@ async def test_a_block_that_committed_a_write_returns_its_connection_on_exit(eng
 
 
 async def test_a_block_that_wrote_and_rolled_back_returns_its_connection_on_exit(engine: AsyncEngine) -> None:
-    uow = SqlUnitOfWork(engine, hold_connection=True)
+    uow = sql_unit(engine, hold_connection=True)
     user = a_user()
     with pytest.raises(LookupError):
         async with uow:
             await uow.users.add(user)
             raise LookupError("the use-case gives up")
     assert checked_out(engine) == 0
-    async with SqlUnitOfWork(engine) as uow:
+    async with sql_unit(engine) as uow:
         assert await uow.users.get(user.id) is None
 
 
 async def test_without_holding_every_block_returns_its_connection(engine: AsyncEngine) -> None:
-    uow = SqlUnitOfWork(engine)
+    uow = sql_unit(engine)
     async with uow:
         assert await uow.users.get(a_user().id) is None
     assert checked_out(engine) == 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from adapters.memory.database import InMemoryDatabase
+from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
@@ -51,8 +52,8 @@ class IdentityApp:
         self.throttles = IdentityThrottles(Throttle(self.limiter), self.rules)
         self.guard = LoginGuard(self.throttles, self.rules, self.clock)
 
-    def uow(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.database)
+    def uow(self) -> InMemoryIdentityUnitOfWork:
+        return InMemoryIdentityUnitOfWork(InMemoryUnitOfWork(self.database))
 
     @property
     def register(self) -> RegisterUser:

@@ -21,10 +21,10 @@ from application.todos.list_todos import ListTodosCommand
 from application.todos.replace_todo import ReplaceTodoCommand
 from application.todos.toggle_todo import ToggleTodoCommand
 from application.todos.update_todo import UpdateTodoCommand
-from application.unit_of_work import UnitOfWork
 from domain.shared.errors import VersionMismatchError
 from domain.todos.todo import Todo, TodoId
 from tests.support.todos import TodoApp
+from tests.support.units import AllRepositories as UnitOfWork
 
 titles = st.text(alphabet="abcxyz ", min_size=1, max_size=12).filter(str.strip)
 # How the writer names the version: the current one, a stale one, "*", or none at all.

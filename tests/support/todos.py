@@ -16,11 +16,11 @@ from application.todos.list_todos import ListTodos
 from application.todos.replace_todo import ReplaceTodo
 from application.todos.toggle_todo import ToggleTodo
 from application.todos.update_todo import UpdateTodo
-from application.unit_of_work import UnitOfWork
 from domain.identity.ids import SessionId
 from domain.identity.user import Role
 from domain.shared.ids import UserId
 from tests.support.builders import T0
+from tests.support.units import AllRepositories as UnitOfWork
 
 
 def an_actor(user_id: UserId | None = None) -> Actor:

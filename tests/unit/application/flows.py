@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from adapters.memory.identity import IdentityTables
 from application.identity.log_in import LogInCommand
 from application.identity.register_user import RegisterUserCommand
 from application.identity.session_tokens import TokenPair
@@ -32,22 +33,22 @@ async def log_in(app: IdentityApp, email: str = EMAIL, password: str = PASSWORD)
 
 async def signed_in(app: IdentityApp, email: str = EMAIL, password: str = PASSWORD) -> tuple[TokenPair, Actor]:
     """Register (when new) and log in; the token pair and the actor its access token proves."""
-    if all(u.email.value != email for u in app.database.committed.users.values()):
+    if all(u.email.value != email for u in app.database.tables(IdentityTables).users.values()):
         await register(app, email, password)
     pair = await log_in(app, email, password)
     return pair, await app.authenticate(pair.access_token)
 
 
 def stored_user(app: IdentityApp, user_id: UserId) -> User:
-    return app.database.committed.users[user_id]
+    return app.database.tables(IdentityTables).users[user_id]
 
 
 def stored_session(app: IdentityApp, pair: TokenPair) -> Session:
-    return app.database.committed.sessions[pair.session_id]
+    return app.database.tables(IdentityTables).sessions[pair.session_id]
 
 
 def outbox_names(app: IdentityApp) -> list[str]:
-    return [event.name for event in app.database.committed.outbox]
+    return [event.name for event in app.database.events()]
 
 
 async def deactivate(app: IdentityApp, user_id: UserId) -> None:
@@ -62,5 +63,6 @@ async def deactivate(app: IdentityApp, user_id: UserId) -> None:
 def failures(app: IdentityApp) -> dict[str, list[datetime]]:
     """The committed lockout attempts (failed or in flight), per e-mail, in the order they were made."""
     return {
-        email: [a.at for a in attempts.values()] for email, attempts in app.database.committed.login_failures.items()
+        email: [a.at for a in attempts.values()]
+        for email, attempts in app.database.tables(IdentityTables).login_failures.items()
     }

@@ -13,6 +13,7 @@ from application.shared.actor import Actor
 from domain.identity.user import Role
 from tests.support.builders import T0, IdentityApp
 from tests.unit.application.flows import (
+from adapters.memory.identity import IdentityTables
     ACCESS_TTL,
     EMAIL,
     OTHER_EMAIL,
@@ -94,7 +95,7 @@ async def test_get_current_user_returns_the_actors_account(app: IdentityApp) -> 
 
 async def test_get_current_user_of_a_deleted_account_is_unauthenticated(app: IdentityApp) -> None:
     pair, actor = await signed_in(app)
-    del app.database.committed.users[actor.user_id]  # the account is gone from the store
+    del app.database.tables(IdentityTables).users[actor.user_id]  # the account is gone from the store
     with pytest.raises(UnauthenticatedError):
         await app.current_user(actor)
     await refused(app, pair.access_token)

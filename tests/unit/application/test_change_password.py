@@ -56,7 +56,7 @@ async def test_change_password_records_password_changed_and_the_revocations(app:
     _, actor = await signed_in(app)
     other, _ = await signed_in(app)
     await change(app, actor)
-    outbox = app.database.committed.outbox
+    outbox = app.database.events()
     assert [e for e in outbox if isinstance(e, PasswordChanged)] == [
         PasswordChanged(occurred_at=T0, user_id=actor.user_id)
     ]

@@ -15,6 +15,7 @@ from domain.identity.user import Role
 from domain.shared.errors import InvalidValueError
 from tests.support.builders import T0, IdentityApp
 from tests.unit.application.flows import (
+from adapters.memory.identity import IdentityTables
     EMAIL,
     NEW_PASSWORD,
     PASSWORD,
@@ -71,7 +72,7 @@ async def test_create_admin_with_a_new_email_creates_an_active_admin(app: Identi
     assert result.created
     stored = stored_user(app, result.user.id)
     assert (stored.email.value, stored.role, stored.is_active) == ("root@example.com", Role.ADMIN, True)
-    assert app.database.committed.outbox == [
+    assert app.database.events() == [
         UserRegistered(occurred_at=T0, user_id=result.user.id, email="root@example.com", role=Role.ADMIN)
     ]
     pair = await log_in(app, email="root@example.com")
@@ -81,15 +82,15 @@ async def test_create_admin_with_a_new_email_creates_an_active_admin(app: Identi
 async def test_create_admin_twice_creates_no_new_events_and_keeps_the_hash(app: IdentityApp) -> None:
     first = await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
     hash_before = stored_user(app, first.user.id).password_hash
-    outbox_before = list(app.database.committed.outbox)
+    outbox_before = list(app.database.events())
 
     second = await app.create_admin(CreateAdminCommand(email=EMAIL, password=PASSWORD))
 
     assert not second.created
     assert second.user.id == first.user.id
-    assert len(app.database.committed.users) == 1
+    assert len(app.database.tables(IdentityTables).users) == 1
     assert stored_user(app, first.user.id).password_hash == hash_before
-    assert app.database.committed.outbox == outbox_before
+    assert app.database.events() == outbox_before
 
 
 async def test_create_admin_promotes_an_existing_user_keeping_a_matching_password(app: IdentityApp) -> None:
@@ -129,7 +130,7 @@ async def test_create_admin_refuses_invalid_input_and_stores_nothing(
     with pytest.raises(InvalidValueError) as caught:
         await app.create_admin(CreateAdminCommand(email=email, password=password))
     assert caught.value.field == field
-    assert app.database.committed.users == {}
+    assert app.database.tables(IdentityTables).users == {}
 
 
 async def test_create_admin_refuses_a_weak_password_for_an_existing_account(app: IdentityApp) -> None:
@@ -174,7 +175,7 @@ async def test_create_admin_ends_every_live_session_of_a_promoted_account(app: I
             await app.authenticate(pair.access_token)
         with pytest.raises(UnauthenticatedError):
             await app.refresh(RefreshSessionCommand(refresh_token=pair.refresh_token))
-    revoked = [e for e in app.database.committed.outbox if isinstance(e, SessionRevoked)]
+    revoked = [e for e in app.database.events() if isinstance(e, SessionRevoked)]
     assert {(e.user_id, e.reason) for e in revoked} == {(user.id, "changed_by_create_admin")}
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from adapters.memory.database import InMemoryDatabase
+from adapters.memory.identity import IdentityTables
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.system.clock import FixedClock
@@ -102,7 +103,7 @@ class AdmissionMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_store_holds_what_the_model_does(self) -> None:
-        stored = self.database.committed.login_failures.get(EMAIL, {})
+        stored = self.database.tables(IdentityTables).login_failures.get(EMAIL, {})
         expected = {a.number: a.state == "in flight" for a in self.attempts if a.state in ("in flight", "failed")}
         assert {number: attempt.in_flight for number, attempt in stored.items()} == expected
 

@@ -11,6 +11,7 @@ from application.identity.session_tokens import ClientInfo
 from domain.identity.user import Role
 from tests.support.builders import T0, IdentityApp
 from tests.unit.application.flows import (
+from adapters.memory.identity import IdentityTables
     EMAIL,
     PASSWORD,
     WRONG_PASSWORD,
@@ -40,7 +41,7 @@ async def test_log_in_stores_only_a_hash_of_the_refresh_token(app: IdentityApp) 
     session = stored_session(app, pair)
     assert session.token_hash == app.issuer.hash_refresh_token(pair.refresh_token)
     assert session.token_hash != pair.refresh_token
-    assert pair.refresh_token not in app.database.committed.refresh_tokens
+    assert pair.refresh_token not in app.database.tables(IdentityTables).refresh_tokens
 
 
 async def test_log_in_keeps_the_client_on_the_session(app: IdentityApp) -> None:
@@ -62,7 +63,7 @@ async def test_each_log_in_opens_a_separate_session(app: IdentityApp) -> None:
     first, second = await log_in(app), await log_in(app)
     assert first.session_id != second.session_id
     assert first.refresh_token != second.refresh_token
-    assert len(app.database.committed.sessions) == 2
+    assert len(app.database.tables(IdentityTables).sessions) == 2
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ async def test_failed_log_in_raises_unauthenticated_and_commits_the_failure(
     with pytest.raises(UnauthenticatedError):
         await log_in(app, email=email, password=password)
     assert failures(app) == {key: [T0]}
-    assert app.database.committed.sessions == {}
+    assert app.database.tables(IdentityTables).sessions == {}
 
 
 async def test_wrong_password_and_unknown_email_give_the_same_error(app: IdentityApp) -> None:
@@ -100,7 +101,7 @@ async def test_log_in_of_a_deactivated_user_with_the_right_password_fails_and_co
     with pytest.raises(UnauthenticatedError):
         await log_in(app)
     assert failures(app) == {EMAIL: [T0]}
-    assert app.database.committed.sessions == {}
+    assert app.database.tables(IdentityTables).sessions == {}
 
 
 async def test_successful_log_in_clears_earlier_failures(app: IdentityApp) -> None:
@@ -127,7 +128,7 @@ async def test_log_in_rehashes_a_password_hashed_with_other_parameters(app: Iden
     assert not stronger.needs_rehash(new_hash)
     assert await stronger.verify(new_hash, PASSWORD)
     assert await app.hasher.verify(new_hash, PASSWORD)
-    assert [e.name for e in app.database.committed.outbox] == ["UserRegistered", "SessionStarted"]
+    assert [e.name for e in app.database.events()] == ["UserRegistered", "SessionStarted"]
 
 
 async def test_log_in_keeps_a_hash_made_with_the_current_parameters(app: IdentityApp) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.memory.identity import IdentityTables
 from application.errors import RateLimitedError, UnauthenticatedError
 from application.identity.log_in import LogIn, LogInCommand
 from application.identity.login_guard import IN_FLIGHT_TIMEOUT
@@ -36,7 +37,7 @@ async def test_threshold_failures_lock_the_account_even_for_the_right_password(a
     with pytest.raises(RateLimitedError) as caught:
         await log_in(app)
     assert caught.value.retry_after == LOCK.total_seconds()
-    assert app.database.committed.sessions == {}
+    assert app.database.tables(IdentityTables).sessions == {}
 
 
 async def test_threshold_failures_lock_an_email_that_has_no_account(app: IdentityApp) -> None:

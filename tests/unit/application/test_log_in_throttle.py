@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.memory.identity import IdentityTables
 from application.errors import RateLimitedError, UnauthenticatedError
 from application.identity.log_in import LogInCommand
 from application.identity.rules import IdentityRules
@@ -53,11 +54,11 @@ async def test_a_throttled_attempt_checks_no_password_and_records_no_failure(app
     await register(app)
     for _ in range(LIMIT):
         await attempt(app)
-    sessions = dict(app.database.committed.sessions)
+    sessions = dict(app.database.tables(IdentityTables).sessions)
     with pytest.raises(RateLimitedError):
         await attempt(app, password=WRONG_PASSWORD)
     assert failures(app) == {}
-    assert app.database.committed.sessions == sessions
+    assert app.database.tables(IdentityTables).sessions == sessions
 
 
 async def test_other_addresses_are_not_throttled(app: IdentityApp) -> None:

@@ -52,7 +52,7 @@ async def test_log_out_records_one_session_revoked_per_session(app: IdentityApp)
     first, actor = await signed_in(app)
     second, _ = await signed_in(app)
     await app.log_out(LogOutCommand(actor=actor, all_sessions=True))
-    revoked = [e for e in app.database.committed.outbox if isinstance(e, SessionRevoked)]
+    revoked = [e for e in app.database.events() if isinstance(e, SessionRevoked)]
     assert sorted((e.session_id, e.reason) for e in revoked) == sorted(
         [(first.session_id, "logout"), (second.session_id, "logout")]
     )
@@ -63,4 +63,4 @@ async def test_log_out_twice_is_harmless_and_records_one_event(app: IdentityApp)
     await app.log_out(LogOutCommand(actor=actor))
     await app.log_out(LogOutCommand(actor=actor))
     assert stored_session(app, pair).revoked_at == T0
-    assert [e.name for e in app.database.committed.outbox].count("SessionRevoked") == 1
+    assert [e.name for e in app.database.events()].count("SessionRevoked") == 1

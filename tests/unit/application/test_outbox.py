@@ -43,7 +43,7 @@ async def test_each_use_case_commits_its_events_in_order_with_the_clock_time(app
     await app.log_out(LogOutCommand(actor=actor))
 
     user_id, minute = actor.user_id, timedelta(minutes=1)
-    assert app.database.committed.outbox == [
+    assert app.database.events() == [
         UserRegistered(occurred_at=T0, user_id=user_id, email=EMAIL, role="user"),
         SessionStarted(occurred_at=T0, session_id=first.session_id, user_id=user_id),
         SessionStarted(occurred_at=T0 + minute, session_id=second.session_id, user_id=user_id),
@@ -57,12 +57,12 @@ async def test_each_use_case_commits_its_events_in_order_with_the_clock_time(app
 
 async def test_refresh_and_reads_record_no_events(app: IdentityApp) -> None:
     pair, actor = await signed_in(app)
-    before = list(app.database.committed.outbox)
+    before = list(app.database.events())
     await app.refresh(RefreshSessionCommand(refresh_token=pair.refresh_token))
     await app.authenticate(pair.access_token)
     await app.current_user(actor)
     await app.list_sessions(actor)
-    assert app.database.committed.outbox == before
+    assert app.database.events() == before
 
 
 Scenario = Callable[[IdentityApp, TokenPair, Actor], Awaitable[object]]
@@ -86,7 +86,7 @@ FAILING: dict[str, Scenario] = {
 @pytest.mark.parametrize("scenario", FAILING.values(), ids=FAILING.keys())
 async def test_failed_use_case_writes_nothing_to_the_outbox(app: IdentityApp, scenario: Scenario) -> None:
     pair, actor = await signed_in(app)
-    before = list(app.database.committed.outbox)
+    before = list(app.database.events())
     with pytest.raises((ApplicationError, DomainError)):
         await scenario(app, pair, actor)
-    assert app.database.committed.outbox == before
+    assert app.database.events() == before

@@ -59,7 +59,7 @@ async def test_refresh_with_a_rotated_token_revokes_the_session(app: IdentityApp
     for access in (first.access_token, second.access_token):
         with pytest.raises(UnauthenticatedError):
             await app.authenticate(access)
-    revoked = [e for e in app.database.committed.outbox if isinstance(e, SessionRevoked)]
+    revoked = [e for e in app.database.events() if isinstance(e, SessionRevoked)]
     assert [(e.session_id, e.reason) for e in revoked] == [(first.session_id, "refresh_token_reuse")]
 
 

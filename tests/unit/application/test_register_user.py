@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.memory.identity import IdentityTables
 from application.errors import AlreadyExistsError
 from application.identity.register_user import RegisterUserCommand
 from domain.identity.user import Role
@@ -35,7 +36,7 @@ async def test_register_uses_the_given_display_name_trimmed(app: IdentityApp) ->
 
 async def test_register_records_user_registered(app: IdentityApp) -> None:
     user = await register(app)
-    [event] = app.database.committed.outbox
+    [event] = app.database.events()
     assert event.name == "UserRegistered"
     assert event.occurred_at == T0
     assert getattr(event, "user_id", None) == user.id
@@ -49,7 +50,7 @@ async def test_register_with_a_taken_email_in_any_spelling_raises_already_exists
     with pytest.raises(AlreadyExistsError) as caught:
         await app.register(RegisterUserCommand(email=spelling, password="yet-another-passphrase-9"))
     assert caught.value.field == "email"
-    assert len(app.database.committed.users) == 1
+    assert len(app.database.tables(IdentityTables).users) == 1
     assert outbox_names(app) == ["UserRegistered"]
 
 
@@ -71,5 +72,5 @@ async def test_register_refuses_invalid_input_and_stores_nothing(
     with pytest.raises(InvalidValueError) as caught:
         await app.register(RegisterUserCommand(email=email, password=password, display_name=display_name))
     assert caught.value.field == field
-    assert app.database.committed.users == {}
-    assert app.database.committed.outbox == []
+    assert app.database.tables(IdentityTables).users == {}
+    assert app.database.events() == []

@@ -62,18 +62,18 @@ async def test_revoke_session_ends_another_of_ones_own_sessions(app: IdentityApp
     with pytest.raises(UnauthenticatedError):
         await app.refresh(RefreshSessionCommand(refresh_token=other.refresh_token))
     assert await app.authenticate(current.access_token) == actor
-    assert [e.name for e in app.database.committed.outbox][-1] == "SessionRevoked"
+    assert [e.name for e in app.database.events()][-1] == "SessionRevoked"
 
 
 async def test_revoke_session_of_someone_else_is_not_found_and_leaves_it_live(app: IdentityApp) -> None:
     _, actor = await signed_in(app)
     theirs, _ = await signed_in(app, OTHER_EMAIL)
-    outbox = list(app.database.committed.outbox)
+    outbox = list(app.database.events())
     with pytest.raises(NotFoundError):
         await app.revoke_session(RevokeSessionCommand(actor=actor, session_id=theirs.session_id))
     assert stored_session(app, theirs).revoked_at is None
     assert await app.authenticate(theirs.access_token)
-    assert app.database.committed.outbox == outbox
+    assert app.database.events() == outbox
 
 
 async def test_revoke_session_with_an_unknown_id_is_not_found(app: IdentityApp) -> None:
@@ -90,7 +90,7 @@ async def test_revoke_session_twice_succeeds_with_one_event(app: IdentityApp) ->
         await app.revoke_session(RevokeSessionCommand(actor=actor, session_id=other.session_id))
         app.clock.advance(timedelta(minutes=1))
     assert stored_session(app, other).revoked_at == first_at
-    assert [e.name for e in app.database.committed.outbox].count("SessionRevoked") == 1
+    assert [e.name for e in app.database.events()].count("SessionRevoked") == 1
 
 
 async def test_revoke_session_of_the_current_session_logs_the_caller_out(app: IdentityApp) -> None:

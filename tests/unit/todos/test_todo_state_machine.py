@@ -8,12 +8,12 @@ from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from adapters.memory.database import InMemoryDatabase
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from application.shared.actor import Actor
-from application.unit_of_work import UnitOfWork
 from domain.shared.ids import UserId
 from tests.support.todo_machine import TodoMachine
 from tests.support.todos import an_actor
+from tests.support.units import AllRepositories as UnitOfWork
+from tests.support.units import memory_unit
 
 
 class InMemoryTodoMachine(TodoMachine):
@@ -22,7 +22,7 @@ class InMemoryTodoMachine(TodoMachine):
         return [an_actor(UserId(uuid4())), an_actor(UserId(uuid4()))]
 
     def new_uow(self) -> UnitOfWork:
-        return InMemoryUnitOfWork(self.database)
+        return memory_unit(self.database)
 
 
 def test_todo_use_cases_agree_with_the_model_in_memory() -> None:

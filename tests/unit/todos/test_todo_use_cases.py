@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from adapters.memory.database import InMemoryDatabase
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.memory.todos import TodoTables
 from application.errors import NotFoundError, VersionRequiredError
 from application.todos.create_todo import CreateTodoCommand
 from application.todos.delete_todo import DeleteTodoCommand
@@ -20,6 +20,7 @@ from application.todos.update_todo import UpdateTodoCommand
 from domain.shared.errors import InvalidValueError, VersionMismatchError
 from domain.todos.todo import Todo, TodoChanged, TodoId
 from tests.support.todos import TodoApp, an_actor
+from tests.support.units import memory_unit
 
 ME, THEM = an_actor(), an_actor()
 
@@ -31,7 +32,7 @@ def database() -> InMemoryDatabase:
 
 @pytest.fixture
 def app(database: InMemoryDatabase) -> TodoApp:
-    return TodoApp(lambda: InMemoryUnitOfWork(database))
+    return TodoApp(lambda: memory_unit(database))
 
 
 async def a_todo(app: TodoApp, title: str = "Buy milk", actor: object = ME) -> Todo:
@@ -41,13 +42,13 @@ async def a_todo(app: TodoApp, title: str = "Buy milk", actor: object = ME) -> T
 async def test_create_trims_the_title_and_records_an_event(app: TodoApp, database: InMemoryDatabase) -> None:
     todo = await a_todo(app, "  Buy milk  ")
     assert (todo.title.value, todo.version, todo.owner_id) == ("Buy milk", 1, ME.user_id)
-    assert [e.change for e in database.committed.outbox if isinstance(e, TodoChanged)] == ["created"]
+    assert [e.change for e in database.events() if isinstance(e, TodoChanged)] == ["created"]
 
 
 async def test_create_refuses_a_blank_title_and_stores_nothing(app: TodoApp, database: InMemoryDatabase) -> None:
     with pytest.raises(InvalidValueError):
         await a_todo(app, "   ")
-    assert database.committed.todos == {} and database.committed.outbox == []
+    assert database.tables(TodoTables).todos == {} and database.events() == []
 
 
 async def test_someone_elses_todo_is_not_found_for_every_operation(app: TodoApp) -> None:
@@ -79,13 +80,13 @@ async def test_edits_without_a_version_are_refused_with_the_current_one(app: Tod
 async def test_stale_update_changes_nothing(app: TodoApp, database: InMemoryDatabase) -> None:
     todo = await a_todo(app)
     await app.update(UpdateTodoCommand(actor=ME, todo_id=todo.id, expected_version=1, title="first"))
-    events_before = len(database.committed.outbox)
+    events_before = len(database.events())
     with pytest.raises(VersionMismatchError) as error:
         await app.update(UpdateTodoCommand(actor=ME, todo_id=todo.id, expected_version=1, title="second"))
     assert error.value.actual == 2
     stored = await app.get(ME, todo.id)
     assert (stored.title.value, stored.version) == ("first", 2)
-    assert len(database.committed.outbox) == events_before
+    assert len(database.events()) == events_before
 
 
 async def test_replace_resets_unsent_fields(app: TodoApp) -> None:

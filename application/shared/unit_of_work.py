@@ -1,4 +1,8 @@
-"""The ``UnitOfWork`` port: one transaction per use-case, events to the outbox on commit."""
+"""The ``UnitOfWork`` port: one transaction per use-case, events to the outbox on commit.
+
+Each bounded context extends it with its own protocol naming the repositories it needs
+(``IdentityUnitOfWork``, ``TodoUnitOfWork``), so adding a context edits no central list.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,15 @@ from abc import abstractmethod
 from types import TracebackType
 from typing import Protocol, Self
 
-from application.identity.ports import LoginAttemptRepository, SessionRepository, UserRepository
-from application.todos.ports import TodoRepository
-
 
 class UnitOfWork(Protocol):
-    """Opens one transaction and exposes the repositories that work inside it.
+    """Opens one transaction; the context's protocol exposes the repositories inside it.
 
     Use it as ``async with uow:`` once per use-case and call ``commit()`` explicitly;
     leaving the block without a commit rolls everything back. ``commit()`` stores the state
-    changes together with the events the touched aggregates recorded, in one transaction.
+    changes together with the events of the aggregates the repositories stored, in one
+    transaction.
     """
-
-    users: UserRepository
-    sessions: SessionRepository
-    login_attempts: LoginAttemptRepository
-    todos: TodoRepository
 
     @abstractmethod
     async def __aenter__(self) -> Self: ...

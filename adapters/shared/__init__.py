@@ -1,0 +1,1 @@
+"""What the SQL and in-memory adapters share."""

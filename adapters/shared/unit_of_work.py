@@ -1,0 +1,60 @@
+"""A bounded context's unit of work, as a view over the one transaction of a request."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+__all__ = ["ContextUnitOfWork", "Transaction"]
+
+_Handle = TypeVar("_Handle", covariant=True)
+_Repository = TypeVar("_Repository")
+
+
+class Transaction(Protocol[_Handle]):
+    """What a context view needs from the unit of work underneath it."""
+
+    @abstractmethod
+    async def __aenter__(self) -> object: ...
+
+    @abstractmethod
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    @abstractmethod
+    async def commit(self) -> None: ...
+
+    @abstractmethod
+    def repository(self, build: Callable[[_Handle], _Repository]) -> _Repository:
+        """The repository ``build`` makes for the current block, built on first use."""
+
+
+_T = TypeVar("_T")
+
+
+class ContextUnitOfWork(Generic[_T]):
+    """Enters, commits and leaves the shared transaction; subclasses add one property per
+    repository of their context (``return self._transaction.repository(SqlTodoRepository)``).
+
+    Every context of a request shares one transaction object, and so one connection: the
+    identity context authenticates and the todos context reads on the same checkout. The
+    context list lives nowhere: each context declares its own view next to its repositories.
+    """
+
+    def __init__(self, transaction: Transaction[_T]) -> None:
+        self._transaction = transaction
+
+    async def __aenter__(self) -> Self:
+        await self._transaction.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._transaction.__aexit__(exc_type, exc, tb)
+
+    async def commit(self) -> None:
+        await self._transaction.commit()

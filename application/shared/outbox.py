@@ -1,0 +1,44 @@
+"""The ``OutboxReader`` port: how a relay takes committed events out of the outbox."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from uuid import UUID
+
+from application.shared.events import Envelope
+
+__all__ = ["ClaimedBatch", "OutboxReader"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBatch:
+    """Events one relay holds until ``lease_until``, oldest first. ``token`` proves the claim."""
+
+    token: UUID
+    lease_until: datetime
+    envelopes: list[Envelope]
+
+
+class OutboxReader(Protocol):
+    """Claim, relay, mark done: at least once, in commit order within a batch.
+
+    A claimed event is invisible to other relays until its lease runs out; a relay that
+    dies mid-batch leaves it to be claimed again after that. Two relays never hold the
+    same event at once.
+    """
+
+    @abstractmethod
+    async def claim(self, limit: int, lease: timedelta) -> ClaimedBatch:
+        """Up to ``limit`` unpublished events that nobody holds (or whose lease ran out)."""
+
+    @abstractmethod
+    async def mark_done(self, batch: ClaimedBatch) -> int:
+        """Mark the batch's events published; the number marked. An event whose lease ran
+        out and was claimed by another relay meanwhile is left to that relay."""
+
+    @abstractmethod
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest unpublished event occurred (relay lag for metrics); ``None`` if none."""

@@ -1,0 +1,1 @@
+"""dishka providers: one module per bounded context, plus storage and shared services."""

@@ -1,0 +1,90 @@
+"""The identity context: its use-cases, and its unit of work on either storage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from dishka import Provider, Scope, provide, provide_all
+
+from adapters.memory.identity import InMemoryIdentityUnitOfWork
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.sql.identity import SqlIdentityUnitOfWork
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.identity.authenticate_access_token import AuthenticateAccessToken
+from application.identity.change_password import ChangePassword
+from application.identity.create_admin import CreateAdmin
+from application.identity.get_current_user import GetCurrentUser
+from application.identity.list_sessions import ListSessions
+from application.identity.log_in import LogIn
+from application.identity.log_out import LogOut
+from application.identity.login_guard import LoginGuard
+from application.identity.ports import IdentityUnitOfWork
+from application.identity.refresh_session import RefreshSession
+from application.identity.register_user import RegisterUser
+from application.identity.revoke_session import RevokeSession
+from application.identity.rules import IdentityRules
+from application.identity.session_tokens import SessionTokens
+from application.identity.throttles import IdentityThrottles
+from application.shared.rate_limits import RateLimit
+from domain.identity.lockout import LockoutPolicy
+from domain.identity.session import SessionLifetime
+from entrypoints.providers.storage import Storage
+from entrypoints.settings import Settings
+
+__all__ = ["identity_providers"]
+
+
+class IdentityProvider(Provider):
+    session_tokens = provide(SessionTokens, scope=Scope.APP)
+    identity_throttles = provide(IdentityThrottles, scope=Scope.APP)
+    login_guard = provide(LoginGuard, scope=Scope.APP)
+    use_cases = provide_all(
+        RegisterUser,
+        LogIn,
+        RefreshSession,
+        LogOut,
+        GetCurrentUser,
+        ChangePassword,
+        ListSessions,
+        RevokeSession,
+        AuthenticateAccessToken,
+        CreateAdmin,
+        scope=Scope.REQUEST,
+    )
+
+    @provide(scope=Scope.APP)
+    def rules(self, s: Settings) -> IdentityRules:
+        def per_minute(limit: int) -> RateLimit | None:
+            return RateLimit(limit, timedelta(minutes=1)) if s.rate_limits else None
+
+        return IdentityRules(
+            lockout=LockoutPolicy(
+                threshold=s.lockout_threshold,
+                window=timedelta(seconds=s.lockout_window),
+                duration=timedelta(seconds=s.lockout_duration),
+            ),
+            session_lifetime=SessionLifetime(
+                idle=timedelta(seconds=s.refresh_idle_ttl), absolute=timedelta(seconds=s.refresh_absolute_ttl)
+            ),
+            login_throttle=per_minute(s.login_throttle),
+            register_throttle=per_minute(s.register_throttle),
+            register_global_throttle=per_minute(s.register_global_throttle),
+        )
+
+
+class _Sql(Provider):
+    @provide(scope=Scope.REQUEST)
+    def unit_of_work(self, transaction: SqlUnitOfWork) -> IdentityUnitOfWork:
+        return SqlIdentityUnitOfWork(transaction)
+
+
+class _Memory(Provider):
+    @provide(scope=Scope.REQUEST)
+    def unit_of_work(self, transaction: InMemoryUnitOfWork) -> IdentityUnitOfWork:
+        return InMemoryIdentityUnitOfWork(transaction)
+
+
+def identity_providers(storage: Storage) -> tuple[Provider, ...]:
+    units: dict[Storage, Any] = {Storage.SQL: _Sql, Storage.MEMORY: _Memory}
+    return IdentityProvider(), units[storage]()

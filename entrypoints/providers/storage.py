@@ -1,0 +1,92 @@
+"""Where state lives: SQL (SQLite or PostgreSQL) or memory (``memory://``).
+
+Each storage provides one request-scoped transaction that every context's unit of work
+is a view over, the outbox reader, and the database's health probe.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from dishka import Provider, Scope, provide
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory.database import InMemoryDatabase
+from adapters.memory.health import InMemoryHealthProbe
+from adapters.memory.outbox import InMemoryOutboxReader
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.sql.engine import create_engine
+from adapters.sql.health import SqlHealthProbe
+from adapters.sql.outbox import SqlOutboxReader
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.shared.events import Provenance
+from application.shared.outbox import OutboxReader
+from application.shared.ports import Clock, IdGenerator
+from application.shared.readiness import HealthProbe
+from entrypoints.settings import MEMORY_DATABASE_URL, Settings
+
+__all__ = ["DatabaseProbe", "MemoryStorage", "SqlStorage", "Storage"]
+
+
+class Storage(enum.Enum):
+    SQL = "sql"
+    MEMORY = "memory"
+
+    @classmethod
+    def of(cls, settings: Settings) -> Storage:
+        return cls.MEMORY if settings.database_url == MEMORY_DATABASE_URL else cls.SQL
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseProbe:
+    """The database's readiness probe, whichever storage it is."""
+
+    probe: HealthProbe
+
+
+class SqlStorage(Provider):
+    @provide(scope=Scope.APP)
+    async def engine(self, s: Settings) -> AsyncIterator[AsyncEngine]:
+        engine = create_engine(s.database_url, pool_size=s.db_pool_size)
+        yield engine
+        await engine.dispose()
+
+    @provide(scope=Scope.REQUEST)
+    async def transaction(
+        self, engine: AsyncEngine, provenance: Provenance, ids: IdGenerator
+    ) -> AsyncIterator[SqlUnitOfWork]:
+        # Authentication and a read-only use-case share one checkout; a block that wrote
+        # gives its connection back (see SqlUnitOfWork). The finalizer never sees the
+        # handler's exception (dishka), so it only releases: the unit of work commits when
+        # the use-case says so and rolls back on leaving otherwise.
+        uow = SqlUnitOfWork(engine, hold_connection=True, provenance=provenance, ids=ids)
+        yield uow
+        await uow.release()
+
+    @provide(scope=Scope.APP)
+    def outbox_reader(self, engine: AsyncEngine, clock: Clock, ids: IdGenerator) -> OutboxReader:
+        return SqlOutboxReader(engine, clock, ids)
+
+    @provide(scope=Scope.APP)
+    def probe(self, engine: AsyncEngine) -> DatabaseProbe:
+        return DatabaseProbe(SqlHealthProbe(engine))
+
+
+class MemoryStorage(Provider):
+    """Everything in this process's memory: gone when it exits (tests, embedding, demos)."""
+
+    database = provide(InMemoryDatabase, scope=Scope.APP)
+
+    @provide(scope=Scope.REQUEST)
+    def transaction(self, database: InMemoryDatabase, provenance: Provenance, ids: IdGenerator) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(database, provenance=provenance, ids=ids)
+
+    @provide(scope=Scope.APP)
+    def outbox_reader(self, database: InMemoryDatabase, clock: Clock, ids: IdGenerator) -> OutboxReader:
+        return InMemoryOutboxReader(database, clock, ids)
+
+    @provide(scope=Scope.APP)
+    def probe(self) -> DatabaseProbe:
+        return DatabaseProbe(InMemoryHealthProbe())

@@ -1,0 +1,65 @@
+"""One unit of work exposing every context's repositories, for repository-level tests.
+
+Production code asks for one context's protocol (``IdentityUnitOfWork``, ``TodoUnitOfWork``);
+tests that exercise several repositories in one transaction use this view instead. Anything
+else (``release``, ``commits``) is the transaction's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory.database import InMemoryDatabase
+from adapters.memory.identity import (
+    InMemoryLoginAttemptRepository,
+    InMemorySessionRepository,
+    InMemoryUserRepository,
+)
+from adapters.memory.todos import InMemoryTodoRepository
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.shared.unit_of_work import ContextUnitOfWork
+from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
+from adapters.sql.todos import SqlTodoRepository
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.identity.ports import LoginAttemptRepository, SessionRepository, UserRepository
+from application.todos.ports import TodoRepository
+
+__all__ = ["AllRepositories", "memory_unit", "sql_unit"]
+
+_SQL = (SqlUserRepository, SqlSessionRepository, SqlLoginAttemptRepository, SqlTodoRepository)
+_MEMORY = (InMemoryUserRepository, InMemorySessionRepository, InMemoryLoginAttemptRepository, InMemoryTodoRepository)
+
+
+class AllRepositories(ContextUnitOfWork[Any]):
+    def __init__(self, transaction: Any) -> None:
+        super().__init__(transaction)
+        self._kinds: tuple[Any, ...] = _SQL if isinstance(transaction, SqlUnitOfWork) else _MEMORY
+
+    @property
+    def users(self) -> UserRepository:
+        return self._transaction.repository(self._kinds[0])  # type: ignore[no-any-return]
+
+    @property
+    def sessions(self) -> SessionRepository:
+        return self._transaction.repository(self._kinds[1])  # type: ignore[no-any-return]
+
+    @property
+    def login_attempts(self) -> LoginAttemptRepository:
+        return self._transaction.repository(self._kinds[2])  # type: ignore[no-any-return]
+
+    @property
+    def todos(self) -> TodoRepository:
+        return self._transaction.repository(self._kinds[3])  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transaction, name)
+
+
+def sql_unit(engine: AsyncEngine, **options: Any) -> AllRepositories:
+    return AllRepositories(SqlUnitOfWork(engine, **options))
+
+
+def memory_unit(database: InMemoryDatabase, **options: Any) -> AllRepositories:
+    return AllRepositories(InMemoryUnitOfWork(database, **options))
