@@ -74,3 +74,34 @@ async def test_head_matches_the_tables_the_code_declares(empty_database: str) ->
     finally:
         await engine.dispose()
     assert differences == []
+
+
+async def test_0004_turns_old_outbox_rows_into_envelopes(empty_database: str) -> None:
+    """A row the identity code of revision 0003 wrote keeps its facts under the public name."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import JSON, DateTime, String, column, insert, table, text
+
+    await migrate(empty_database, "0003")
+    user_id = "0196f2a4-8f3e-7c11-9a40-1b2c3d4e5f60"
+    payload = {"occurred_at": "2026-11-22T10:00:00+00:00", "user_id": user_id, "email": "a@example.com"}
+    old_outbox = table(
+        "outbox", column("name", String), column("payload", JSON), column("occurred_at", DateTime(timezone=True))
+    )
+    engine = create_engine(empty_database, autocommit_reads=False)
+    try:
+        async with engine.begin() as connection:
+            at = datetime(2026, 11, 22, 10, tzinfo=UTC)
+            await connection.execute(insert(old_outbox).values(name="UserRegistered", payload=payload, occurred_at=at))
+    finally:
+        await engine.dispose()
+    await migrate(empty_database)
+    engine = create_engine(empty_database)
+    try:
+        async with engine.connect() as connection:
+            row = (await connection.execute(text("SELECT * FROM outbox"))).mappings().one()
+    finally:
+        await engine.dispose()
+    assert (row["name"], row["aggregate_type"], row["aggregate_id"]) == ("user.registered", "user", user_id)
+    assert row["payload"] == f'{{"user_id":"{user_id}","email":"a@example.com"}}'
+    assert row["event_id"] is not None and row["published_at"] is None

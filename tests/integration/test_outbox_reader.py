@@ -1,0 +1,144 @@
+"""The ``OutboxReader`` contract, held by the SQL (SQLite, PostgreSQL) and memory adapters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory.database import InMemoryDatabase
+from adapters.memory.outbox import InMemoryOutboxReader
+from adapters.sql.engine import create_engine
+from adapters.sql.outbox import SqlOutboxReader
+from adapters.system.clock import FixedClock
+from application.shared.outbox import OutboxReader
+from tests.integration.test_identity_repositories import a_user
+from tests.support.builders import T0
+from tests.support.units import AllRepositories, memory_unit, sql_unit
+
+LEASE = timedelta(seconds=30)
+
+
+@dataclass
+class Outbox:
+    """A store, a reader over it, and the clock both share."""
+
+    reader: OutboxReader
+    new_unit: Callable[[], AllRepositories]
+    clock: FixedClock
+    new_reader: Callable[[], OutboxReader]
+
+    async def commit_users(self, *emails: str) -> None:
+        for email in emails:
+            async with self.new_unit() as uow:
+                await uow.users.add(a_user(email))
+                await uow.commit()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Outbox:
+    clock = FixedClock(T0)
+    if request.param == "memory":
+        database = InMemoryDatabase()
+        return Outbox(
+            InMemoryOutboxReader(database, clock),
+            lambda: memory_unit(database),
+            clock,
+            lambda: InMemoryOutboxReader(database, clock),
+        )
+    engine: AsyncEngine = request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine")
+    return Outbox(
+        SqlOutboxReader(engine, clock), lambda: sql_unit(engine), clock, lambda: SqlOutboxReader(engine, clock)
+    )
+
+
+def _emails(batch: Any) -> list[str]:
+    return [envelope.payload["email"] for envelope in batch.envelopes]
+
+
+async def test_claims_committed_events_oldest_first_up_to_the_limit(store: Outbox) -> None:
+    await store.commit_users("a@example.com", "b@example.com", "c@example.com")
+    batch = await store.reader.claim(2, LEASE)
+    assert _emails(batch) == ["a@example.com", "b@example.com"]
+    assert [envelope.name for envelope in batch.envelopes] == ["user.registered"] * 2
+    assert batch.lease_until == T0 + LEASE
+    assert _emails(await store.reader.claim(10, LEASE)) == ["c@example.com"]
+    assert (await store.reader.claim(10, LEASE)).envelopes == []
+
+
+async def test_an_uncommitted_event_is_never_claimed(store: Outbox) -> None:
+    async with store.new_unit() as uow:
+        await uow.users.add(a_user())
+    assert (await store.reader.claim(10, LEASE)).envelopes == []
+
+
+async def test_marked_events_are_never_claimed_again(store: Outbox) -> None:
+    await store.commit_users("a@example.com", "b@example.com")
+    batch = await store.reader.claim(10, LEASE)
+    assert await store.reader.mark_done(batch) == 2
+    store.clock.advance(LEASE * 10)
+    assert (await store.reader.claim(10, LEASE)).envelopes == []
+    assert await store.reader.oldest_pending() is None
+
+
+async def test_an_expired_lease_lets_another_relay_claim_and_the_first_cannot_mark(store: Outbox) -> None:
+    await store.commit_users("a@example.com")
+    first = await store.reader.claim(10, LEASE)
+    assert (await store.new_reader().claim(10, LEASE)).envelopes == []  # held
+    store.clock.advance(LEASE + timedelta(seconds=1))
+    second = await store.new_reader().claim(10, LEASE)
+    assert [e.event_id for e in second.envelopes] == [e.event_id for e in first.envelopes]
+    assert await store.reader.mark_done(first) == 0  # the lease went to the second relay
+    assert await store.reader.mark_done(second) == 1
+
+
+async def test_oldest_pending_is_the_age_of_the_oldest_unpublished_event(store: Outbox) -> None:
+    assert await store.reader.oldest_pending() is None
+    await store.commit_users("a@example.com", "b@example.com")
+    assert await store.reader.oldest_pending() == T0
+    batch = await store.reader.claim(10, LEASE)
+    assert await store.reader.oldest_pending() == T0  # claimed is not yet published
+    await store.reader.mark_done(batch)
+    assert await store.reader.oldest_pending() is None
+
+
+async def test_the_envelope_round_trips(store: Outbox) -> None:
+    user = a_user()
+    async with store.new_unit() as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    [envelope] = (await store.reader.claim(10, LEASE)).envelopes
+    assert (envelope.name, envelope.aggregate_type, envelope.aggregate_id) == ("user.registered", "user", str(user.id))
+    assert envelope.occurred_at == user.created_at
+    assert envelope.payload == {"user_id": str(user.id), "email": "ada@example.com", "role": "user"}
+    assert (envelope.actor_id, envelope.request_id) == (None, None)
+
+
+async def test_concurrent_relays_on_postgres_never_claim_one_event_twice(pg_url: str) -> None:
+    clock = FixedClock(T0)
+    engine = create_engine(pg_url, pool_size=8)
+    try:
+        store = Outbox(
+            SqlOutboxReader(engine, clock), lambda: sql_unit(engine), clock, lambda: SqlOutboxReader(engine, clock)
+        )
+        emails = [f"user{n}@example.com" for n in range(60)]
+        await store.commit_users(*emails)
+        relays = [SqlOutboxReader(engine, clock) for _ in range(6)]
+
+        async def drain(reader: OutboxReader) -> list[str]:
+            claimed: list[str] = []
+            while batch := (await reader.claim(3, LEASE)).envelopes:
+                claimed.extend(envelope.payload["email"] for envelope in batch)
+                await asyncio.sleep(0)
+            return claimed
+
+        runs: list[Awaitable[list[str]]] = [drain(reader) for reader in relays]
+        claimed = [email for run in await asyncio.gather(*runs) for email in run]
+        assert sorted(claimed) == sorted(emails)  # every event once, none twice
+    finally:
+        await engine.dispose()
