@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.shared.actor import Actor
+from application.shared.authorization import Action, Policy
 from application.shared.ports import Clock
-from application.todos.own_todo import change_own
+from application.shared.versioned import compare_and_set
+from application.todos.access import load_todo
 from application.todos.ports import TodoUnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Todo, TodoId
@@ -20,16 +22,23 @@ class DeleteTodoCommand:
 
 
 class DeleteTodo:
-    """Delete the actor's todo. A version is optional; when given, a stale one is refused."""
+    """Delete a todo the policy lets the actor delete.
 
-    def __init__(self, uow: TodoUnitOfWork, clock: Clock) -> None:
+    - A version is optional; when given, a stale one is refused and nothing is deleted.
+    """
+
+    def __init__(self, uow: TodoUnitOfWork, clock: Clock, policy: Policy[Todo]) -> None:
         self._uow = uow
         self._clock = clock
+        self._policy = policy
 
     async def __call__(self, cmd: DeleteTodoCommand) -> None:
-        def delete(todo: Todo) -> None:
-            todo.delete(expected=cmd.expected_version, now=self._clock.now())
-
         async with self._uow as uow:
-            await change_own(uow.todos, cmd.actor, cmd.todo_id, cmd.expected_version, delete, uow.todos.delete)
+
+            async def delete() -> None:
+                todo = await load_todo(uow.todos, self._policy, cmd.actor, Action.DELETE, cmd.todo_id)
+                todo.delete(expected=cmd.expected_version, now=self._clock.now())
+                await uow.todos.delete(todo)
+
+            await compare_and_set(cmd.expected_version, delete)
             await uow.commit()

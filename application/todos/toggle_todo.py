@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.shared.actor import Actor
+from application.shared.authorization import Action, Policy
 from application.shared.ports import Clock
-from application.todos.own_todo import change_own
+from application.shared.versioned import compare_and_set
+from application.todos.access import load_todo
 from application.todos.ports import TodoUnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Todo, TodoId
@@ -20,18 +22,26 @@ class ToggleTodoCommand:
 
 
 class ToggleTodo:
-    """Flip ``completed`` atomically: concurrent toggles each apply once (two make no change
-    and two versions). With an expected version, a stale one is refused instead."""
+    """Flip ``completed`` of a todo the policy lets the actor edit.
 
-    def __init__(self, uow: TodoUnitOfWork, clock: Clock) -> None:
+    - Atomic: concurrent toggles each apply once (two make no change and two versions).
+    - With an expected version, a stale one is refused instead.
+    """
+
+    def __init__(self, uow: TodoUnitOfWork, clock: Clock, policy: Policy[Todo]) -> None:
         self._uow = uow
         self._clock = clock
+        self._policy = policy
 
     async def __call__(self, cmd: ToggleTodoCommand) -> Todo:
-        def toggle(todo: Todo) -> None:
-            todo.toggle(expected=cmd.expected_version, now=self._clock.now())
-
         async with self._uow as uow:
-            todo = await change_own(uow.todos, cmd.actor, cmd.todo_id, cmd.expected_version, toggle)
+
+            async def toggle() -> Todo:
+                todo = await load_todo(uow.todos, self._policy, cmd.actor, Action.EDIT, cmd.todo_id)
+                todo.toggle(expected=cmd.expected_version, now=self._clock.now())
+                await uow.todos.save(todo)
+                return todo
+
+            todo = await compare_and_set(cmd.expected_version, toggle)
             await uow.commit()
         return todo

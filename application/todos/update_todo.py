@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.shared.actor import Actor
+from application.shared.authorization import Policy
 from application.shared.ports import Clock
-from application.todos.own_todo import TodoChanges, edit_own
+from application.todos.access import TodoChanges, edit_todo
 from application.todos.ports import TodoUnitOfWork
 from domain.shared.versioning import ExpectedVersion
 from domain.todos.todo import Title, Todo, TodoId, description
@@ -30,14 +31,16 @@ class UpdateTodoCommand:
 class UpdateTodo:
     """Edit the given fields of the actor's todo.
 
+    - Only a caller the policy lets edit the todo (``NotFoundError`` / ``ForbiddenError``).
     - The caller must say which version it edits (``VersionRequiredError`` otherwise); a
       stale one raises ``VersionMismatchError`` and changes nothing.
     - Success raises the version by exactly one, even when no field changes.
     """
 
-    def __init__(self, uow: TodoUnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: TodoUnitOfWork, clock: Clock, policy: Policy[Todo]) -> None:
         self._uow = uow
         self._clock = clock
+        self._policy = policy
 
     async def __call__(self, cmd: UpdateTodoCommand) -> Todo:
         changes = TodoChanges(
@@ -47,4 +50,4 @@ class UpdateTodo:
             due_at=cmd.due_at,
             clear_due_at=cmd.clear_due_at,
         )
-        return await edit_own(self._uow, self._clock, cmd.actor, cmd.todo_id, cmd.expected_version, changes)
+        return await edit_todo(self._uow, self._clock, self._policy, cmd, changes)

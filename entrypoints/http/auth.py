@@ -1,4 +1,5 @@
-"""Who is calling: the ``Actor`` of a request, resolved by dishka from its bearer token."""
+"""Who is calling: the ``Actor`` of a request (``Actor | None`` where anonymous callers are
+welcome), resolved by dishka from its bearer token."""
 
 from __future__ import annotations
 
@@ -44,15 +45,36 @@ class HttpProvider(Provider):
         return Provenance(request_id=request.scope.get("state", {}).get(REQUEST_ID_STATE))
 
     @provide(scope=Scope.REQUEST)
-    async def actor(
+    async def optional_actor(
         self,
         request: Request,  # type: ignore[type-arg]
         authenticate: AuthenticateAccessToken,
         provenance: Provenance,
-    ) -> Actor:
-        token = bearer_token(request.headers.get("authorization"))
+    ) -> Actor | None:
+        """The caller of an operation anonymous callers may use too (``FromDishka[Actor | None]``).
+
+        - No ``Authorization`` header: ``None``, an anonymous caller.
+        - Any ``Authorization`` header must prove who is calling: a malformed, invalid,
+          expired or revoked token, or another scheme, is ``UnauthenticatedError`` (401), not
+          a silent downgrade to anonymous. A client whose token lapsed learns so at once
+          instead of being shown less (no drafts of its own, say) without a word.
+
+        A known caller becomes the provenance of the events this request commits.
+        """
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            return None
+        token = bearer_token(authorization)
         if token is None:
             raise UnauthenticatedError()
         actor = await authenticate(token)
         provenance.actor_id = actor.user_id
         return actor
+
+    @provide(scope=Scope.REQUEST)
+    async def actor(self, caller: Actor | None) -> Actor:
+        """The caller of an operation that needs one (``FromDishka[Actor]``): as
+        ``optional_actor``, and no ``Authorization`` header is ``UnauthenticatedError`` too."""
+        if caller is None:
+            raise UnauthenticatedError()
+        return caller
