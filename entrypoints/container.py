@@ -44,7 +44,11 @@ class InfraProvider(Provider):
     ids = provide(Uuid7Generator, provides=IdGenerator, scope=Scope.APP)
     throttle = provide(Throttle, scope=Scope.APP)
     readiness = provide(CheckReadiness, scope=Scope.APP)
-    provenance = provide(Provenance, scope=Scope.REQUEST)
+
+    @provide(scope=Scope.REQUEST)
+    def provenance(self) -> Provenance:
+        """Empty for in-process callers; the HTTP layer provides its own (request id, actor)."""
+        return Provenance()
 
     @provide(scope=Scope.APP)
     def hasher(self, s: Settings) -> Iterator[PasswordHasher]:
