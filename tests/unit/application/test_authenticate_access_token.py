@@ -6,14 +6,16 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.memory.identity import IdentityTables
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
 from application.errors import UnauthenticatedError
-from application.identity.ports import AccessClaims
+from application.identity.ports import AccessClaims, TokenIssuer
 from application.shared.actor import Actor
 from domain.identity.user import Role
-from tests.support.builders import T0, IdentityApp
+from entrypoints.testing.harness import Harness
+from tests.support.builders import T0
+from tests.support.units import memory_unit
 from tests.unit.application.flows import (
-from adapters.memory.identity import IdentityTables
     ACCESS_TTL,
     EMAIL,
     OTHER_EMAIL,
@@ -23,25 +25,25 @@ from adapters.memory.identity import IdentityTables
 )
 
 
-async def refused(app: IdentityApp, token: str) -> None:
+async def refused(app: Harness, token: str) -> None:
     with pytest.raises(UnauthenticatedError):
         await app.authenticate(token)
 
 
-async def test_valid_access_token_gives_the_actor_of_its_session(app: IdentityApp) -> None:
+async def test_valid_access_token_gives_the_actor_of_its_session(app: Harness) -> None:
     pair, actor = await signed_in(app)
     assert actor.session_id == pair.session_id
     assert actor.role is Role.USER
     assert not actor.is_admin
 
 
-async def test_access_token_still_counts_just_before_fifteen_minutes(app: IdentityApp) -> None:
+async def test_access_token_still_counts_just_before_fifteen_minutes(app: Harness) -> None:
     pair, actor = await signed_in(app)
     app.clock.advance(ACCESS_TTL - timedelta(seconds=1))
     assert await app.authenticate(pair.access_token) == actor
 
 
-async def test_access_token_past_fifteen_minutes_is_refused_though_the_session_lives(app: IdentityApp) -> None:
+async def test_access_token_past_fifteen_minutes_is_refused_though_the_session_lives(app: Harness) -> None:
     pair, _ = await signed_in(app)
     app.clock.advance(ACCESS_TTL + timedelta(minutes=1))
     await refused(app, pair.access_token)
@@ -49,28 +51,28 @@ async def test_access_token_past_fifteen_minutes_is_refused_though_the_session_l
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "a.b.c"])
-async def test_malformed_token_is_refused(app: IdentityApp, token: str) -> None:
+async def test_malformed_token_is_refused(app: Harness, token: str) -> None:
     await signed_in(app)
     await refused(app, token)
 
 
-async def test_token_signed_with_another_secret_is_refused(app: IdentityApp) -> None:
+async def test_token_signed_with_another_secret_is_refused(app: Harness) -> None:
     _, actor = await signed_in(app)
     forger = JwtTokenIssuer(JwtSettings(secret="another-secret-that-is-long-enough-for-hs256-00"), app.clock)
     forged = forger.issue_access_token(AccessClaims(actor.user_id, actor.session_id, Role.ADMIN))
     await refused(app, forged.token)
 
 
-async def test_token_whose_subject_does_not_own_the_session_is_refused(app: IdentityApp) -> None:
+async def test_token_whose_subject_does_not_own_the_session_is_refused(app: Harness) -> None:
     _, mine = await signed_in(app)
     _, theirs = await signed_in(app, OTHER_EMAIL)
-    crossed = app.issuer.issue_access_token(AccessClaims(theirs.user_id, mine.session_id, Role.USER))
+    crossed = (await app.get(TokenIssuer)).issue_access_token(AccessClaims(theirs.user_id, mine.session_id, Role.USER))
     await refused(app, crossed.token)
 
 
-async def test_role_comes_from_the_store_not_the_token(app: IdentityApp) -> None:
+async def test_role_comes_from_the_store_not_the_token(app: Harness) -> None:
     pair, actor = await signed_in(app)
-    async with app.uow() as uow:  # promoted in the store, behind the token's back
+    async with memory_unit(app.database) as uow:  # promoted in the store, behind the token's back
         user = await uow.users.get(actor.user_id)
         assert user is not None
         user.promote(Role.ADMIN, now=T0)
@@ -81,19 +83,19 @@ async def test_role_comes_from_the_store_not_the_token(app: IdentityApp) -> None
     assert promoted.is_admin
 
 
-async def test_deactivated_user_cannot_authenticate_an_existing_token(app: IdentityApp) -> None:
+async def test_deactivated_user_cannot_authenticate_an_existing_token(app: Harness) -> None:
     pair, actor = await signed_in(app)
     await deactivate(app, actor.user_id)
     await refused(app, pair.access_token)
 
 
-async def test_get_current_user_returns_the_actors_account(app: IdentityApp) -> None:
+async def test_get_current_user_returns_the_actors_account(app: Harness) -> None:
     _, actor = await signed_in(app)
     user = await app.current_user(actor)
     assert (user.id, user.email.value, user.role) == (actor.user_id, EMAIL, Role.USER)
 
 
-async def test_get_current_user_of_a_deleted_account_is_unauthenticated(app: IdentityApp) -> None:
+async def test_get_current_user_of_a_deleted_account_is_unauthenticated(app: Harness) -> None:
     pair, actor = await signed_in(app)
     del app.database.tables(IdentityTables).users[actor.user_id]  # the account is gone from the store
     with pytest.raises(UnauthenticatedError):

@@ -14,7 +14,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.identity import IdentityTables
 from adapters.memory.rate_limiter import InMemoryRateLimiter
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.system.clock import FixedClock
 from application.errors import RateLimitedError
 from application.identity.login_guard import LoginGuard
@@ -23,6 +22,7 @@ from application.identity.throttles import IdentityThrottles
 from application.shared.rate_limits import Throttle
 from domain.identity.lockout import LockoutPolicy
 from tests.support.builders import T0
+from tests.support.units import memory_unit
 
 THRESHOLD = 3
 WINDOW = timedelta(minutes=15)
@@ -51,7 +51,7 @@ class AdmissionMachine(RuleBasedStateMachine):
         self.runner.close()
 
     async def _in_uow(self, action: str, number: int = 0) -> int | None:
-        async with InMemoryUnitOfWork(self.database) as uow:
+        async with memory_unit(self.database) as uow:
             repository = uow.login_attempts
             result: int | None = None
             if action == "admit":

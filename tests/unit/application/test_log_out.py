@@ -7,12 +7,12 @@ import pytest
 from application.errors import UnauthenticatedError
 from application.identity.log_out import LogOutCommand
 from application.identity.refresh_session import RefreshSessionCommand
-from domain.identity.events import SessionRevoked
-from tests.support.builders import T0, IdentityApp
-from tests.unit.application.flows import OTHER_EMAIL, signed_in, stored_session
+from entrypoints.testing.harness import Harness
+from tests.support.builders import T0
+from tests.unit.application.flows import OTHER_EMAIL, recorded, session_revoked, signed_in, stored_session
 
 
-async def test_log_out_rejects_the_old_access_token_at_once(app: IdentityApp) -> None:
+async def test_log_out_rejects_the_old_access_token_at_once(app: Harness) -> None:
     pair, actor = await signed_in(app)
     await app.log_out(LogOutCommand(actor=actor))
     with pytest.raises(UnauthenticatedError):
@@ -20,14 +20,14 @@ async def test_log_out_rejects_the_old_access_token_at_once(app: IdentityApp) ->
     assert stored_session(app, pair).revoked_at == T0
 
 
-async def test_log_out_rejects_the_sessions_refresh_token(app: IdentityApp) -> None:
+async def test_log_out_rejects_the_sessions_refresh_token(app: Harness) -> None:
     pair, actor = await signed_in(app)
     await app.log_out(LogOutCommand(actor=actor))
     with pytest.raises(UnauthenticatedError):
         await app.refresh(RefreshSessionCommand(refresh_token=pair.refresh_token))
 
 
-async def test_log_out_of_one_session_keeps_the_others(app: IdentityApp) -> None:
+async def test_log_out_of_one_session_keeps_the_others(app: Harness) -> None:
     phone, phone_actor = await signed_in(app)
     laptop, _ = await signed_in(app)
     await app.log_out(LogOutCommand(actor=phone_actor))
@@ -36,7 +36,7 @@ async def test_log_out_of_one_session_keeps_the_others(app: IdentityApp) -> None
     assert stored_session(app, phone).revoked_at is not None
 
 
-async def test_log_out_of_all_sessions_ends_every_session_of_the_user_only(app: IdentityApp) -> None:
+async def test_log_out_of_all_sessions_ends_every_session_of_the_user_only(app: Harness) -> None:
     pairs = [await signed_in(app) for _ in range(3)]
     theirs, _ = await signed_in(app, OTHER_EMAIL)
     await app.log_out(LogOutCommand(actor=pairs[0][1], all_sessions=True))
@@ -48,19 +48,17 @@ async def test_log_out_of_all_sessions_ends_every_session_of_the_user_only(app: 
     assert await app.authenticate(theirs.access_token)
 
 
-async def test_log_out_records_one_session_revoked_per_session(app: IdentityApp) -> None:
+async def test_log_out_records_one_session_revoked_per_session(app: Harness) -> None:
     first, actor = await signed_in(app)
     second, _ = await signed_in(app)
     await app.log_out(LogOutCommand(actor=actor, all_sessions=True))
-    revoked = [e for e in app.database.events() if isinstance(e, SessionRevoked)]
-    assert sorted((e.session_id, e.reason) for e in revoked) == sorted(
-        [(first.session_id, "logout"), (second.session_id, "logout")]
-    )
+    expected = [session_revoked(T0, actor.user_id, pair.session_id, "logout") for pair in (first, second)]
+    assert sorted(await recorded(app, "session.revoked"), key=str) == sorted(expected, key=str)
 
 
-async def test_log_out_twice_is_harmless_and_records_one_event(app: IdentityApp) -> None:
+async def test_log_out_twice_is_harmless_and_records_one_event(app: Harness) -> None:
     pair, actor = await signed_in(app)
     await app.log_out(LogOutCommand(actor=actor))
     await app.log_out(LogOutCommand(actor=actor))
     assert stored_session(app, pair).revoked_at == T0
-    assert [e.name for e in app.database.events()].count("SessionRevoked") == 1
+    assert await recorded(app, "session.revoked") == [session_revoked(T0, actor.user_id, pair.session_id, "logout")]

@@ -4,7 +4,7 @@ a use-case that fails writes none."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -18,22 +18,25 @@ from application.identity.register_user import RegisterUserCommand
 from application.identity.revoke_session import RevokeSessionCommand
 from application.identity.session_tokens import TokenPair
 from application.shared.actor import Actor
-from domain.identity.events import PasswordChanged, SessionRevoked, SessionStarted, UserRegistered
 from domain.identity.ids import SessionId
 from domain.shared.errors import DomainError
-from tests.support.builders import T0, IdentityApp
+from entrypoints.testing.harness import Harness
+from tests.support.builders import T0
 from tests.unit.application.flows import (
     EMAIL,
     NEW_PASSWORD,
     OTHER_EMAIL,
     PASSWORD,
     WRONG_PASSWORD,
+    Recorded,
     log_in,
+    recorded,
+    session_revoked,
     signed_in,
 )
 
 
-async def test_each_use_case_commits_its_events_in_order_with_the_clock_time(app: IdentityApp) -> None:
+async def test_each_use_case_commits_its_events_in_order_with_the_clock_time(app: Harness) -> None:
     first, actor = await signed_in(app)
     app.clock.advance(timedelta(minutes=1))
     second = await log_in(app)
@@ -42,30 +45,32 @@ async def test_each_use_case_commits_its_events_in_order_with_the_clock_time(app
     app.clock.advance(timedelta(minutes=1))
     await app.log_out(LogOutCommand(actor=actor))
 
-    user_id, minute = actor.user_id, timedelta(minutes=1)
-    assert app.database.events() == [
-        UserRegistered(occurred_at=T0, user_id=user_id, email=EMAIL, role="user"),
-        SessionStarted(occurred_at=T0, session_id=first.session_id, user_id=user_id),
-        SessionStarted(occurred_at=T0 + minute, session_id=second.session_id, user_id=user_id),
-        PasswordChanged(occurred_at=T0 + 2 * minute, user_id=user_id),
-        SessionRevoked(
-            occurred_at=T0 + 2 * minute, session_id=second.session_id, user_id=user_id, reason="password_changed"
-        ),
-        SessionRevoked(occurred_at=T0 + 3 * minute, session_id=first.session_id, user_id=user_id, reason="logout"),
+    user_id, minute = str(actor.user_id), timedelta(minutes=1)
+
+    def started(at: datetime, session_id: SessionId) -> Recorded:
+        return ("session.started", at, "session", str(session_id), {"session_id": str(session_id), "user_id": user_id})
+
+    assert await recorded(app) == [
+        ("user.registered", T0, "user", user_id, {"user_id": user_id, "email": EMAIL, "role": "user"}),
+        started(T0, first.session_id),
+        started(T0 + minute, second.session_id),
+        ("user.password_changed", T0 + 2 * minute, "user", user_id, {"user_id": user_id}),
+        session_revoked(T0 + 2 * minute, actor.user_id, second.session_id, "password_changed"),
+        session_revoked(T0 + 3 * minute, actor.user_id, first.session_id, "logout"),
     ]
 
 
-async def test_refresh_and_reads_record_no_events(app: IdentityApp) -> None:
+async def test_refresh_and_reads_record_no_events(app: Harness) -> None:
     pair, actor = await signed_in(app)
-    before = list(app.database.events())
+    before = await app.events()
     await app.refresh(RefreshSessionCommand(refresh_token=pair.refresh_token))
     await app.authenticate(pair.access_token)
     await app.current_user(actor)
     await app.list_sessions(actor)
-    assert app.database.events() == before
+    assert await app.events() == before
 
 
-Scenario = Callable[[IdentityApp, TokenPair, Actor], Awaitable[object]]
+Scenario = Callable[[Harness, TokenPair, Actor], Awaitable[object]]
 FAILING: dict[str, Scenario] = {
     "duplicate registration": lambda app, pair, actor: app.register(RegisterUserCommand(EMAIL, NEW_PASSWORD)),
     "weak registration": lambda app, pair, actor: app.register(RegisterUserCommand(OTHER_EMAIL, "short")),
@@ -84,9 +89,9 @@ FAILING: dict[str, Scenario] = {
 
 
 @pytest.mark.parametrize("scenario", FAILING.values(), ids=FAILING.keys())
-async def test_failed_use_case_writes_nothing_to_the_outbox(app: IdentityApp, scenario: Scenario) -> None:
+async def test_failed_use_case_writes_nothing_to_the_outbox(app: Harness, scenario: Scenario) -> None:
     pair, actor = await signed_in(app)
-    before = list(app.database.events())
+    before = await app.events()
     with pytest.raises((ApplicationError, DomainError)):
         await scenario(app, pair, actor)
-    assert app.database.events() == before
+    assert await app.events() == before

@@ -8,18 +8,16 @@ from hypothesis import strategies as st
 
 from domain.identity.email import Email, normalize_email
 from domain.shared.errors import InvalidValueError
+from entrypoints.testing.strategies import EMAIL_LABEL_CHARS as LABEL_CHARS
+from entrypoints.testing.strategies import EMAIL_LOCAL_CHARS as LOCAL_CHARS
+from entrypoints.testing.strategies import email_domains, email_local_parts, emails
 
-LOCAL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-"
-LABEL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
 PADDING = st.text(alphabet=" \t\n\r\u00a0\u2003", max_size=3)
 
-local_parts = st.text(alphabet=LOCAL_CHARS, min_size=1, max_size=40)
-domains = st.builds(
-    "{}.{}".format,
-    st.text(alphabet=LABEL_CHARS, min_size=1, max_size=30),
-    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=10),
-)
-addresses = st.builds("{}@{}".format, local_parts, domains)
+# The shipped strategies (portside[testing]): valid addresses and their parts.
+local_parts = email_local_parts()
+domains = email_domains()
+addresses = emails()
 
 
 def recased(text: str, upper: list[bool]) -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 
-from adapters.memory.database import InMemoryDatabase
 from adapters.memory.todos import TodoTables
 from application.errors import NotFoundError, VersionRequiredError
+from application.shared.actor import Actor
 from application.todos.create_todo import CreateTodoCommand
 from application.todos.delete_todo import DeleteTodoCommand
 from application.todos.list_todos import ListTodosCommand
@@ -17,125 +18,134 @@ from application.todos.ports import TodoSort
 from application.todos.replace_todo import ReplaceTodoCommand
 from application.todos.toggle_todo import ToggleTodoCommand
 from application.todos.update_todo import UpdateTodoCommand
+from domain.identity.ids import SessionId
+from domain.identity.user import Role
 from domain.shared.errors import InvalidValueError, VersionMismatchError
-from domain.todos.todo import Todo, TodoChanged, TodoId
-from tests.support.todos import TodoApp, an_actor
-from tests.support.units import memory_unit
+from domain.shared.ids import UserId
+from domain.todos.todo import Todo, TodoId
+from entrypoints.testing.harness import Harness
+from tests.support.builders import a_harness
+
+
+def an_actor() -> Actor:
+    """Someone authenticated: the in-memory store needs no account row behind a todo's owner."""
+    return Actor(user_id=UserId(uuid4()), session_id=SessionId(uuid4()), role=Role.USER)
+
 
 ME, THEM = an_actor(), an_actor()
 
 
 @pytest.fixture
-def database() -> InMemoryDatabase:
-    return InMemoryDatabase()
+async def app() -> AsyncIterator[Harness]:
+    async with a_harness() as harness:
+        yield harness
 
 
-@pytest.fixture
-def app(database: InMemoryDatabase) -> TodoApp:
-    return TodoApp(lambda: memory_unit(database))
+async def a_todo(app: Harness, title: str = "Buy milk", actor: Actor = ME) -> Todo:
+    return await app.create_todo(CreateTodoCommand(actor=actor, title=title))
 
 
-async def a_todo(app: TodoApp, title: str = "Buy milk", actor: object = ME) -> Todo:
-    return await app.create(CreateTodoCommand(actor=actor, title=title))  # type: ignore[arg-type]
-
-
-async def test_create_trims_the_title_and_records_an_event(app: TodoApp, database: InMemoryDatabase) -> None:
+async def test_create_trims_the_title_and_records_an_event(app: Harness) -> None:
     todo = await a_todo(app, "  Buy milk  ")
     assert (todo.title.value, todo.version, todo.owner_id) == ("Buy milk", 1, ME.user_id)
-    assert [e.change for e in database.events() if isinstance(e, TodoChanged)] == ["created"]
+    payload = {"todo_id": str(todo.id), "owner_id": str(ME.user_id), "version": 1, "change": "created"}
+    assert [(e.name, e.aggregate_type, e.aggregate_id, e.payload) for e in await app.events()] == [
+        ("todo.changed", "todo", str(todo.id), payload)
+    ]
 
 
-async def test_create_refuses_a_blank_title_and_stores_nothing(app: TodoApp, database: InMemoryDatabase) -> None:
+async def test_create_refuses_a_blank_title_and_stores_nothing(app: Harness) -> None:
     with pytest.raises(InvalidValueError):
         await a_todo(app, "   ")
-    assert database.tables(TodoTables).todos == {} and database.events() == []
+    assert app.database.tables(TodoTables).todos == {}
+    assert await app.events() == []
 
 
-async def test_someone_elses_todo_is_not_found_for_every_operation(app: TodoApp) -> None:
+async def test_someone_elses_todo_is_not_found_for_every_operation(app: Harness) -> None:
     todo = await a_todo(app)
     attempts = [
-        app.get(THEM, todo.id),
-        app.update(UpdateTodoCommand(actor=THEM, todo_id=todo.id, expected_version=1, title="x")),
-        app.replace(ReplaceTodoCommand(actor=THEM, todo_id=todo.id, expected_version=1, title="x")),
-        app.toggle(ToggleTodoCommand(actor=THEM, todo_id=todo.id)),
-        app.delete(DeleteTodoCommand(actor=THEM, todo_id=todo.id)),
+        app.get_todo(THEM, todo.id),
+        app.update_todo(UpdateTodoCommand(actor=THEM, todo_id=todo.id, expected_version=1, title="x")),
+        app.replace_todo(ReplaceTodoCommand(actor=THEM, todo_id=todo.id, expected_version=1, title="x")),
+        app.toggle_todo(ToggleTodoCommand(actor=THEM, todo_id=todo.id)),
+        app.delete_todo(DeleteTodoCommand(actor=THEM, todo_id=todo.id)),
     ]
     for attempt in attempts:
         with pytest.raises(NotFoundError):
             await attempt
-    assert (await app.get(ME, todo.id)).version == 1
+    assert (await app.get_todo(ME, todo.id)).version == 1
 
 
 @pytest.mark.parametrize("use_case", ["update", "replace"])
-async def test_edits_without_a_version_are_refused_with_the_current_one(app: TodoApp, use_case: str) -> None:
+async def test_edits_without_a_version_are_refused_with_the_current_one(app: Harness, use_case: str) -> None:
     todo = await a_todo(app)
     command = (UpdateTodoCommand if use_case == "update" else ReplaceTodoCommand)(
         actor=ME, todo_id=todo.id, expected_version=None, title="x"
     )
     with pytest.raises(VersionRequiredError) as error:
-        await getattr(app, use_case)(command)
+        await getattr(app, f"{use_case}_todo")(command)
     assert error.value.current_version == 1
 
 
-async def test_stale_update_changes_nothing(app: TodoApp, database: InMemoryDatabase) -> None:
+async def test_stale_update_changes_nothing(app: Harness) -> None:
     todo = await a_todo(app)
-    await app.update(UpdateTodoCommand(actor=ME, todo_id=todo.id, expected_version=1, title="first"))
-    events_before = len(database.events())
+    await app.update_todo(UpdateTodoCommand(actor=ME, todo_id=todo.id, expected_version=1, title="first"))
+    events_before = await app.events()
     with pytest.raises(VersionMismatchError) as error:
-        await app.update(UpdateTodoCommand(actor=ME, todo_id=todo.id, expected_version=1, title="second"))
+        await app.update_todo(UpdateTodoCommand(actor=ME, todo_id=todo.id, expected_version=1, title="second"))
     assert error.value.actual == 2
-    stored = await app.get(ME, todo.id)
+    stored = await app.get_todo(ME, todo.id)
     assert (stored.title.value, stored.version) == ("first", 2)
-    assert len(database.events()) == events_before
+    assert await app.events() == events_before
 
 
-async def test_replace_resets_unsent_fields(app: TodoApp) -> None:
-    todo = await app.create(CreateTodoCommand(actor=ME, title="t", description="d", due_at=app.clock.now()))
-    replaced = await app.replace(ReplaceTodoCommand(actor=ME, todo_id=todo.id, expected_version="*", title="n"))
+async def test_replace_resets_unsent_fields(app: Harness) -> None:
+    todo = await app.create_todo(CreateTodoCommand(actor=ME, title="t", description="d", due_at=app.clock.now()))
+    replaced = await app.replace_todo(ReplaceTodoCommand(actor=ME, todo_id=todo.id, expected_version="*", title="n"))
     assert (replaced.title.value, replaced.description, replaced.due_at, replaced.version) == ("n", "", None, 2)
 
 
-async def test_toggle_twice_restores_completed_with_two_versions(app: TodoApp) -> None:
+async def test_toggle_twice_restores_completed_with_two_versions(app: Harness) -> None:
     todo = await a_todo(app)
-    once = await app.toggle(ToggleTodoCommand(actor=ME, todo_id=todo.id))
-    twice = await app.toggle(ToggleTodoCommand(actor=ME, todo_id=todo.id, expected_version=2))
+    once = await app.toggle_todo(ToggleTodoCommand(actor=ME, todo_id=todo.id))
+    twice = await app.toggle_todo(ToggleTodoCommand(actor=ME, todo_id=todo.id, expected_version=2))
     assert (once.completed, twice.completed, twice.version) == (True, False, 3)
 
 
-async def test_delete_honours_a_given_version(app: TodoApp) -> None:
+async def test_delete_honours_a_given_version(app: Harness) -> None:
     todo = await a_todo(app)
     with pytest.raises(VersionMismatchError):
-        await app.delete(DeleteTodoCommand(actor=ME, todo_id=todo.id, expected_version=5))
-    await app.delete(DeleteTodoCommand(actor=ME, todo_id=todo.id, expected_version=1))
+        await app.delete_todo(DeleteTodoCommand(actor=ME, todo_id=todo.id, expected_version=5))
+    await app.delete_todo(DeleteTodoCommand(actor=ME, todo_id=todo.id, expected_version=1))
     with pytest.raises(NotFoundError):
-        await app.get(ME, todo.id)
+        await app.get_todo(ME, todo.id)
 
 
-async def test_missing_todo_is_not_found(app: TodoApp) -> None:
+async def test_missing_todo_is_not_found(app: Harness) -> None:
     with pytest.raises(NotFoundError):
-        await app.get(ME, TodoId(uuid4()))
+        await app.get_todo(ME, TodoId(uuid4()))
 
 
-async def test_list_filters_sorts_and_pages_only_my_todos(app: TodoApp) -> None:
+async def test_list_filters_sorts_and_pages_only_my_todos(app: Harness) -> None:
     titles = ["b", "a", "d", "c", "e"]
     for offset, title in enumerate(titles):
         app.clock.advance(timedelta(minutes=1))
         todo = await a_todo(app, title)
         if offset % 2 == 0:
-            await app.toggle(ToggleTodoCommand(actor=ME, todo_id=todo.id))
+            await app.toggle_todo(ToggleTodoCommand(actor=ME, todo_id=todo.id))
     await a_todo(app, "theirs", THEM)
-    newest_first = await app.list(ListTodosCommand(actor=ME))
+    newest_first = await app.list_todos(ListTodosCommand(actor=ME))
     assert [t.title.value for t in newest_first.items] == ["e", "c", "d", "a", "b"]
-    by_title = await app.list(ListTodosCommand(actor=ME, sort=TodoSort.TITLE, size=2, page=2))
+    by_title = await app.list_todos(ListTodosCommand(actor=ME, sort=TodoSort.TITLE, size=2, page=2))
     assert [t.title.value for t in by_title.items] == ["c", "d"]
     assert (by_title.total, by_title.pages) == (5, 3)
-    done = await app.list(ListTodosCommand(actor=ME, completed=True, sort=TodoSort.TITLE))
+    done = await app.list_todos(ListTodosCommand(actor=ME, completed=True, sort=TodoSort.TITLE))
     assert [t.title.value for t in done.items] == ["b", "d", "e"]
-    beyond = await app.list(ListTodosCommand(actor=ME, page=9))
+    beyond = await app.list_todos(ListTodosCommand(actor=ME, page=9))
     assert (beyond.items, beyond.total) == ([], 5)
 
 
 @pytest.mark.parametrize(("page", "size"), [(0, 20), (1, 0), (1, 101)])
-async def test_list_refuses_out_of_range_paging(app: TodoApp, page: int, size: int) -> None:
+async def test_list_refuses_out_of_range_paging(app: Harness, page: int, size: int) -> None:
     with pytest.raises(InvalidValueError):
-        await app.list(ListTodosCommand(actor=ME, page=page, size=size))
+        await app.list_todos(ListTodosCommand(actor=ME, page=page, size=size))
