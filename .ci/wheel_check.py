@@ -5,7 +5,9 @@
 3. run the README's embedding example from another folder with that venv's Python;
 4. `portside migrate`, then `portside serve` on a free port against a temp SQLite database:
    `/health` answers 200 and a registration is stored (the shipped migrations made the
-   tables), then the server is stopped.
+   tables), then the server is stopped;
+5. install the `testing` extra and run the README's testing example (the shipped state
+   machines against an embedder's own wiring).
 
 Any failing step exits 1 with its name and output. Run it with the project venv's Python.
 """
@@ -89,16 +91,31 @@ def _install(work: Path, wheel: Path) -> Path:
     return venv
 
 
-def _embedding_example(work: Path, venv: Path) -> None:
-    match = re.search(r"<!-- embed-example -->\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+def _readme_example(work: Path, venv: Path, marker: str) -> str:
+    """Run the README's Python block after ``<!-- marker -->`` from a folder outside the
+    checkout; its output."""
+    match = re.search(rf"<!-- {marker} -->\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
     if match is None:
-        raise CheckFailedError("example: no embedding example after <!-- embed-example --> in README.md")
+        raise CheckFailedError(f"example: no example after <!-- {marker} --> in README.md")
     elsewhere = work / "elsewhere"
-    elsewhere.mkdir()
-    script = elsewhere / "embed.py"
+    elsewhere.mkdir(exist_ok=True)
+    script = elsewhere / f"{marker}.py"
     script.write_text(match.group(1))
-    output = _run("example", [str(venv / "bin" / "python"), str(script)], cwd=elsewhere, env=_clean_environment())
+    return _run("example", [str(venv / "bin" / "python"), str(script)], cwd=elsewhere, env=_clean_environment())
+
+
+def _embedding_example(work: Path, venv: Path) -> None:
+    output = _readme_example(work, venv, "embed-example")
     if output.split()[-3:] != ["ada@example.com", "True", "user"]:
+        raise CheckFailedError(f"example: unexpected output:\n{output}")
+
+
+def _testing_example(work: Path, venv: Path, wheel: Path) -> None:
+    """``portside[testing]`` brings hypothesis, and the shipped machines run on the embedder's wiring."""
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-compile"]
+    _run("install", [*pip, "-c", str(ROOT / "requirements.lock"), f"{wheel}[testing]"], cwd=work)
+    output = _readme_example(work, venv, "testing-example")
+    if output.splitlines()[-1:] != ["model checks passed; True"]:
         raise CheckFailedError(f"example: unexpected output:\n{output}")
 
 
@@ -181,6 +198,8 @@ def main() -> int:
             _embedding_example(work, venv)
         with _step("portside migrate, portside serve, GET /health"):
             _migrate_and_serve(work, venv)
+        with _step("install portside[testing], run the README testing example"):
+            _testing_example(work, venv, wheel)
     except (CheckFailedError, subprocess.TimeoutExpired) as error:
         print(f"wheel-check: FAILED in {work}\n{error}", file=sys.stderr)
         return 1
