@@ -28,11 +28,12 @@ def create_engine(
     hashes and token hashes).
 
     On PostgreSQL, connections idle in autocommit mode so reads cost no BEGIN/ROLLBACK;
-    ``SqlSession`` opens a transaction for writes (``autocommit_reads=False`` for tools such
-    as migrations that manage transactions themselves). Connecting gives up after
-    ``connect_timeout`` seconds, so an unreachable server fails requests fast. A pooled
-    connection whose socket the server closed (a restart) is replaced when checked out,
-    without a round trip.
+    ``SqlSession`` opens a transaction for writes and refuses (``ValueError``) a connection
+    that is not in autocommit mode. ``autocommit_reads=False`` is for tools such as
+    migrations that manage transactions themselves, never for ``SqlUnitOfWork``.
+    Connecting gives up after ``connect_timeout`` seconds, so an unreachable server fails
+    requests fast. A pooled connection whose socket the server closed (a restart) is
+    replaced when checked out, without a round trip.
 
     SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction
     starts with ``BEGIN IMMEDIATE``: writers queue for the lock instead of failing with

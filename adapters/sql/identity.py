@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from adapters.shared.unit_of_work import ContextUnitOfWork
-from adapters.sql.session import Query, SqlSession
+from adapters.sql.errors import ConstraintErrors
+from adapters.sql.session import SqlSession
+from adapters.sql.statements import Query
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
 from application.errors import AlreadyExistsError
 from application.identity.ports import (
@@ -95,6 +96,7 @@ def _session(row: Any) -> Session:
 
 
 # The statements every authenticated request runs are built once; only parameters vary.
+_INSERT_USER = Query(insert(users).values({column.name: bindparam(column.name) for column in users.c}))
 _USER_BY_ID = Query(select(users).where(users.c.id == bindparam("id")))
 _USER_BY_EMAIL = Query(select(users).where(users.c.email == bindparam("email")))
 _PRINCIPAL = Query(
@@ -110,12 +112,11 @@ _PRINCIPAL = Query(
 )
 
 
+_USER_ERRORS = ConstraintErrors(users, {"uq_users_email": lambda: AlreadyExistsError("user", "email")})
+
+
 def _maybe_user(row: Any) -> User | None:
     return None if row is None else _user(row)
-
-
-def _first(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    return rows[0] if rows else None
 
 
 class SqlUserRepository(UserRepository):
@@ -123,26 +124,23 @@ class SqlUserRepository(UserRepository):
         self._db = session
 
     async def add(self, user: User) -> None:
-        try:
-            await self._db.write(insert(users).values(_user_row(user)))
-        except IntegrityError:  # the transaction is spoiled; the use-case ends with this error
-            raise AlreadyExistsError("user", "email") from None
+        await self._db.write(_INSERT_USER, _user_row(user), errors=_USER_ERRORS)
 
     async def get(self, user_id: UserId) -> User | None:
-        return _maybe_user(_first(await self._db.fetch(_USER_BY_ID, id=user_id)))
+        return _maybe_user((await self._db.read(_USER_BY_ID, {"id": user_id})).first())
 
     async def get_for_update(self, user_id: UserId) -> User | None:
         # Through ``write``: the row lock needs the transaction, which a write opens.
         result = await self._db.write(select(users).where(users.c.id == user_id).with_for_update())
-        return _maybe_user(result.mappings().first())
+        return _maybe_user(result.first())
 
     async def get_by_email(self, email: Email) -> User | None:
-        return _maybe_user(_first(await self._db.fetch(_USER_BY_EMAIL, email=email.value)))
+        return _maybe_user((await self._db.read(_USER_BY_EMAIL, {"email": email.value})).first())
 
     async def save(self, user: User) -> None:
         row = _user_row(user)
         del row["id"], row["created_at"]
-        await self._db.write(update(users).where(users.c.id == user.id).values(row))
+        await self._db.write(update(users).where(users.c.id == user.id).values(row), errors=_USER_ERRORS)
 
 
 class SqlSessionRepository(SessionRepository):
@@ -155,7 +153,7 @@ class SqlSessionRepository(SessionRepository):
 
     async def get(self, session_id: SessionId) -> Session | None:
         row = (await self._db.read(select(sessions).where(sessions.c.id == session_id))).first()
-        return None if row is None else _session(row._mapping)
+        return None if row is None else _session(row)
 
     async def get_by_token_hash(self, token_hash: str) -> Session | None:
         query = (
@@ -164,7 +162,7 @@ class SqlSessionRepository(SessionRepository):
             .where(refresh_tokens.c.token_hash == token_hash)
         )
         row = (await self._db.read(query)).first()
-        return None if row is None else _session(row._mapping)
+        return None if row is None else _session(row)
 
     async def list_live(self, user_id: UserId, now: datetime) -> list[Session]:
         query = (
@@ -177,7 +175,7 @@ class SqlSessionRepository(SessionRepository):
             )
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
         )
-        return [_session(row._mapping) for row in await self._db.read(query)]
+        return [_session(row) for row in (await self._db.read(query)).rows]
 
     async def save(self, session: Session) -> None:
         expected = session.version - 1
@@ -198,7 +196,7 @@ class SqlSessionRepository(SessionRepository):
         )
 
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
-        row = _first(await self._db.fetch(_PRINCIPAL, session_id=session_id, now=now))
+        row = (await self._db.read(_PRINCIPAL, {"session_id": session_id, "now": now})).first()
         return None if row is None else Principal(user_id=UserId(row["id"]), role=Role(row["role"]))
 
     async def _remember_token(self, session: Session) -> None:
@@ -237,13 +235,13 @@ class SqlLoginAttemptRepository(LoginAttemptRepository):
         result = await self._db.write(
             insert(login_failures).values(email=email, failed_at=at, in_flight=True).returning(login_failures.c.id)
         )
-        return int(result.scalar_one())
+        return int(result.rows[0]["id"])
 
     async def attempts_since(self, email: str, since: datetime) -> list[LoginAttempt]:
         query = select(login_failures.c.failed_at, login_failures.c.in_flight).where(
             login_failures.c.email == email, login_failures.c.failed_at >= since
         )
-        return [LoginAttempt(row.failed_at, in_flight=row.in_flight) for row in await self._db.read(query)]
+        return [LoginAttempt(row["failed_at"], in_flight=row["in_flight"]) for row in (await self._db.read(query)).rows]
 
     async def fail(self, email: str, attempt: int) -> None:
         await self._db.write(

@@ -9,7 +9,8 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.shared.event_codec import decode, encode
-from adapters.sql.session import Query, SqlSession
+from adapters.sql.session import SqlSession
+from adapters.sql.statements import Query
 from adapters.sql.tables import outbox
 from adapters.system.ids import Uuid7Generator
 from application.shared.events import Envelope
@@ -24,7 +25,7 @@ _INSERT = Query(insert(outbox).values({name: bindparam(name) for name in _COLUMN
 
 async def write_events(session: SqlSession, envelopes: list[Envelope]) -> None:
     for envelope in envelopes:  # usually one per commit
-        await session.run(_INSERT, **encode(envelope))
+        await session.write(_INSERT, encode(envelope))
 
 
 class SqlOutboxReader(OutboxReader):
@@ -82,15 +83,15 @@ class SqlOutboxReader(OutboxReader):
     async def oldest_pending(self) -> datetime | None:
         async with self._engine.connect() as connection:
             session = SqlSession(connection)
-            result = await session.read(select(func.min(outbox.c.occurred_at)).where(outbox.c.published_at.is_(None)))
-            oldest: datetime | None = result.scalar_one_or_none()
-            return oldest
+            oldest = func.min(outbox.c.occurred_at).label("oldest")
+            row = (await session.read(select(oldest).where(outbox.c.published_at.is_(None)))).first()
+            return None if row is None else row["oldest"]
 
     async def _write(self, statement: Any) -> list[dict[str, Any]]:
         async with self._engine.connect() as connection:
             session = SqlSession(connection)
             try:
-                rows = [dict(row) for row in (await session.write(statement)).mappings()]
+                rows = [dict(row) for row in (await session.write(statement)).rows]
                 await session.commit()
             finally:
                 await session.rollback()

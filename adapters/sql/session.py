@@ -1,107 +1,35 @@
-"""``SqlSession``: the connection of one unit of work, with the transaction opened only for writes."""
+"""``SqlSession``: the one way repositories run SQL, on the connection of one unit of work.
+
+A statement is either a ``Query`` (built once with named ``bindparam``s; on PostgreSQL its
+compiled text goes straight to asyncpg) or any SQLAlchemy statement built per call. Both
+kinds get the same column-type processing, the same translation of constraint violations
+(``ConstraintErrors``) and the same ``Result``.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
-import asyncpg  # type: ignore[import-untyped]  # no stubs; only its exception classes are used
-import msgspec
-from sqlalchemy import CursorResult, Executable
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
+from adapters.sql.errors import ConstraintErrors, connection_lost, database_unavailable
+from adapters.sql.statements import Query, Result, Statement
 from application.errors import DependencyUnavailableError
 
-__all__ = ["Query", "SqlSession", "connection_lost", "database_unavailable", "discard"]
+__all__ = ["SqlSession", "discard", "pooled_now"]
 
 _T = TypeVar("_T")
 
-_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
-_JSON = msgspec.json.Encoder()
-
-# Driver errors after which the connection is gone: class 08, the server shutting down or
-# starting up, or the socket itself (reset, refused, broken pipe).
-_LOST = (
-    sa_exc.DisconnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-    ConnectionError,
+_SAVEPOINT = "portside_attempt"
+_NOT_AUTOCOMMIT = (
+    "SqlSession needs a PostgreSQL engine on asyncpg whose connections idle in autocommit mode "
+    "(isolation_level='AUTOCOMMIT'), since it opens and ends the write transaction itself: "
+    "make the engine with adapters.sql.engine.create_engine"
 )
-# Errors that say the database is out of reach for now without proving the connection dead:
-# timeouts (connect, command, pool checkout) and the server's connection limit.
-_BUSY = (OSError, sa_exc.TimeoutError, asyncpg.TooManyConnectionsError)
-# SQLite gives up with these once its busy timeout has passed; the other OperationalErrors
-# (syntax, missing table) are bugs.
-_SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open database file")
-
-
-class Query:
-    """A statement built once with named ``bindparam``s, compiled once for asyncpg.
-
-    On PostgreSQL ``SqlSession.fetch`` and ``SqlSession.run`` send the compiled text
-    straight to the driver, which keeps its own prepared statements: the hot statements of
-    every request skip SQLAlchemy's per-execution work (README, Performance). Elsewhere the
-    statement runs through SQLAlchemy as usual. Parameters named
-    in ``json`` are JSON-encoded for the driver (SQLAlchemy's JSON type does it otherwise).
-    """
-
-    def __init__(self, statement: Select[Any] | UpdateBase, *, json: Sequence[str] = ()) -> None:
-        self.statement = statement
-        compiled = statement.compile(dialect=_ASYNCPG)
-        self.postgres_sql = str(compiled)
-        self.parameter_names: Sequence[str] = tuple(compiled.positiontup or ())
-        self.json = frozenset(json)
-
-    def driver_arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
-        return [
-            _JSON.encode(parameters[name]).decode() if name in self.json else parameters[name]
-            for name in self.parameter_names
-        ]
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and the errors it was raised from: SQLAlchemy and its asyncpg adapter wrap
-    the driver's exception, which names the actual failure."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        wrapped = current.orig if isinstance(current, sa_exc.DBAPIError) else None
-        current = current.__cause__ or (wrapped if isinstance(wrapped, BaseException) else None)
-
-
-def connection_lost(error: BaseException) -> bool:
-    """Whether ``error`` says the connection broke; it must then be invalidated, not reused."""
-    for cause in _causes(error):
-        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
-            return True
-        if isinstance(cause, _LOST):
-            return True
-        if isinstance(cause, asyncpg.InterfaceError) and "connection is closed" in str(cause):
-            return True
-    return False
-
-
-def database_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` means the database cannot serve now (worth a retry later), as
-    opposed to a bug or a refused statement (constraint violations stay what they are)."""
-    if connection_lost(error):
-        return True
-    for cause in _causes(error):
-        if isinstance(cause, _BUSY):
-            return True
-        if isinstance(cause, sqlite3.OperationalError) and any(text in str(cause) for text in _SQLITE_BUSY):
-            return True
-    return False
 
 
 async def discard(connection: AsyncConnection) -> None:
@@ -119,11 +47,42 @@ async def discard(connection: AsyncConnection) -> None:
         await connection.close()
 
 
+def _autocommit_driver(connection: AsyncConnection, pooled: Any) -> Any:
+    """The asyncpg connection under ``pooled``, after checking the engine's precondition
+    (no round trip: the driver knows whether it is in autocommit mode)."""
+    dialect = connection.dialect
+    if dialect.driver != "asyncpg" or not dialect.detect_autocommit_setting(pooled.dbapi_connection):
+        raise ValueError(_NOT_AUTOCOMMIT)
+    return pooled.driver_connection
+
+
+def pooled_now(connection: AsyncConnection) -> Any:
+    """The pooled connection, when it can be had without awaiting (it can, unless the
+    connection was invalidated or closed); None otherwise."""
+    sync = connection.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return None
+    return sync.connection
+
+
 Reconnect = Callable[[], Awaitable[AsyncConnection]]
 
 
 class SqlSession:
-    """Runs a unit of work's statements on one connection.
+    """Runs a unit of work's statements on one connection. Its methods are named after
+    their transaction rules; each takes a ``Query`` or a built statement, with
+    ``parameters`` for its bind parameters, and returns a ``Result``:
+
+    - ``read``: a statement that changes nothing (INSERT, UPDATE and DELETE are refused).
+      It runs inside the write transaction if this session opened one, otherwise outside
+      any, and then may run once more on a fresh connection (below). A locking read
+      (``FOR UPDATE``) needs the transaction: send it through ``write``.
+    - ``write``: opens the write transaction or joins it, and is never repeated. A violated
+      constraint named in ``errors`` raises the error mapped to it; on PostgreSQL the
+      transaction is then spoiled, and the unit of work ends with that error.
+    - ``attempt``: a ``write`` under a SAVEPOINT. When it fails it alone is undone and the
+      transaction stays usable, on PostgreSQL too: a caller may catch the mapped error and
+      try again (another slug).
 
     On PostgreSQL, connections idle in autocommit mode (see ``create_engine``): a read-only
     use-case pays no BEGIN and no ROLLBACK round trip. The first write opens a READ
@@ -131,7 +90,9 @@ class SqlSession:
     it see the same data they would have seen inside it (READ COMMITTED takes a fresh
     snapshot per statement), and every write that depends on a read is a compare-and-set
     or protected by a constraint. On SQLite every unit of work is one ``BEGIN IMMEDIATE``
-    transaction, since SQLite serializes writers anyway.
+    transaction, since SQLite serializes writers anyway. Built on a PostgreSQL connection
+    that is not in autocommit mode (an engine not made by ``create_engine``), the session
+    raises ``ValueError`` instead of running under transactions it does not control.
 
     When the database cannot serve (connection lost, unreachable, SQLite locked past its
     busy timeout) every method raises ``DependencyUnavailableError("database")``, and a
@@ -147,8 +108,10 @@ class SqlSession:
         self._lazy = connection.dialect.name == "postgresql"
         self._writing = not self._lazy
         self._driver: Any = None
+        if self._lazy and (pooled := pooled_now(connection)) is not None:
+            self._driver = _autocommit_driver(connection, pooled)
         self.wrote = False
-        """Whether ``write`` or ``run`` was called: on PostgreSQL, a transaction was begun."""
+        """Whether ``write`` or ``attempt`` was called: on PostgreSQL, a transaction was begun."""
         self.broken = False
         """Whether the connection failed and was invalidated."""
 
@@ -156,31 +119,35 @@ class SqlSession:
     def dialect(self) -> str:
         return self.connection.dialect.name
 
-    async def read(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+    async def read(self, statement: Statement, parameters: Mapping[str, Any] | None = None) -> Result:
+        if statement.writes if isinstance(statement, Query) else isinstance(statement, UpdateBase):
+            raise TypeError("read() runs no INSERT, UPDATE or DELETE: use write()")
         try:
-            return await self.connection.execute(statement, parameters)
+            return await self._execute(statement, parameters)
         except Exception as error:
             if not await self._reconnected_after(error, repeatable=True):
                 raise
-        return await self._guarded(self.connection.execute(statement, parameters))
+        return await self._guarded(self._execute(statement, parameters))
 
-    async def fetch(self, query: Query, **parameters: Any) -> Sequence[Mapping[str, Any]]:
-        """The rows of ``query``, as mappings of column name to value."""
-        try:
-            return await self._fetch(query, parameters)
-        except Exception as error:
-            if not await self._reconnected_after(error, repeatable=True):
-                raise
-        return await self._guarded(self._fetch(query, parameters))
-
-    async def run(self, query: Query, **parameters: Any) -> int:
-        """Execute a write built as a ``Query``; the number of rows it touched."""
+    async def write(
+        self,
+        statement: Statement,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        errors: ConstraintErrors | None = None,
+    ) -> Result:
         self.wrote = True
-        return await self._guarded(self._run(query, parameters))
+        return await self._guarded(self._write(statement, parameters), errors)
 
-    async def write(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+    async def attempt(
+        self,
+        statement: Statement,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        errors: ConstraintErrors | None = None,
+    ) -> Result:
         self.wrote = True
-        return await self._guarded(self._write(statement, parameters))
+        return await self._guarded(self._attempt(statement, parameters), errors)
 
     async def commit(self) -> None:
         if not self._lazy:
@@ -207,27 +174,52 @@ class SqlSession:
                 raise
             await self._invalidate()
 
-    async def _fetch(self, query: Query, parameters: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-        if not self._lazy:
-            result = await self.connection.execute(query.statement, parameters)
-            return cast(Sequence[Mapping[str, Any]], result.mappings().all())
+    async def _execute(self, statement: Statement, parameters: Mapping[str, Any] | None) -> Result:
+        if isinstance(statement, Query):
+            if self._lazy:
+                return await self._execute_on_driver(statement, parameters or {})
+            statement = statement.statement
+        result = await self.connection.execute(statement, parameters)
+        if result.returns_rows:
+            rows = result.mappings().all()
+            return Result(rows, len(rows))
+        return Result((), result.rowcount)
+
+    async def _execute_on_driver(self, query: Query, parameters: Mapping[str, Any]) -> Result:
+        plan = query._compiled(self.connection.dialect)
+        try:
+            arguments = plan.arguments(parameters)
+        except Exception as error:  # as SQLAlchemy reports a failed bind processor
+            message = f"({type(error).__module__}.{type(error).__name__}) {error}"
+            raise sa_exc.StatementError(message, plan.sql, None, error, hide_parameters=True) from error
         driver = await self._driver_connection()
         # Inside a write transaction the driver connection is in it too; otherwise autocommit.
-        rows: Sequence[Mapping[str, Any]] = await driver.fetch(query.postgres_sql, *query.driver_arguments(parameters))
-        return rows
+        if query.returns_rows:
+            rows = plan.rows(await driver.fetch(plan.sql, *arguments))
+            return Result(rows, len(rows))
+        status: str = await driver.execute(plan.sql, *arguments)
+        return Result((), int(status.rpartition(" ")[2]))  # "INSERT 0 1", "UPDATE 1", "DELETE 0"
 
-    async def _run(self, query: Query, parameters: Mapping[str, Any]) -> int:
+    async def _write(self, statement: Statement, parameters: Mapping[str, Any] | None) -> Result:
+        if not self._writing:
+            await self._begin()
+        return await self._execute(statement, parameters)
+
+    async def _attempt(self, statement: Statement, parameters: Mapping[str, Any] | None) -> Result:
         if not self._lazy:
-            return (await self.connection.execute(query.statement, parameters)).rowcount
+            async with self.connection.begin_nested():
+                return await self._execute(statement, parameters)
         if not self._writing:
             await self._begin()
-        status: str = await self._driver.execute(query.postgres_sql, *query.driver_arguments(parameters))
-        return int(status.rpartition(" ")[2])  # "INSERT 0 1", "UPDATE 1", "DELETE 0"
-
-    async def _write(self, statement: Executable, parameters: Any) -> CursorResult[Any]:
-        if not self._writing:
-            await self._begin()
-        return await self.connection.execute(statement, parameters)
+        await self._driver.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            result = await self._execute(statement, parameters)
+        except Exception as error:
+            if not database_unavailable(error):
+                await self._driver.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}")
+            raise
+        await self._driver.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        return result
 
     async def _begin(self) -> None:
         # The connection stays in autocommit mode as far as SQLAlchemy knows; the server-side
@@ -239,15 +231,20 @@ class SqlSession:
 
     async def _driver_connection(self) -> Any:
         if self._driver is None:
-            self._driver = (await self.connection.get_raw_connection()).driver_connection
+            pooled = await self.connection.get_raw_connection()
+            self._driver = _autocommit_driver(self.connection, pooled)
         return self._driver
 
-    async def _guarded(self, operation: Awaitable[_T]) -> _T:
+    async def _guarded(self, operation: Awaitable[_T], errors: ConstraintErrors | None = None) -> _T:
         try:
             return await operation
         except Exception as error:
             await self._reconnected_after(error, repeatable=False)
-            raise
+            translated = None if errors is None else errors.error_for(error)
+            if translated is None:
+                raise
+            # The driver's message would carry the offending values (an e-mail) into logs.
+            raise translated from None
 
     async def _reconnected_after(self, error: Exception, *, repeatable: bool) -> bool:
         """After ``error``: False when it is not the database's availability (re-raise it);
@@ -261,7 +258,8 @@ class SqlSession:
         if not retry or self._reconnect is None:
             raise DependencyUnavailableError("database") from error
         self.connection = await self._reconnect()
-        self._driver = None
+        pooled = pooled_now(self.connection)
+        self._driver = None if pooled is None else _autocommit_driver(self.connection, pooled)
         self.broken = False
         return True
 

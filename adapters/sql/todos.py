@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from adapters.shared.unit_of_work import ContextUnitOfWork
-from adapters.sql.session import Query, SqlSession
+from adapters.sql.session import SqlSession
+from adapters.sql.statements import Query
 from adapters.sql.tables import todos
 from application.todos.ports import TodoQuery, TodoRepository, TodoSort, TodoUnitOfWork
 from domain.shared.errors import VersionMismatchError
@@ -83,31 +84,32 @@ class SqlTodoRepository(TodoRepository):
         self._db = session
 
     async def add(self, todo: Todo) -> None:
-        await self._db.run(_INSERT, **_row(todo))
+        await self._db.write(_INSERT, _row(todo))
 
     async def get(self, todo_id: TodoId) -> Todo | None:
-        rows = await self._db.fetch(_BY_ID, id=todo_id)
-        row = rows[0] if rows else None
+        row = (await self._db.read(_BY_ID, {"id": todo_id})).first()
         return None if row is None else _todo(row)
 
     async def save(self, todo: Todo) -> None:
         row = _row(todo)
         changes = {f"new_{name}": row[name] for name in _CHANGEABLE}
-        if await self._db.run(_UPDATE, key_id=todo.id, key_version=todo.version - 1, **changes) != 1:
+        changes.update(key_id=todo.id, key_version=todo.version - 1)
+        if (await self._db.write(_UPDATE, changes)).rowcount != 1:
             raise VersionMismatchError(expected=todo.version - 1, actual=await self._stored_version(todo.id))
 
     async def delete(self, todo: Todo) -> None:
-        if await self._db.run(_DELETE, key_id=todo.id, key_version=todo.version) != 1:
+        if (await self._db.write(_DELETE, {"key_id": todo.id, "key_version": todo.version})).rowcount != 1:
             raise VersionMismatchError(expected=todo.version, actual=await self._stored_version(todo.id))
 
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
         page_query, count_query = self._listing(query.sort, query.completed is not None)
         filters = {"owner_id": owner_id, "completed": query.completed}
-        rows = await self._db.fetch(page_query, **filters, limit=query.page.size, offset=query.page.offset)
+        page = {**filters, "limit": query.page.size, "offset": query.page.offset}
+        rows = (await self._db.read(page_query, page)).rows
         if query.page.offset == 0 and len(rows) < query.page.size:
             total = len(rows)  # a short first page is everything
         else:
-            total = (await self._db.fetch(count_query, **filters))[0]["total"]
+            total = (await self._db.read(count_query, filters)).rows[0]["total"]
         return Page(items=[_todo(row) for row in rows], request=query.page, total=total)
 
     def _listing(self, sort: TodoSort, by_completed: bool) -> tuple[Query, Query]:
@@ -138,8 +140,8 @@ class SqlTodoRepository(TodoRepository):
         return _ORDER[sort]
 
     async def _stored_version(self, todo_id: TodoId) -> int | None:
-        version = await self._db.read(select(todos.c.version).where(todos.c.id == todo_id))
-        return version.scalar_one_or_none()
+        row = (await self._db.read(select(todos.c.version).where(todos.c.id == todo_id))).first()
+        return None if row is None else int(row["version"])
 
 
 class SqlTodoUnitOfWork(ContextUnitOfWork[SqlSession], TodoUnitOfWork):

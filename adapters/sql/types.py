@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,8 @@ __all__ = ["UtcDateTime"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes in and out: ``timestamptz`` on PostgreSQL, ISO text on SQLite."""
+    """Timezone-aware UTC datetimes in and out: ``timestamptz`` on PostgreSQL, ISO text on
+    SQLite. A naive datetime is refused (``ValueError``); any other offset is converted."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -32,3 +34,11 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        # asyncpg decodes every timestamptz to an aware UTC datetime, whatever the session's
+        # time zone: ``process_result_value`` would only cost a call per value and, for the
+        # rows of ``Query`` statements, a copy of every row.
+        if dialect.driver == "asyncpg":
+            return self.impl_instance.result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)

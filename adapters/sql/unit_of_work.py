@@ -13,8 +13,9 @@ from typing import Any, Self, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.shared.unit_of_work import Transaction
+from adapters.sql.errors import database_unavailable
 from adapters.sql.outbox import write_events
-from adapters.sql.session import SqlSession, database_unavailable, discard
+from adapters.sql.session import SqlSession, discard, pooled_now
 from adapters.system.ids import Uuid7Generator
 from application.errors import DependencyUnavailableError
 from application.shared.events import EventCollector, Provenance, collecting
@@ -40,7 +41,10 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
     Without ``hold_connection`` every block checks a connection out and returns it.
 
     When the database cannot be reached, entering the block (or any statement in it)
-    raises ``DependencyUnavailableError("database")``.
+    raises ``DependencyUnavailableError("database")``. Entering it on a PostgreSQL engine
+    whose connections do not idle in autocommit mode (one not made by ``create_engine``)
+    raises ``ValueError``: ``SqlSession`` runs reads outside a transaction and opens the
+    write transaction itself.
     """
 
     def __init__(
@@ -65,7 +69,11 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
             raise RuntimeError("unit of work entered twice")
         if self._connection is None:
             self._connection = await self._connect()
-        session = SqlSession(self._connection, reconnect=self._reconnect)
+        try:
+            session = SqlSession(self._connection, reconnect=self._reconnect)
+        except ValueError:  # an engine not made by ``create_engine``; see ``SqlSession``
+            await self.release()
+            raise
         self._session = session
         self._events = EventCollector()
         self._repositories = {}
@@ -144,7 +152,8 @@ async def _return_to_pool(connection: AsyncConnection) -> None:
     # A unit of work cut short (a cancelled request) must not hand an open transaction
     # back to the pool.
     if connection.dialect.name == "postgresql":
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        pooled = pooled_now(connection) or await connection.get_raw_connection()
+        driver: Any = pooled.driver_connection
         if driver.is_closed():
             await discard(connection)
             return

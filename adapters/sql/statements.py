@@ -1,0 +1,129 @@
+"""Statements as ``SqlSession`` runs them: ``Query`` (built once, compiled once per dialect,
+with its columns' type processors) and the one ``Result`` shape every statement returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Executable
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
+
+__all__ = ["Query", "Result", "Row", "Statement"]
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
+_REQUIRED = object()
+
+
+class Row(Protocol):
+    """A result row, read by column name (``row["title"]``, ``dict(row)``); its class varies."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class Result:
+    """The ``rows`` a statement returned and its ``rowcount``: the rows a write touched, or,
+    for a statement that returns rows, how many it returned."""
+
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: Sequence[Row], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def first(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+
+class _Plan:
+    """A ``Query`` compiled for one asyncpg dialect, with its columns' type processors."""
+
+    __slots__ = ("binds", "dialect", "processors", "sql")
+
+    def __init__(self, statement: Select[Any] | UpdateBase, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.dialect = dialect
+        self.sql = str(compiled)
+        binds = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            if bind.expanding:
+                raise ValueError(f"a Query cannot expand the list parameter {name!r}; build the statement per call")
+            default = _REQUIRED if bind.required else bind.effective_value
+            binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), default))
+        self.binds = tuple(binds)
+        self.processors = tuple(
+            (index, process)
+            for index, column in enumerate(statement.exported_columns)
+            if (process := _reader(column, dialect))
+        )
+
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        arguments = []
+        for name, process, default in self.binds:
+            value = parameters.get(name, default)
+            if value is _REQUIRED:
+                raise sa_exc.InvalidRequestError(f"A value is required for bind parameter {name!r}")
+            arguments.append(value if process is None else process(value))
+        return arguments
+
+    def rows(self, records: list[Any]) -> Sequence[Row]:
+        if not self.processors or not records:
+            return records  # asyncpg's records, read by name like any row
+        names = tuple(records[0].keys())
+        rows = []
+        for record in records:
+            values = list(record.values())
+            for index, process in self.processors:
+                values[index] = process(values[index])
+            rows.append(dict(zip(names, values, strict=True)))
+        return rows
+
+
+def _reader(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    try:
+        process: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    except Exception as error:
+        raise TypeError(
+            f"a Query cannot read column {column.name!r} ({column.type!r}), whose processing needs the "
+            "driver's type code; build the statement per call"
+        ) from error
+    return process
+
+
+class Query:
+    """A statement built once with named ``bindparam``s; only the parameters vary per call.
+
+    On PostgreSQL ``SqlSession`` sends its compiled text straight to asyncpg, which keeps
+    its own prepared statements, so the hot statements of every request skip SQLAlchemy's
+    per-execution work (README, Performance). It applies the same bind and result
+    processors of the column types that SQLAlchemy applies to a built statement (UTC
+    datetimes, JSON), taken from the connection's dialect. Elsewhere the statement runs
+    through SQLAlchemy as usual. Raises at construction for what the driver path cannot
+    run: list parameters (``IN``), and result columns whose processing depends on the
+    driver's type code (``Numeric``).
+    """
+
+    __slots__ = ("_plan", "returns_rows", "statement", "writes")
+
+    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
+        self.statement = statement
+        self.writes = isinstance(statement, UpdateBase)
+        self.returns_rows = bool(statement.exported_columns)
+        self._plan = _Plan(statement, _ASYNCPG)
+
+    def _compiled(self, dialect: Dialect) -> _Plan:
+        # One plan, for the dialect of the last engine that ran it: a process has one.
+        plan = self._plan
+        if plan.dialect is not dialect:
+            plan = self._plan = _Plan(self.statement, dialect)
+        return plan
+
+
+Statement = Query | Executable
