@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.shared.event_codec import decode, encode
+from adapters.shared.event_codec import COLUMNS, decode, encode
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import outbox
@@ -19,8 +19,7 @@ from application.shared.ports import Clock, IdGenerator
 
 __all__ = ["SqlOutboxReader", "write_events"]
 
-_COLUMNS = ("event_id", "name", "occurred_at", "aggregate_type", "aggregate_id", "actor_id", "request_id", "payload")
-_INSERT = Query(insert(outbox).values({name: bindparam(name) for name in _COLUMNS}))
+_INSERT = Query(insert(outbox).values({name: bindparam(name) for name in COLUMNS}))
 
 
 async def write_events(session: SqlSession, envelopes: list[Envelope]) -> None:
@@ -59,7 +58,7 @@ class SqlOutboxReader(OutboxReader):
             update(outbox)
             .where(outbox.c.id.in_(claimable.scalar_subquery()))
             .values(claimed_until=until, claim_token=token)
-            .returning(outbox.c.id, *(outbox.c[name] for name in _COLUMNS))
+            .returning(outbox.c.id, *(outbox.c[name] for name in COLUMNS))
         )
         rows = await self._write(statement)
         rows.sort(key=lambda row: row["id"])
