@@ -8,9 +8,9 @@ from typing import Any, Self, TypeVar
 
 from adapters.memory.database import ContextTables, InMemoryDatabase, OutboxEntry
 from adapters.shared.event_codec import encode
-from adapters.shared.unit_of_work import Transaction
+from adapters.shared.unit_of_work import Block, Transaction
 from adapters.system.ids import Uuid7Generator
-from application.shared.events import EventCollector, Provenance, collecting
+from application.shared.events import Provenance
 from application.shared.ports import IdGenerator
 from application.shared.unit_of_work import UnitOfWork
 
@@ -33,8 +33,7 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
         self._provenance = provenance or Provenance()
         self._ids = ids or Uuid7Generator()
         self._working: dict[type[Any], Any] | None = None
-        self._repositories: dict[Callable[[InMemoryUnitOfWork], Any], Any] = {}
-        self._events = EventCollector()
+        self._block: Block[InMemoryUnitOfWork] | None = None
         self.commits = 0
 
     async def __aenter__(self) -> Self:
@@ -48,7 +47,7 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._working = None
+        self._working = self._block = None
         self._database.lock.release()
 
     def tables(self, kind: type[_Tables]) -> _Tables:
@@ -60,18 +59,13 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
         return tables
 
     def repository(self, build: Callable[[InMemoryUnitOfWork], _Repository]) -> _Repository:
-        if self._working is None:
-            raise RuntimeError("unit of work used outside 'async with'")
-        repository = self._repositories.get(build)
-        if repository is None:
-            repository = self._repositories[build] = collecting(build(self), self._events)
-        return repository
+        return self._current().repository(build)
 
     async def commit(self) -> None:
-        if self._working is None:
-            raise RuntimeError("unit of work used outside 'async with'")
+        block = self._current()
+        assert self._working is not None
         outbox = self._database.outbox
-        for envelope in self._events.envelopes(self._ids.new_id, self._provenance):
+        for envelope in block.events.envelopes(self._ids.new_id, self._provenance):
             outbox.append(OutboxEntry(id=len(outbox) + 1, row=encode(envelope)))
         self._database.committed.update(self._working)
         self.commits += 1
@@ -79,5 +73,9 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
 
     def _begin(self) -> None:
         self._working = {}
-        self._repositories = {}
-        self._events = EventCollector()
+        self._block = Block(self)
+
+    def _current(self) -> Block[InMemoryUnitOfWork]:
+        if self._block is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._block

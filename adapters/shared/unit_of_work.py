@@ -5,9 +5,11 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
-__all__ = ["ContextUnitOfWork", "Transaction"]
+from application.shared.events import EventCollector, collecting
+
+__all__ = ["Block", "ContextUnitOfWork", "Transaction"]
 
 _Handle = TypeVar("_Handle", covariant=True)
 _Repository = TypeVar("_Repository")
@@ -58,3 +60,19 @@ class ContextUnitOfWork(Generic[_T]):
 
     async def commit(self) -> None:
         await self._transaction.commit()
+
+
+class Block(Generic[_T]):
+    """One ``async with`` block of a unit of work: the repositories built on its ``handle``
+    (the SQL session, the in-memory transaction), each once, and the events they collect."""
+
+    def __init__(self, handle: _T) -> None:
+        self.handle = handle
+        self.events = EventCollector()
+        self._repositories: dict[Callable[[_T], Any], Any] = {}
+
+    def repository(self, build: Callable[[_T], _Repository]) -> _Repository:
+        repository = self._repositories.get(build)
+        if repository is None:
+            repository = self._repositories[build] = collecting(build(self.handle), self.events)
+        return repository

@@ -12,13 +12,13 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.shared.unit_of_work import Transaction
+from adapters.shared.unit_of_work import Block, Transaction
 from adapters.sql.errors import database_unavailable
 from adapters.sql.outbox import write_events
 from adapters.sql.session import SqlSession, discard, pooled_now
 from adapters.system.ids import Uuid7Generator
 from application.errors import DependencyUnavailableError
-from application.shared.events import EventCollector, Provenance, collecting
+from application.shared.events import Provenance
 from application.shared.ports import IdGenerator
 from application.shared.unit_of_work import UnitOfWork
 
@@ -60,12 +60,10 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         self._provenance = provenance or Provenance()
         self._new_event_id = (ids or Uuid7Generator()).new_id
         self._connection: AsyncConnection | None = None
-        self._session: SqlSession | None = None
-        self._events = EventCollector()
-        self._repositories: dict[Callable[[SqlSession], Any], Any] = {}
+        self._block: Block[SqlSession] | None = None
 
     async def __aenter__(self) -> Self:
-        if self._session is not None:
+        if self._block is not None:
             raise RuntimeError("unit of work entered twice")
         if self._connection is None:
             self._connection = await self._connect()
@@ -74,18 +72,11 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         except ValueError:  # an engine not made by ``create_engine``; see ``SqlSession``
             await self.release()
             raise
-        self._session = session
-        self._events = EventCollector()
-        self._repositories = {}
+        self._block = Block(session)
         return self
 
     def repository(self, build: Callable[[SqlSession], _Repository]) -> _Repository:
-        if self._session is None:
-            raise RuntimeError("unit of work used outside 'async with'")
-        repository = self._repositories.get(build)
-        if repository is None:
-            repository = self._repositories[build] = collecting(build(self._session), self._events)
-        return repository
+        return self._current().repository(build)
 
     async def __aexit__(
         self,
@@ -93,9 +84,10 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self._session, None
-        if session is None:
+        block, self._block = self._block, None
+        if block is None:
             return
+        session = block.handle
         try:
             await session.rollback()
         finally:
@@ -105,10 +97,14 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
                 await self.release()
 
     async def commit(self) -> None:
-        if self._session is None:
+        block = self._current()
+        await write_events(block.handle, block.events.envelopes(self._new_event_id, self._provenance))
+        await block.handle.commit()
+
+    def _current(self) -> Block[SqlSession]:
+        if self._block is None:
             raise RuntimeError("unit of work used outside 'async with'")
-        await write_events(self._session, self._events.envelopes(self._new_event_id, self._provenance))
-        await self._session.commit()
+        return self._block
 
     async def release(self) -> None:
         """Return the connection to the pool (the composition root calls this per request).
