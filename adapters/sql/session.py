@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
 from adapters.sql.errors import ConstraintErrors, connection_lost, database_unavailable
-from adapters.sql.statements import Query, Result, Statement
+from adapters.sql.statements import Query, Result, Statement, locks_rows
 from application.errors import DependencyUnavailableError
 
 __all__ = ["SqlSession", "discard", "pooled_now"]
@@ -114,6 +114,7 @@ class SqlSession:
         """Whether ``write`` or ``attempt`` was called: on PostgreSQL, a transaction was begun."""
         self.broken = False
         """Whether the connection failed and was invalidated."""
+        self._spoiled: Exception | None = None
 
     @property
     def dialect(self) -> str:
@@ -122,10 +123,15 @@ class SqlSession:
     async def read(self, statement: Statement, parameters: Mapping[str, Any] | None = None) -> Result:
         if statement.writes if isinstance(statement, Query) else isinstance(statement, UpdateBase):
             raise TypeError("read() runs no INSERT, UPDATE or DELETE: use write()")
+        if statement.locks if isinstance(statement, Query) else locks_rows(statement):
+            raise TypeError("read() takes no row locks: in autocommit they end with the statement; use write()")
+        self._refuse_if_spoiled()
         try:
             return await self._execute(statement, parameters)
         except Exception as error:
             if not await self._reconnected_after(error, repeatable=True):
+                if self.wrote:
+                    self._spoiled = error  # inside the write transaction, which PostgreSQL has aborted
                 raise
         return await self._guarded(self._execute(statement, parameters))
 
@@ -136,6 +142,7 @@ class SqlSession:
         *,
         errors: ConstraintErrors | None = None,
     ) -> Result:
+        self._refuse_if_spoiled()
         self.wrote = True
         return await self._guarded(self._write(statement, parameters), errors)
 
@@ -146,15 +153,26 @@ class SqlSession:
         *,
         errors: ConstraintErrors | None = None,
     ) -> Result:
+        self._refuse_if_spoiled()
         self.wrote = True
-        return await self._guarded(self._attempt(statement, parameters), errors)
+        try:
+            return await self._guarded(self._attempt(statement, parameters), errors)
+        except Exception:
+            self._spoiled = None  # the savepoint undid the failed statement only
+            raise
 
     async def commit(self) -> None:
+        """Commit the writes. Refuses (``RuntimeError``) after a statement of the transaction
+        failed: PostgreSQL has aborted it and would answer COMMIT with a silent ROLLBACK, so
+        both databases refuse alike rather than lose the writes quietly on one of them."""
+        self._refuse_if_spoiled()
         if not self._lazy:
             await self._guarded(self.connection.commit())
         elif self._writing:
             self._writing = False
-            await self._guarded(self._driver.execute("COMMIT"))
+            status = await self._guarded(self._driver.execute("COMMIT"))
+            if status != "COMMIT":
+                raise RuntimeError(f"PostgreSQL answered {status!r} to COMMIT: the transaction was not committed")
 
     async def rollback(self) -> None:
         """Undo uncommitted writes. Reads in autocommit mode have nothing to undo, so a
@@ -235,11 +253,18 @@ class SqlSession:
             self._driver = _autocommit_driver(self.connection, pooled)
         return self._driver
 
+    def _refuse_if_spoiled(self) -> None:
+        if self._spoiled is not None:
+            raise RuntimeError(
+                "a statement of this transaction failed; the unit of work must end without committing"
+            ) from self._spoiled
+
     async def _guarded(self, operation: Awaitable[_T], errors: ConstraintErrors | None = None) -> _T:
         try:
             return await operation
         except Exception as error:
             await self._reconnected_after(error, repeatable=False)
+            self._spoiled = error
             translated = None if errors is None else errors.error_for(error)
             if translated is None:
                 raise

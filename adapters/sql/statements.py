@@ -13,7 +13,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["Query", "Result", "Row", "Statement"]
+__all__ = ["Query", "Result", "Row", "Statement", "locks_rows"]
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _REQUIRED = object()
@@ -110,20 +110,28 @@ class Query:
     driver's type code (``Numeric``).
     """
 
-    __slots__ = ("_plan", "returns_rows", "statement", "writes")
+    __slots__ = ("_plans", "locks", "returns_rows", "statement", "writes")
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
         self.writes = isinstance(statement, UpdateBase)
+        self.locks = locks_rows(statement)
         self.returns_rows = bool(statement.exported_columns)
-        self._plan = _Plan(statement, _ASYNCPG)
+        _Plan(statement, _ASYNCPG)  # refuses what the driver path cannot run, at import
+        self._plans: dict[Dialect, _Plan] = {}
 
     def _compiled(self, dialect: Dialect) -> _Plan:
-        # One plan, for the dialect of the last engine that ran it: a process has one.
-        plan = self._plan
-        if plan.dialect is not dialect:
-            plan = self._plan = _Plan(self.statement, dialect)
+        """The plan for ``dialect`` (an engine's), compiled on its first use."""
+        plan = self._plans.get(dialect)
+        if plan is None:
+            plan = self._plans[dialect] = _Plan(self.statement, dialect)
         return plan
 
 
 Statement = Query | Executable
+
+
+def locks_rows(statement: object) -> bool:
+    """Whether ``statement`` is a ``SELECT ... FOR UPDATE`` (or ``FOR SHARE``)."""
+    # SQLAlchemy keeps the locking clause in ``_for_update_arg``; it has no public reader.
+    return isinstance(statement, Select) and statement._for_update_arg is not None

@@ -1,5 +1,5 @@
 """``SqlSession``'s transaction rules: ``read`` changes nothing, a failed ``write`` ends the
-transaction on PostgreSQL, a failed ``attempt`` is undone alone and the transaction goes on."""
+transaction on both databases, a failed ``attempt`` is undone alone and the transaction goes on."""
 
 from __future__ import annotations
 
@@ -55,22 +55,36 @@ async def test_a_failed_attempt_is_undone_alone_and_the_transaction_goes_on(engi
     assert await stored_emails(engine) == ["ada-2@example.com", "ada@example.com", "grace@example.com"]
 
 
-async def test_a_failed_write_spoils_the_transaction_on_postgresql(pg_url: str) -> None:
-    """What ``attempt`` is for: after a plain ``write`` fails, PostgreSQL refuses the rest."""
-    engine = create_engine(pg_url, pool_size=1)
-    try:
-        async with engine.connect() as connection:
-            session = SqlSession(connection)
-            try:
-                await session.write(_INSERT_USER, a_user_row(email="ada@example.com"))
-                with pytest.raises(AlreadyExistsError):
-                    await session.write(_INSERT_USER, a_user_row(email="ada@example.com"), errors=USER_ERRORS)
-                with pytest.raises(Exception, match="current transaction is aborted"):
-                    await session.write(_INSERT_USER, a_user_row(email="grace@example.com"))
-            finally:
-                await session.rollback()
-    finally:
-        await engine.dispose()
+@pytest.mark.parametrize("kind", KINDS)
+async def test_after_a_failed_write_nothing_more_runs_and_nothing_commits(engine: AsyncEngine, kind: str) -> None:
+    """What ``attempt`` is for: after a plain ``write`` fails, PostgreSQL has aborted the
+    transaction and would answer COMMIT with a silent ROLLBACK; both databases refuse alike."""
+    async with engine.connect() as connection:
+        session = SqlSession(connection)
+        try:
+            await session.write(_INSERT_USER, a_user_row(email="ada@example.com"))
+            with pytest.raises(AlreadyExistsError):
+                statement = _INSERT_USER if kind == "query" else users.insert()
+                await session.write(statement, a_user_row(email="ada@example.com"), errors=USER_ERRORS)
+            with pytest.raises(RuntimeError, match="must end without committing"):
+                await session.write(_INSERT_USER, a_user_row(email="grace@example.com"))
+            with pytest.raises(RuntimeError, match="must end without committing"):
+                await session.read(select(users.c.email))
+            with pytest.raises(RuntimeError, match="must end without committing"):
+                await session.commit()
+        finally:
+            await session.rollback()
+    assert await stored_emails(engine) == []
+
+
+async def test_read_refuses_a_row_lock(engine: AsyncEngine) -> None:
+    """A lock taken in autocommit mode ends with its statement: it would protect nothing."""
+    locking = select(users).where(users.c.email == "ada@example.com").with_for_update()
+    async with engine.connect() as connection:
+        session = SqlSession(connection)
+        for statement in (locking, Query(locking)):
+            with pytest.raises(TypeError, match="row locks"):
+                await session.read(statement)
 
 
 async def test_rolling_back_undoes_what_the_attempts_wrote(engine: AsyncEngine) -> None:
