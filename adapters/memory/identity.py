@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from adapters.memory.database import detached
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork
 from application.errors import AlreadyExistsError
 from application.identity.ports import (
@@ -57,14 +57,14 @@ class IdentityTables:
         )
 
 
-class InMemoryUserRepository(UserRepository):
+class InMemoryUserRepository(InMemoryRepository[IdentityTables], UserRepository):
     def __init__(self, unit: InMemoryUnitOfWork) -> None:
-        self._tables = unit.tables(IdentityTables)
+        super().__init__(unit, IdentityTables)
 
     async def add(self, user: User) -> None:
-        if any(u.email == user.email for u in self._tables.users.values()):
+        if any(u.email == user.email for u in self._writable.users.values()):
             raise AlreadyExistsError("user", "email")
-        self._tables.users[user.id] = detached(user)
+        self._writable.users[user.id] = detached(user)
 
     async def get(self, user_id: UserId) -> User | None:
         return _copy(self._tables.users.get(user_id))
@@ -76,16 +76,16 @@ class InMemoryUserRepository(UserRepository):
         return _copy(next((u for u in self._tables.users.values() if u.email == email), None))
 
     async def save(self, user: User) -> None:
-        self._tables.users[user.id] = detached(user)
+        self._writable.users[user.id] = detached(user)
 
 
-class InMemorySessionRepository(SessionRepository):
+class InMemorySessionRepository(InMemoryRepository[IdentityTables], SessionRepository):
     def __init__(self, unit: InMemoryUnitOfWork) -> None:
-        self._tables = unit.tables(IdentityTables)
+        super().__init__(unit, IdentityTables)
 
     async def add(self, session: Session) -> None:
-        self._tables.sessions[session.id] = detached(session)
-        self._tables.refresh_tokens[session.token_hash] = session.id
+        self._writable.sessions[session.id] = detached(session)
+        self._writable.refresh_tokens[session.token_hash] = session.id
 
     async def get(self, session_id: SessionId) -> Session | None:
         stored = self._tables.sessions.get(session_id)
@@ -101,20 +101,22 @@ class InMemorySessionRepository(SessionRepository):
         return [detached(s) for s in live]
 
     async def save(self, session: Session) -> None:
-        stored = self._tables.sessions.get(session.id)
+        stored = self._writable.sessions.get(session.id)
         expected = session.version - 1
         if stored is None or stored.version != expected:
             raise VersionMismatchError(expected=expected, actual=None if stored is None else stored.version)
-        self._tables.sessions[session.id] = detached(session)
-        self._tables.refresh_tokens[session.token_hash] = session.id
+        self._writable.sessions[session.id] = detached(session)
+        self._writable.refresh_tokens[session.token_hash] = session.id
 
-    async def revoke(self, session: Session) -> None:
+    async def revoke(self, session: Session) -> bool:
         stored = self._tables.sessions.get(session.id)
-        if stored is not None and stored.revoked_at is None:
-            revoked = detached(stored)
-            revoked.revoked_at = session.revoked_at
-            revoked.version += 1
-            self._tables.sessions[session.id] = revoked
+        if stored is None or stored.revoked_at is not None:
+            return False
+        revoked = detached(stored)
+        revoked.revoked_at = session.revoked_at
+        revoked.version += 1
+        self._writable.sessions[session.id] = revoked
+        return True
 
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
         session = self._tables.sessions.get(session_id)
@@ -126,41 +128,43 @@ class InMemorySessionRepository(SessionRepository):
         return Principal(user_id=user.id, role=user.role)
 
 
-class InMemoryLoginAttemptRepository(LoginAttemptRepository):
+class InMemoryLoginAttemptRepository(InMemoryRepository[IdentityTables], LoginAttemptRepository):
     """``lock`` has nothing to do: the in-memory unit of work runs one block at a time."""
 
     def __init__(self, unit: InMemoryUnitOfWork) -> None:
-        self._tables = unit.tables(IdentityTables)
+        super().__init__(unit, IdentityTables)
 
     async def lock(self, email: str) -> bool:
         return True
 
     async def reserve(self, email: str, at: datetime) -> int:
-        self._tables.last_attempt += 1
-        self._tables.login_failures.setdefault(email, {})[self._tables.last_attempt] = LoginAttempt(at, in_flight=True)
-        return self._tables.last_attempt
+        self._writable.last_attempt += 1
+        self._writable.login_failures.setdefault(email, {})[self._writable.last_attempt] = LoginAttempt(
+            at, in_flight=True
+        )
+        return self._writable.last_attempt
 
     async def attempts_since(self, email: str, since: datetime) -> list[LoginAttempt]:
         return [a for a in self._tables.login_failures.get(email, {}).values() if a.at >= since]
 
     async def fail(self, email: str, attempt: int) -> None:
-        attempts = self._tables.login_failures.get(email, {})
+        attempts = self._writable.login_failures.get(email, {})
         if attempt in attempts:
             attempts[attempt] = LoginAttempt(attempts[attempt].at)
 
     async def clear_through(self, email: str, attempt: int) -> None:
-        attempts = self._tables.login_failures.get(email, {})
+        attempts = self._writable.login_failures.get(email, {})
         self._keep(email, lambda number: number > attempt or (number < attempt and attempts[number].in_flight))
 
     async def withdraw(self, email: str, attempt: int) -> None:
         self._keep(email, lambda number: number != attempt)
 
     def _keep(self, email: str, keep: Callable[[int], bool]) -> None:
-        remaining = {n: t for n, t in self._tables.login_failures.get(email, {}).items() if keep(n)}
+        remaining = {n: t for n, t in self._writable.login_failures.get(email, {}).items() if keep(n)}
         if remaining:
-            self._tables.login_failures[email] = remaining
+            self._writable.login_failures[email] = remaining
         else:
-            self._tables.login_failures.pop(email, None)
+            self._writable.login_failures.pop(email, None)
 
 
 class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], IdentityUnitOfWork):

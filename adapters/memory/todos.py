@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.memory.database import detached
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork
 from application.todos.ports import TodoQuery, TodoRepository, TodoSort, TodoUnitOfWork
 from domain.shared.errors import VersionMismatchError
@@ -40,12 +40,12 @@ class TodoTables:
         return TodoTables(todos=dict(self.todos))
 
 
-class InMemoryTodoRepository(TodoRepository):
+class InMemoryTodoRepository(InMemoryRepository[TodoTables], TodoRepository):
     def __init__(self, unit: InMemoryUnitOfWork) -> None:
-        self._tables = unit.tables(TodoTables)
+        super().__init__(unit, TodoTables)
 
     async def add(self, todo: Todo) -> None:
-        self._tables.todos[todo.id] = detached(todo)
+        self._writable.todos[todo.id] = detached(todo)
 
     async def get(self, todo_id: TodoId) -> Todo | None:
         stored = self._tables.todos.get(todo_id)
@@ -55,11 +55,11 @@ class InMemoryTodoRepository(TodoRepository):
 
     async def save(self, todo: Todo) -> None:
         self._expect(todo.id, todo.version - 1)
-        self._tables.todos[todo.id] = detached(todo)
+        self._writable.todos[todo.id] = detached(todo)
 
     async def delete(self, todo: Todo) -> None:
         self._expect(todo.id, todo.version)
-        del self._tables.todos[todo.id]
+        del self._writable.todos[todo.id]
 
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
         mine = [

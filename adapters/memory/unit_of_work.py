@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from adapters.memory.database import ContextTables, InMemoryDatabase, OutboxEntry
 from adapters.shared.event_codec import encode
@@ -14,7 +14,7 @@ from application.shared.events import Provenance
 from application.shared.ports import IdGenerator
 from application.shared.unit_of_work import UnitOfWork
 
-__all__ = ["InMemoryUnitOfWork"]
+__all__ = ["InMemoryRepository", "InMemoryUnitOfWork"]
 
 _Tables = TypeVar("_Tables", bound=ContextTables)
 _Repository = TypeVar("_Repository")
@@ -23,8 +23,8 @@ _Repository = TypeVar("_Repository")
 class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
     """Holds the database lock from enter to exit, so concurrent use-cases run one after
     another, exactly as serializable transactions would. Repositories ask it for their
-    context's ``tables``: a copy made on first use in the block. ``commits`` counts
-    commits, for tests."""
+    context's ``tables``: the committed ones to read, a private copy once they write.
+    ``commits`` counts commits, for tests."""
 
     def __init__(
         self, database: InMemoryDatabase, *, provenance: Provenance | None = None, ids: IdGenerator | None = None
@@ -37,6 +37,8 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
         self.commits = 0
 
     async def __aenter__(self) -> Self:
+        if self._block is not None:
+            raise RuntimeError("unit of work entered twice")
         await self._database.lock.acquire()
         self._begin()
         return self
@@ -50,11 +52,16 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
         self._working = self._block = None
         self._database.lock.release()
 
-    def tables(self, kind: type[_Tables]) -> _Tables:
+    def tables(self, kind: type[_Tables], *, write: bool = False) -> _Tables:
+        """One context's tables as this block sees them. Reading gives the committed ones
+        (which must not be changed) until the block first writes: ``write=True`` gives a
+        private copy, made on the first write and kept to the end of the block."""
         if self._working is None:
             raise RuntimeError("unit of work used outside 'async with'")
         tables: _Tables | None = self._working.get(kind)
         if tables is None:
+            if not write:
+                return self._database.tables(kind)
             tables = self._working[kind] = self._database.tables(kind).copy()
         return tables
 
@@ -79,3 +86,19 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
         if self._block is None:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._block
+
+
+class InMemoryRepository(Generic[_Tables]):
+    """Base of the in-memory repositories: ``_tables`` to read, ``_writable`` to change."""
+
+    def __init__(self, unit: InMemoryUnitOfWork, kind: type[_Tables]) -> None:
+        self._unit = unit
+        self._kind = kind
+
+    @property
+    def _tables(self) -> _Tables:
+        return self._unit.tables(self._kind)
+
+    @property
+    def _writable(self) -> _Tables:
+        return self._unit.tables(self._kind, write=True)

@@ -188,12 +188,13 @@ class SqlSessionRepository(SessionRepository):
             raise VersionMismatchError(expected=expected, actual=None)
         await self._remember_token(session)
 
-    async def revoke(self, session: Session) -> None:
-        await self._db.write(
+    async def revoke(self, session: Session) -> bool:
+        result = await self._db.write(
             update(sessions)
             .where(sessions.c.id == session.id, sessions.c.revoked_at.is_(None))
             .values(revoked_at=session.revoked_at, version=sessions.c.version + 1)
         )
+        return result.rowcount == 1
 
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:
         row = (await self._db.read(_PRINCIPAL, {"session_id": session_id, "now": now})).first()

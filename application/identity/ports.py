@@ -84,8 +84,12 @@ class SessionRepository(Protocol):
         """
 
     @abstractmethod
-    async def revoke(self, session: Session) -> None:
-        """Persist ``session.revoked_at`` whatever the stored version: revocation always wins."""
+    async def revoke(self, session: Session) -> bool:
+        """Persist ``session.revoked_at`` whatever the stored version: revocation always wins.
+
+        False when the session was revoked already: nothing changes, and its revocation
+        event is not announced a second time (see ``application.shared.events``).
+        """
 
     @abstractmethod
     async def find_principal(self, session_id: SessionId, now: datetime) -> Principal | None:

@@ -3,7 +3,7 @@
 A repository stores aggregates; the unit of work wraps every repository it hands out with
 ``collecting``, so the events of each aggregate a write accepted are taken in one place and
 no repository can forget them. Events recorded by a write that failed (a version conflict)
-stay behind on the discarded aggregate and are never published.
+or that changed nothing stay behind on the discarded aggregate and are never published.
 """
 
 from __future__ import annotations
@@ -101,7 +101,9 @@ class EventCollector:
 
 class _Collecting:
     """A repository whose every method hands aggregates it was given to the collector once
-    the call returns; an error (a version conflict, a duplicate) collects nothing."""
+    the call returns. An error (a version conflict, a duplicate) collects nothing, and so
+    does a write that returns ``False``: it says it changed nothing (a session revoked
+    already), so there is nothing to announce."""
 
     def __init__(self, repository: object, collector: EventCollector) -> None:
         self._repository = repository
@@ -115,6 +117,8 @@ class _Collecting:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             result = await method(*args, **kwargs)
+            if result is False:
+                return result
             for argument in (*args, *kwargs.values()):
                 if isinstance(argument, Aggregate):
                     collector.take(argument)

@@ -179,3 +179,35 @@ async def test_find_principal_requires_live_session_and_active_user(new_uow: Uow
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.sessions.find_principal(session.id, T0 + timedelta(hours=1)) is None
+
+
+async def test_entering_the_transaction_again_inside_it_is_refused(new_uow: UowFactory) -> None:
+    """Two context views of one request share one transaction: the second cannot open it
+    again (in memory that would wait forever for the lock the first holds)."""
+    uow = new_uow()
+    async with uow:
+        with pytest.raises(RuntimeError, match="entered twice"):
+            async with uow:
+                pass
+    async with uow:  # and once left, it opens again
+        assert await uow.users.get(a_user().id) is None
+
+
+async def test_revoking_a_session_revoked_already_changes_nothing(new_uow: UowFactory) -> None:
+    user = a_user()
+    session = a_session(user)
+    async with new_uow() as uow:
+        await uow.users.add(user)
+        await uow.sessions.add(session)
+        await uow.commit()
+    async with new_uow() as uow:
+        first, second = await uow.sessions.get(session.id), await uow.sessions.get(session.id)
+        assert first is not None and second is not None
+        first.revoke(now=T0, reason="logout")
+        second.revoke(now=T0 + timedelta(seconds=1), reason="password_changed")
+        assert await uow.sessions.revoke(first) is True
+        assert await uow.sessions.revoke(second) is False
+        await uow.commit()
+    async with new_uow() as uow:
+        stored = await uow.sessions.get(session.id)
+    assert stored is not None and stored.revoked_at == T0

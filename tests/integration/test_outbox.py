@@ -100,3 +100,24 @@ async def test_an_aggregate_changed_but_never_stored_publishes_nothing(engine: A
         loaded.change_password("another-hash", now=user.created_at)
         await uow.commit()
     assert [row["name"] for row in await _outbox(engine)] == ["user.registered"]
+
+
+async def test_a_revocation_that_changed_nothing_is_not_announced(engine: AsyncEngine) -> None:
+    """A log-out racing a password change: both revoke, the stored session is revoked once,
+    and one ``session.revoked`` leaves the process."""
+    user = a_user()
+    session = a_session(user)
+    async with sql_unit(engine) as uow:
+        await uow.users.add(user)
+        await uow.sessions.add(session)
+        await uow.commit()
+    for reason in ("logout", "password_changed"):
+        async with sql_unit(engine) as uow:
+            stale = await uow.sessions.get(session.id)
+            assert stale is not None
+            stale.revoked_at = None  # read before the other revocation committed
+            stale.revoke(now=session.created_at, reason=reason)
+            await uow.sessions.revoke(stale)
+            await uow.commit()
+    revoked = [json.loads(str(row["payload"])) for row in await _outbox(engine) if row["name"] == "session.revoked"]
+    assert [payload["reason"] for payload in revoked] == ["logout"]
