@@ -5,9 +5,7 @@ A bad value stops start-up with one line naming the variable; nothing starts hal
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +13,8 @@ from typing import Literal
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from entrypoints.secret_file import create_secret_file
 
 __all__ = ["MEMORY_DATABASE_URL", "Settings", "SettingsError", "load_settings", "startup_warnings"]
 
@@ -171,37 +171,8 @@ def _jwt_secret(reader: _Reader, production: bool, var_dir: Path) -> str:
     path = var_dir / "jwt-secret"
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        _create_secret_file(path)
+        create_secret_file(path)
     return _read_secret_file(path)
-
-
-def _create_secret_file(path: Path) -> None:
-    """Write a new secret readable by the owner only from its first byte on.
-
-    The secret goes to a private temporary file (created 0600, never chmod-ed later), which is
-    then hard-linked into place: readers never see a half-written file, and when another
-    process got there first the link fails and its secret is kept.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    _write_private(temporary)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass  # another process created it first: use theirs
-    except OSError:  # a file system without hard links: create it in place, still never 0644
-        with contextlib.suppress(FileExistsError):
-            _write_private(path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _write_private(path: Path) -> None:
-    """A new file (``FileExistsError`` if there is one) holding a fresh secret, mode 0600 from the start."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_urlsafe(48))
-        file.flush()
-        os.fsync(file.fileno())
 
 
 def _read_secret_file(path: Path) -> str:

@@ -8,8 +8,7 @@ and in memory.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -24,13 +23,19 @@ _DECODER = msgspec.json.Decoder(dict[str, Any])
 OutboxRow = dict[str, Any]
 
 
+class _Columns(Protocol):
+    """A stored row, read by column name (a dict, a driver record, a SQLAlchemy mapping)."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
 def encode(envelope: Envelope) -> OutboxRow:
     row = {name: getattr(envelope, name) for name in COLUMNS}
     row["payload"] = _ENCODER.encode(envelope.payload).decode()
     return row
 
 
-def decode(row: Mapping[str, Any]) -> Envelope:
+def decode(row: _Columns) -> Envelope:
     fields = {name: row[name] for name in COLUMNS}
     fields["payload"] = _DECODER.decode(fields["payload"])
     return Envelope(**fields)

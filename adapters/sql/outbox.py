@@ -17,7 +17,7 @@ from application.shared.events import Envelope
 from application.shared.outbox import ClaimedBatch, OutboxReader
 from application.shared.ports import Clock, IdGenerator
 
-__all__ = ["SqlOutboxReader", "write_events"]
+__all__ = ["SqlOutboxReader", "all_events", "write_events"]
 
 _INSERT = Query(insert(outbox).values({name: bindparam(name) for name in COLUMNS}))
 
@@ -25,6 +25,13 @@ _INSERT = Query(insert(outbox).values({name: bindparam(name) for name in COLUMNS
 async def write_events(session: SqlSession, envelopes: list[Envelope]) -> None:
     for envelope in envelopes:  # usually one per commit
         await session.write(_INSERT, encode(envelope))
+
+
+async def all_events(engine: AsyncEngine) -> list[Envelope]:
+    """Every event in the outbox, published or not, oldest first (for checks and tools)."""
+    async with engine.connect() as connection:
+        rows = (await SqlSession(connection).read(select(outbox).order_by(outbox.c.id))).rows
+    return [decode(row) for row in rows]
 
 
 class SqlOutboxReader(OutboxReader):

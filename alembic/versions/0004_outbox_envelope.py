@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,76 +39,131 @@ _RENAMED = {
 }
 
 
-def _uuid7() -> uuid.UUID:
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10)) & ((1 << 80) - 1)
+_OLD_NAMES = {new: old for old, (new, _, _) in _RENAMED.items()}
+_BATCH = 1000
+
+
+def _uuid7(at: datetime) -> uuid.UUID:
+    """A UUIDv7 for an event that occurred at ``at``: converted rows keep their time order."""
+    value = (int(at.timestamp() * 1000) << 80) | (int.from_bytes(os.urandom(10)) & ((1 << 80) - 1))
     value = (value & ~(0xF << 76)) | (0x7 << 76)
     value = (value & ~(0x3 << 62)) | (0x2 << 62)
     return uuid.UUID(int=value)
 
 
-def upgrade() -> None:
-    bind = op.get_bind()
-    old = sa.table(
-        "outbox",
-        sa.column("id", sa.BigInteger),
-        sa.column("name", sa.String),
-        sa.column("payload", sa.JSON),
-    )
-    rows: list[Any] = list(bind.execute(sa.select(old.c.id, old.c.name, old.c.payload)))
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("event_id", sa.Uuid(), nullable=True))
-        batch_op.add_column(sa.Column("aggregate_type", sa.String(length=50), nullable=True))
-        batch_op.add_column(sa.Column("aggregate_id", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("actor_id", sa.Uuid(), nullable=True))
-        batch_op.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
-        batch_op.add_column(sa.Column("payload_text", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("claim_token", sa.Uuid(), nullable=True))
-    new = sa.table(
-        "outbox",
-        sa.column("id", sa.BigInteger),
-        sa.column("name", sa.String),
-        sa.column("event_id", sa.Uuid),
-        sa.column("aggregate_type", sa.String),
-        sa.column("aggregate_id", sa.String),
-        sa.column("payload_text", sa.Text),
-    )
-    for row in rows:
-        payload = dict(row.payload if isinstance(row.payload, dict) else json.loads(row.payload))
-        payload.pop("occurred_at", None)
-        name, aggregate_type, id_field = _RENAMED.get(row.name, (row.name, "unknown", ""))
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # as the codec writes it
+
+
+def _batches(bind: sa.Connection, table: sa.TableClause, *columns: str) -> Iterator[list[Any]]:
+    """The rows of ``table``, ``_BATCH`` at a time in id order, so a long outbox is never held whole."""
+    last = 0
+    while rows := list(
         bind.execute(
-            sa.update(new)
-            .where(new.c.id == row.id)
-            .values(
-                name=name,
-                event_id=_uuid7(),
-                aggregate_type=aggregate_type,
-                aggregate_id=str(payload.get(id_field, "")),
-                payload_text=json.dumps(payload, separators=(",", ":")),
-            )
+            sa.select(*(table.c[name] for name in ("id", *columns)))
+            .where(table.c.id > last)
+            .order_by(table.c.id)
+            .limit(_BATCH)
+        )
+    ):
+        yield rows
+        last = rows[-1].id
+
+
+def _envelope_fields(name: str, payload: dict[str, Any], occurred_at: datetime) -> dict[str, Any]:
+    public, aggregate_type, id_field = _RENAMED.get(name, (name, "unknown", ""))
+    fields = {key: value for key, value in payload.items() if key != "occurred_at"}
+    return {
+        "new_name": public,
+        "event_id": _uuid7(occurred_at),
+        "aggregate_type": aggregate_type,
+        "aggregate_id": str(fields.get(id_field, "")),
+        "payload_text": _json(fields),
+    }
+
+
+def _new_columns() -> tuple[sa.Column[Any], ...]:
+    return (
+        sa.Column("event_id", sa.Uuid(), nullable=True),
+        sa.Column("aggregate_type", sa.String(length=50), nullable=True),
+        sa.Column("aggregate_id", sa.String(length=64), nullable=True),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("request_id", sa.String(length=128), nullable=True),
+        sa.Column("payload_text", sa.Text(), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sa.Uuid(), nullable=True),
+    )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        for column in _new_columns():
+            batch_op.add_column(column)
+    bind = op.get_bind()
+    outbox = sa.table(
+        "outbox",
+        *(sa.column(name, type_) for name, type_ in (("id", sa.BigInteger()), ("name", sa.String()))),
+        sa.column("payload", sa.JSON()),
+        sa.column("occurred_at", sa.DateTime(timezone=True)),
+        *(sa.column(column.name, column.type) for column in _new_columns()),
+    )
+    convert = (
+        sa.update(outbox)
+        .where(outbox.c.id == sa.bindparam("row_id"))
+        .values(
+            name=sa.bindparam("new_name"),
+            **{name: sa.bindparam(name) for name in ("event_id", "aggregate_type", "aggregate_id", "payload_text")},
+        )
+    )
+    for rows in _batches(bind, outbox, "name", "payload", "occurred_at"):
+        bind.execute(
+            convert,
+            [{"row_id": row.id, **_envelope_fields(row.name, _loaded(row.payload), row.occurred_at)} for row in rows],
         )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("payload")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.alter_column("payload_text", new_column_name="payload", existing_type=sa.Text(), nullable=False)
-        batch_op.alter_column("event_id", existing_type=sa.Uuid(), nullable=False)
-        batch_op.alter_column("aggregate_type", existing_type=sa.String(length=50), nullable=False)
-        batch_op.alter_column("aggregate_id", existing_type=sa.String(length=64), nullable=False)
+        for name, type_ in (("event_id", sa.Uuid()), ("aggregate_type", sa.String(50)), ("aggregate_id", sa.String(64))):
+            batch_op.alter_column(name, existing_type=type_, nullable=False)
         batch_op.create_unique_constraint(batch_op.f("uq_outbox_event_id"), ["event_id"])
 
 
+def _loaded(payload: Any) -> dict[str, Any]:
+    return dict(payload if isinstance(payload, dict) else json.loads(payload))
+
+
 def downgrade() -> None:
+    """Back to class names and payloads that carry ``occurred_at``, as revision 0003 wrote them."""
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_outbox_event_id"), type_="unique")
         batch_op.add_column(sa.Column("payload_json", sa.JSON(), nullable=True))
     bind = op.get_bind()
-    table = sa.table("outbox", sa.column("id", sa.BigInteger), sa.column("payload", sa.Text), sa.column("payload_json", sa.JSON))
-    for row in list(bind.execute(sa.select(table.c.id, table.c.payload))):
-        bind.execute(sa.update(table).where(table.c.id == row.id).values(payload_json=json.loads(row.payload)))
+    outbox = sa.table(
+        "outbox",
+        sa.column("id", sa.BigInteger()),
+        sa.column("name", sa.String()),
+        sa.column("payload", sa.Text()),
+        sa.column("occurred_at", sa.DateTime(timezone=True)),
+        sa.column("payload_json", sa.JSON()),
+    )
+    revert = (
+        sa.update(outbox)
+        .where(outbox.c.id == sa.bindparam("row_id"))
+        .values(name=sa.bindparam("old_name"), payload_json=sa.bindparam("old_payload"))
+    )
+    for rows in _batches(bind, outbox, "name", "payload", "occurred_at"):
+        bind.execute(revert, [_old_fields(row) for row in rows])
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        for column in ("payload", "claim_token", "claimed_until", "request_id", "actor_id", "aggregate_id",
-                       "aggregate_type", "event_id"):
-            batch_op.drop_column(column)
+        for column in reversed(_new_columns()):
+            batch_op.drop_column("payload" if column.name == "payload_text" else column.name)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.alter_column("payload_json", new_column_name="payload", existing_type=sa.JSON(), nullable=False)
+
+
+def _old_fields(row: Any) -> dict[str, Any]:
+    occurred_at = row.occurred_at if isinstance(row.occurred_at, datetime) else datetime.fromisoformat(row.occurred_at)
+    if occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=UTC)
+    payload = {"occurred_at": occurred_at.isoformat(), **json.loads(row.payload)}
+    return {"row_id": row.id, "old_name": _OLD_NAMES.get(row.name, row.name), "old_payload": payload}

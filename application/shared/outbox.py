@@ -23,7 +23,11 @@ class ClaimedBatch:
 
 
 class OutboxReader(Protocol):
-    """Claim, relay, mark done: at least once, in commit order within a batch.
+    """Claim, relay, mark done: at least once, oldest first by outbox position.
+
+    Positions are taken when a transaction writes its events, so a batch may hold an event
+    written after one that commits later and comes in a later batch: consumers must not
+    assume a global order. Events of one aggregate keep theirs, as its writes are serialized.
 
     A claimed event is invisible to other relays until its lease runs out; a relay that
     dies mid-batch leaves it to be claimed again after that. Two relays never hold the

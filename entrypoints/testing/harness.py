@@ -20,12 +20,10 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, overload
 
 from dishka import AsyncContainer, Provider, Scope
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
-from adapters.shared.event_codec import decode
-from adapters.sql.tables import outbox
+from adapters.sql.outbox import all_events
 from adapters.system.clock import FixedClock
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.change_password import ChangePassword, ChangePasswordCommand
@@ -141,10 +139,7 @@ class Harness:
         """Every event committed so far, oldest first, as the outbox holds it."""
         if self._database is not None:
             return self._database.events()
-        engine = await self.get(AsyncEngine)
-        async with engine.connect() as connection:
-            rows = (await connection.execute(select(outbox).order_by(outbox.c.id))).mappings().all()
-        return [decode(dict(row)) for row in rows]
+        return await all_events(await self.get(AsyncEngine))
 
     # Ports are Protocols, which mypy will not bind to ``type[T]``: as dishka's ``get``
     # does, they fall back to ``Any``.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.engine import create_engine
@@ -76,32 +76,57 @@ async def test_head_matches_the_tables_the_code_declares(empty_database: str) ->
     assert differences == []
 
 
-async def test_0004_turns_old_outbox_rows_into_envelopes(empty_database: str) -> None:
-    """A row the identity code of revision 0003 wrote keeps its facts under the public name."""
+async def test_0004_turns_old_outbox_rows_into_envelopes_and_back(empty_database: str) -> None:
+    """Rows the code of revision 0003 wrote keep their facts under the public name, and a
+    downgrade gives them back as they were."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import JSON, DateTime, String, column, insert, table, text
+    from sqlalchemy import JSON, DateTime, String, column, insert, select, table
 
     await migrate(empty_database, "0003")
     user_id = "0196f2a4-8f3e-7c11-9a40-1b2c3d4e5f60"
-    payload = {"occurred_at": "2026-11-22T10:00:00+00:00", "user_id": user_id, "email": "a@example.com"}
+    at = datetime(2026, 11, 22, 10, tzinfo=UTC)
+    registered = {"occurred_at": at.isoformat(), "user_id": user_id, "email": "zoë@example.com", "role": "user"}
+    unknown = {"occurred_at": at.isoformat(), "thing": 1}
     old_outbox = table(
         "outbox", column("name", String), column("payload", JSON), column("occurred_at", DateTime(timezone=True))
     )
     engine = create_engine(empty_database, autocommit_reads=False)
     try:
         async with engine.begin() as connection:
-            at = datetime(2026, 11, 22, 10, tzinfo=UTC)
-            await connection.execute(insert(old_outbox).values(name="UserRegistered", payload=payload, occurred_at=at))
+            await connection.execute(
+                insert(old_outbox).values(name="UserRegistered", payload=registered, occurred_at=at)
+            )
+            await connection.execute(insert(old_outbox).values(name="SomethingElse", payload=unknown, occurred_at=at))
     finally:
         await engine.dispose()
+
     await migrate(empty_database)
+    rows = await _outbox_rows(empty_database, "SELECT * FROM outbox ORDER BY id")
+    assert [(row["name"], row["aggregate_type"], row["aggregate_id"]) for row in rows] == [
+        ("user.registered", "user", user_id),
+        ("SomethingElse", "unknown", ""),
+    ]
+    assert rows[0]["payload"] == f'{{"user_id":"{user_id}","email":"zoë@example.com","role":"user"}}'
+    assert rows[0]["event_id"] is not None and rows[0]["event_id"] != rows[1]["event_id"]
+
+    await migrate(empty_database, "0003", downgrade=True)
     engine = create_engine(empty_database)
     try:
         async with engine.connect() as connection:
-            row = (await connection.execute(text("SELECT * FROM outbox"))).mappings().one()
+            back = (await connection.execute(select(old_outbox).order_by(text("id")))).mappings().all()
     finally:
         await engine.dispose()
-    assert (row["name"], row["aggregate_type"], row["aggregate_id"]) == ("user.registered", "user", user_id)
-    assert row["payload"] == f'{{"user_id":"{user_id}","email":"a@example.com"}}'
-    assert row["event_id"] is not None and row["published_at"] is None
+    assert [(row["name"], row["payload"]) for row in back] == [
+        ("UserRegistered", registered),
+        ("SomethingElse", unknown),
+    ]
+
+
+async def _outbox_rows(url: str, query: str) -> list[dict[str, object]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return [dict(row) for row in (await connection.execute(text(query))).mappings()]
+    finally:
+        await engine.dispose()
