@@ -8,7 +8,7 @@ from datetime import datetime
 
 from adapters.memory.database import detached
 from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
-from adapters.shared.unit_of_work import ContextUnitOfWork
+from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from application.errors import AlreadyExistsError
 from application.identity.ports import (
     IdentityUnitOfWork,
@@ -168,14 +168,6 @@ class InMemoryLoginAttemptRepository(InMemoryRepository[IdentityTables], LoginAt
 
 
 class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], IdentityUnitOfWork):
-    @property
-    def users(self) -> UserRepository:
-        return self._transaction.repository(InMemoryUserRepository)
-
-    @property
-    def sessions(self) -> SessionRepository:
-        return self._transaction.repository(InMemorySessionRepository)
-
-    @property
-    def login_attempts(self) -> LoginAttemptRepository:
-        return self._transaction.repository(InMemoryLoginAttemptRepository)
+    users = repository(InMemoryUserRepository)
+    sessions = repository(InMemorySessionRepository)
+    login_attempts = repository(InMemoryLoginAttemptRepository)

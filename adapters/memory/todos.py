@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.memory.database import detached
 from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
-from adapters.shared.unit_of_work import ContextUnitOfWork
+from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from application.todos.ports import TodoQuery, TodoRepository, TodoSort, TodoUnitOfWork
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
@@ -80,6 +80,4 @@ class InMemoryTodoRepository(InMemoryRepository[TodoTables], TodoRepository):
 
 
 class InMemoryTodoUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], TodoUnitOfWork):
-    @property
-    def todos(self) -> TodoRepository:
-        return self._transaction.repository(InMemoryTodoRepository)
+    todos = repository(InMemoryTodoRepository)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 from application.shared.events import EventCollector, collecting
 
-__all__ = ["Block", "ContextUnitOfWork", "Transaction"]
+__all__ = ["Block", "ContextUnitOfWork", "Transaction", "repository"]
 
 _Handle = TypeVar("_Handle", covariant=True)
 _Repository = TypeVar("_Repository")
@@ -38,8 +38,8 @@ _T = TypeVar("_T")
 
 
 class ContextUnitOfWork(Generic[_T]):
-    """Enters, commits and leaves the shared transaction; subclasses add one property per
-    repository of their context (``return self._transaction.repository(SqlTodoRepository)``).
+    """Enters, commits and leaves the shared transaction; subclasses name their context's
+    repositories (``todos = repository(SqlTodoRepository)``).
 
     Every context of a request shares one transaction object, and so one connection: the
     identity context authenticates and the todos context reads on the same checkout. The
@@ -76,3 +76,20 @@ class Block(Generic[_T]):
         if repository is None:
             repository = self._repositories[build] = collecting(build(self.handle), self.events)
         return repository
+
+
+class repository(Generic[_T, _Repository]):
+    """A context view's repository: built by ``build`` on the transaction's current block,
+    once per block (``todos = repository(SqlTodoRepository)``)."""
+
+    def __init__(self, build: Callable[[_T], _Repository]) -> None:
+        self._build = build
+
+    @overload
+    def __get__(self, view: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, view: ContextUnitOfWork[_T], owner: type[Any]) -> _Repository: ...
+    def __get__(self, view: ContextUnitOfWork[_T] | None, owner: type[Any]) -> Self | _Repository:
+        if view is None:
+            return self
+        return view._transaction.repository(self._build)

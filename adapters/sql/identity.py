@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from adapters.shared.unit_of_work import ContextUnitOfWork
+from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.errors import ConstraintErrors
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
@@ -266,14 +266,6 @@ class SqlLoginAttemptRepository(LoginAttemptRepository):
 
 
 class SqlIdentityUnitOfWork(ContextUnitOfWork[SqlSession], IdentityUnitOfWork):
-    @property
-    def users(self) -> UserRepository:
-        return self._transaction.repository(SqlUserRepository)
-
-    @property
-    def sessions(self) -> SessionRepository:
-        return self._transaction.repository(SqlSessionRepository)
-
-    @property
-    def login_attempts(self) -> LoginAttemptRepository:
-        return self._transaction.repository(SqlLoginAttemptRepository)
+    users = repository(SqlUserRepository)
+    sessions = repository(SqlSessionRepository)
+    login_attempts = repository(SqlLoginAttemptRepository)

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
-from adapters.shared.unit_of_work import ContextUnitOfWork
+from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import todos
@@ -145,6 +145,4 @@ class SqlTodoRepository(TodoRepository):
 
 
 class SqlTodoUnitOfWork(ContextUnitOfWork[SqlSession], TodoUnitOfWork):
-    @property
-    def todos(self) -> TodoRepository:
-        return self._transaction.repository(SqlTodoRepository)
+    todos = repository(SqlTodoRepository)
