@@ -1,23 +1,17 @@
-"""The SQL outbox: events written in the caller's transaction, claimed by relays under a lease."""
+"""The SQL outbox: events written in the caller's transaction (``write_events``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.shared.event_codec import COLUMNS, decode, encode
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import outbox
-from adapters.system.ids import Uuid7Generator
 from application.shared.events import Envelope
-from application.shared.outbox import ClaimedBatch, OutboxReader
-from application.shared.ports import Clock, IdGenerator
 
-__all__ = ["SqlOutboxReader", "all_events", "write_events"]
+__all__ = ["all_events", "write_events"]
 
 _INSERT = Query(insert(outbox).values({name: bindparam(name) for name in COLUMNS}))
 
@@ -32,73 +26,3 @@ async def all_events(engine: AsyncEngine) -> list[Envelope]:
     async with engine.connect() as connection:
         rows = (await SqlSession(connection).read(select(outbox).order_by(outbox.c.id))).rows
     return [decode(row) for row in rows]
-
-
-class SqlOutboxReader(OutboxReader):
-    """Each call is its own short transaction on a pooled connection.
-
-    On PostgreSQL the claim picks rows ``FOR UPDATE SKIP LOCKED``: concurrent relays skip
-    each other's rows instead of waiting or double-claiming. SQLite has one writer at a
-    time, so its claim is serialized by the transaction itself.
-    """
-
-    def __init__(self, engine: AsyncEngine, clock: Clock, ids: IdGenerator | None = None) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._ids = ids or Uuid7Generator()
-
-    async def claim(self, limit: int, lease: timedelta) -> ClaimedBatch:
-        now = self._clock.now()
-        token, until = self._ids.new_id(), now + lease
-        claimable = (
-            select(outbox.c.id)
-            .where(
-                outbox.c.published_at.is_(None),
-                or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
-            )
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        if self._engine.dialect.name == "postgresql":
-            claimable = claimable.with_for_update(skip_locked=True)
-        statement = (
-            update(outbox)
-            .where(outbox.c.id.in_(claimable.scalar_subquery()))
-            .values(claimed_until=until, claim_token=token)
-            .returning(outbox.c.id, *(outbox.c[name] for name in COLUMNS))
-        )
-        rows = await self._write(statement)
-        rows.sort(key=lambda row: row["id"])
-        return ClaimedBatch(token=token, lease_until=until, envelopes=[decode(row) for row in rows])
-
-    async def mark_done(self, batch: ClaimedBatch) -> int:
-        if not batch.envelopes:
-            return 0
-        statement = (
-            update(outbox)
-            .where(
-                outbox.c.claim_token == batch.token,
-                outbox.c.event_id.in_([envelope.event_id for envelope in batch.envelopes]),
-                outbox.c.published_at.is_(None),
-            )
-            .values(published_at=self._clock.now(), claimed_until=None)
-            .returning(outbox.c.id)
-        )
-        return len(await self._write(statement))
-
-    async def oldest_pending(self) -> datetime | None:
-        async with self._engine.connect() as connection:
-            session = SqlSession(connection)
-            oldest = func.min(outbox.c.occurred_at).label("oldest")
-            row = (await session.read(select(oldest).where(outbox.c.published_at.is_(None)))).first()
-            return None if row is None else row["oldest"]
-
-    async def _write(self, statement: Any) -> list[dict[str, Any]]:
-        async with self._engine.connect() as connection:
-            session = SqlSession(connection)
-            try:
-                rows = [dict(row) for row in (await session.write(statement)).rows]
-                await session.commit()
-            finally:
-                await session.rollback()
-        return rows

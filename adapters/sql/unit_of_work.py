@@ -78,6 +78,12 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
     def repository(self, build: Callable[[SqlSession], _Repository]) -> _Repository:
         return self._current().repository(build)
 
+    @property
+    def session(self) -> SqlSession:
+        """The current block's session, for adapters that run SQL without a repository
+        (the outbox reader)."""
+        return self._current().handle
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,

@@ -19,7 +19,7 @@ from adapters.memory.outbox import InMemoryOutboxReader
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.engine import create_engine
 from adapters.sql.health import SqlHealthProbe
-from adapters.sql.outbox import SqlOutboxReader
+from adapters.sql.outbox_reader import SqlOutboxReader
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.shared.events import Provenance
 from application.shared.outbox import OutboxReader

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
 from adapters.sql.engine import create_engine
+from tests.support.outbox import Outbox, memory_outbox, sql_outbox
 from tests.support.units import AllRepositories as UnitOfWork
 from tests.support.units import memory_unit, sql_unit
 
@@ -37,3 +38,11 @@ def new_uow(request: pytest.FixtureRequest) -> UowFactory:
         return lambda: memory_unit(database)
     engine: AsyncEngine = request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine")
     return lambda: sql_unit(engine)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Outbox:
+    """An outbox with its reader, on each implementation."""
+    if request.param == "memory":
+        return memory_outbox()
+    return sql_outbox(request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine"))

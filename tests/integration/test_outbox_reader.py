@@ -3,58 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from adapters.memory.database import InMemoryDatabase
-from adapters.memory.outbox import InMemoryOutboxReader
 from adapters.sql.engine import create_engine
-from adapters.sql.outbox import SqlOutboxReader
+from adapters.sql.outbox_reader import SqlOutboxReader
 from adapters.system.clock import FixedClock
 from application.shared.outbox import OutboxReader
 from tests.integration.test_identity_repositories import a_user
 from tests.support.builders import T0
-from tests.support.units import AllRepositories, memory_unit, sql_unit
-
-LEASE = timedelta(seconds=30)
-
-
-@dataclass
-class Outbox:
-    """A store, a reader over it, and the clock both share."""
-
-    reader: OutboxReader
-    new_unit: Callable[[], AllRepositories]
-    clock: FixedClock
-    new_reader: Callable[[], OutboxReader]
-
-    async def commit_users(self, *emails: str) -> None:
-        for email in emails:
-            async with self.new_unit() as uow:
-                await uow.users.add(a_user(email))
-                await uow.commit()
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Outbox:
-    clock = FixedClock(T0)
-    if request.param == "memory":
-        database = InMemoryDatabase()
-        return Outbox(
-            InMemoryOutboxReader(database, clock),
-            lambda: memory_unit(database),
-            clock,
-            lambda: InMemoryOutboxReader(database, clock),
-        )
-    engine: AsyncEngine = request.getfixturevalue(f"{'pg' if request.param == 'postgres' else 'sqlite'}_engine")
-    return Outbox(
-        SqlOutboxReader(engine, clock), lambda: sql_unit(engine), clock, lambda: SqlOutboxReader(engine, clock)
-    )
+from tests.support.outbox import LEASE, Outbox, sql_outbox
 
 
 def _emails(batch: Any) -> list[str]:
@@ -123,9 +82,7 @@ async def test_concurrent_relays_on_postgres_never_claim_one_event_twice(pg_url:
     clock = FixedClock(T0)
     engine = create_engine(pg_url, pool_size=8)
     try:
-        store = Outbox(
-            SqlOutboxReader(engine, clock), lambda: sql_unit(engine), clock, lambda: SqlOutboxReader(engine, clock)
-        )
+        store = sql_outbox(engine, clock)
         emails = [f"user{n}@example.com" for n in range(60)]
         await store.commit_users(*emails)
         relays = [SqlOutboxReader(engine, clock) for _ in range(6)]

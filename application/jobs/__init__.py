@@ -1,0 +1,1 @@
+"""Background jobs: relaying committed events to the job queue."""

@@ -1,0 +1,129 @@
+"""The relay contract on memory, SQLite and PostgreSQL: every committed event reaches the
+queue once, nothing is lost while the queue is down, and a crashed relay's events come back."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from adapters.memory.job_queue import InMemoryJobQueue
+from adapters.redis.job_queue import ArqJobQueue
+from application.errors import DependencyUnavailableError
+from application.jobs.ports import JobQueue
+from application.jobs.relay_outbox import RelayOutbox, RelayRules, relay_until_stopped
+from application.shared.events import Envelope
+from tests.support.outbox import LEASE, Outbox
+
+RULES = RelayRules(batch=3, lease=LEASE, idle_delay=0.01, max_backoff=0.05)
+
+
+class FlakyQueue(InMemoryJobQueue):
+    """Refuses (as an unreachable Redis) while ``down``, or after ``fail_after`` enqueues."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.fail_after: int | None = None
+        self.calls = 0
+
+    async def enqueue(self, envelope: Envelope) -> bool:
+        self.calls += 1
+        if self.down or (self.fail_after is not None and self.calls > self.fail_after):
+            raise DependencyUnavailableError("redis")
+        return await super().enqueue(envelope)
+
+
+def _queued(queue: InMemoryJobQueue) -> list[str]:
+    emails = []
+    while not queue.jobs.empty():
+        emails.append(queue.jobs.get_nowait().payload["email"])
+    return emails
+
+
+async def test_every_committed_event_is_queued_once_in_order(store: Outbox) -> None:
+    await store.commit_users(*(f"u{n}@example.com" for n in range(7)))
+    queue = InMemoryJobQueue()
+    relay = RelayOutbox(store.reader, queue, RULES)
+    reports = [await relay() for _ in range(4)]
+    assert [(r.claimed, r.enqueued) for r in reports] == [(3, 3), (3, 3), (1, 1), (0, 0)]
+    assert _queued(queue) == [f"u{n}@example.com" for n in range(7)]
+    assert await store.reader.oldest_pending() is None
+
+
+async def test_while_the_queue_is_down_events_wait_and_then_go(store: Outbox) -> None:
+    await store.commit_users("a@example.com", "b@example.com", "c@example.com")
+    queue = FlakyQueue()
+    queue.fail_after = 1  # the queue goes away in the middle of a batch
+    relay = RelayOutbox(store.reader, queue, RULES)
+    with pytest.raises(DependencyUnavailableError):
+        await relay()
+    assert _queued(queue) == ["a@example.com"]
+    assert (await relay()).claimed == 0  # the rest is still leased to the failed pass
+    queue.fail_after = None
+    store.clock.advance(LEASE + timedelta(seconds=1))
+    assert (await relay()).enqueued == 2
+    assert _queued(queue) == ["b@example.com", "c@example.com"]
+
+
+async def test_a_relay_that_died_before_marking_queues_nothing_twice(store: Outbox) -> None:
+    await store.commit_users("a@example.com", "b@example.com")
+    queue = InMemoryJobQueue()
+    batch = await store.reader.claim(10, LEASE)  # a relay claims and queues, then dies
+    for envelope in batch.envelopes:
+        await queue.enqueue(envelope)
+    store.clock.advance(LEASE + timedelta(seconds=1))
+    report = await RelayOutbox(store.reader, queue, RULES)()
+    assert (report.claimed, report.enqueued) == (2, 0)
+    assert _queued(queue) == ["a@example.com", "b@example.com"]
+    assert await store.reader.oldest_pending() is None
+
+
+async def test_the_loop_backs_off_while_the_queue_is_down_and_resumes_by_itself(store: Outbox) -> None:
+    await store.commit_users(*(f"u{n}@example.com" for n in range(5)))
+    queue = FlakyQueue()
+    queue.down = True
+    stop = asyncio.Event()
+    loop = asyncio.create_task(relay_until_stopped(RelayOutbox(store.reader, queue, RULES), RULES, stop))
+    await asyncio.sleep(0.2)
+    failed_calls = queue.calls
+    assert 2 <= failed_calls <= 12  # backing off (0.02, 0.04, 0.05, ... s), not spinning
+    queue.down = False
+    store.clock.advance(LEASE + timedelta(seconds=1))  # the first failed pass held a batch
+    for _ in range(100):
+        if await store.reader.oldest_pending() is None:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(loop, 1)
+    assert sorted(_queued(queue)) == sorted(f"u{n}@example.com" for n in range(5))
+
+
+async def test_arq_queues_an_event_once_under_its_event_id(redis_url: str, store: Outbox) -> None:
+    from arq.connections import ArqRedis
+
+    await store.commit_users("a@example.com")
+    [envelope] = (await store.reader.claim(10, LEASE)).envelopes
+    redis = ArqRedis.from_url(redis_url)
+    try:
+        queue: JobQueue = ArqJobQueue(redis)
+        assert await queue.enqueue(envelope) is True
+        assert await queue.enqueue(envelope) is False
+        assert await redis.exists(f"arq:job:{envelope.event_id}") == 1
+    finally:
+        await redis.delete(f"arq:job:{envelope.event_id}", "arq:queue")
+        await redis.aclose()
+
+
+async def test_arq_unreachable_is_a_dependency_error(store: Outbox) -> None:
+    from arq.connections import ArqRedis
+
+    await store.commit_users("a@example.com")
+    [envelope] = (await store.reader.claim(10, LEASE)).envelopes
+    redis = ArqRedis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
+    try:
+        with pytest.raises(DependencyUnavailableError):
+            await ArqJobQueue(redis).enqueue(envelope)
+    finally:
+        await redis.aclose()
