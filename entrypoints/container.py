@@ -26,6 +26,7 @@ from application.shared.events import Provenance
 from application.shared.ports import Clock, IdGenerator
 from application.shared.rate_limits import RateLimiter, Throttle
 from application.shared.readiness import CheckReadiness, HealthProbe
+from entrypoints.providers.email import EmailProvider
 from entrypoints.providers.identity import identity_providers
 from entrypoints.providers.storage import DatabaseProbe, MemoryStorage, SqlStorage, Storage
 from entrypoints.providers.todos import todo_providers
@@ -114,5 +115,5 @@ def build_container(settings: Settings, *extra: Provider) -> AsyncContainer:
     services: Provider = RedisProvider() if settings.redis_url else InProcessProvider()
     contexts = [provider for context in CONTEXTS for provider in context(storage)]
     return make_async_container(
-        InfraProvider(), storage_provider, services, *contexts, *extra, context={Settings: settings}
+        InfraProvider(), EmailProvider(), storage_provider, services, *contexts, *extra, context={Settings: settings}
     )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 from entrypoints.secret_file import create_secret_file
 
-__all__ = ["MEMORY_DATABASE_URL", "Settings", "SettingsError", "load_settings", "startup_warnings"]
+__all__ = ["MEMORY_DATABASE_URL", "SMTP_SCHEMES", "Settings", "SettingsError", "load_settings", "startup_warnings"]
 
 MEMORY_DATABASE_URL = "memory://"
 """State in this process only: the in-memory adapters, for tests, demos and embedding."""
@@ -71,6 +71,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
     access_log: bool = True
+    smtp_url: str | None = field(default=None, repr=False)
+    email_from: str = "portside <portside@localhost>"
 
     @property
     def is_production(self) -> bool:
@@ -213,6 +215,19 @@ def _cors_origins(reader: _Reader, production: bool) -> tuple[str, ...]:
     return origins
 
 
+SMTP_SCHEMES = {"smtp": ("none", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
+"""URL scheme -> (transport security, default port)."""
+
+
+def _smtp_url(reader: _Reader) -> str | None:
+    raw = reader.raw("SMTP_URL")
+    if raw is not None and (raw.partition("://")[0] not in SMTP_SCHEMES or not raw.partition("://")[2]):
+        raise SettingsError(
+            "PORTSIDE_SMTP_URL", "expected smtp://, smtp+starttls:// or smtps://[user:pass@]host[:port]"
+        )
+    return raw
+
+
 def _log_format(reader: _Reader, production: bool) -> Literal["json", "console"]:
     chosen = reader.choice("LOG_FORMAT", "json" if production else "console", ("json", "console"))
     return "json" if chosen == "json" else "console"
@@ -260,6 +275,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         log_level=r.choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         log_format=_log_format(r, production),
         access_log=r.flag("ACCESS_LOG", _DEFAULTS.access_log),
+        smtp_url=_smtp_url(r),
+        email_from=r.text("EMAIL_FROM", _DEFAULTS.email_from),
     )
 
 

@@ -186,3 +186,15 @@ def test_development_refuses_an_empty_or_short_secret_file(tmp_path: Path, conte
         load_settings({"PORTSIDE_VAR_DIR": str(tmp_path)}, env_file=tmp_path / "none.env")
     assert error.value.variable == str(tmp_path / "jwt-secret")
     assert "delete" in str(error.value) and "PORTSIDE_JWT_SECRET" in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["mail.example", "http://mail.example", "smtp://", "smtps:/mail.example"])
+def test_an_smtp_url_that_names_no_server_or_transport_is_refused(tmp_path: Path, url: str) -> None:
+    assert "PORTSIDE_SMTP_URL" in str(refused(tmp_path, SMTP_URL=url))
+
+
+def test_smtp_is_optional_and_kept_out_of_the_settings_repr(tmp_path: Path) -> None:
+    assert production(tmp_path).smtp_url is None
+    configured = production(tmp_path, SMTP_URL="smtps://ann:secret@mail.example", EMAIL_FROM="app <app@example.com>")
+    assert (configured.smtp_url, configured.email_from) == ("smtps://ann:secret@mail.example", "app <app@example.com>")
+    assert "secret" not in repr(configured)

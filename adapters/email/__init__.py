@@ -1,0 +1,1 @@
+"""E-mail senders: SMTP, and a log for development."""
