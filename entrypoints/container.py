@@ -28,13 +28,14 @@ from application.shared.rate_limits import RateLimiter, Throttle
 from application.shared.readiness import CheckReadiness, HealthProbe
 from entrypoints.providers.email import EmailProvider
 from entrypoints.providers.identity import identity_providers
+from entrypoints.providers.jobs import job_providers
 from entrypoints.providers.storage import DatabaseProbe, MemoryStorage, SqlStorage, Storage
 from entrypoints.providers.todos import todo_providers
 from entrypoints.settings import Settings
 
 __all__ = ["CONTEXTS", "build_container"]
 
-CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (identity_providers, todo_providers)
+CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (identity_providers, todo_providers, job_providers)
 
 
 class InfraProvider(Provider):

@@ -19,7 +19,17 @@ from sqlalchemy import (
 
 from adapters.sql.types import UtcDateTime
 
-__all__ = ["login_failures", "metadata", "outbox", "refresh_tokens", "sessions", "todos", "users"]
+__all__ = [
+    "handled_events",
+    "jobs",
+    "login_failures",
+    "metadata",
+    "outbox",
+    "refresh_tokens",
+    "sessions",
+    "todos",
+    "users",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -126,3 +136,28 @@ todos = Table(
 # in order and stops after one page; the other sorts order one user's todos in memory.
 Index("ix_todos_owner_created", todos.c.owner_id, todos.c.created_at, todos.c.id)
 Index("ix_todos_owner_completed_created", todos.c.owner_id, todos.c.completed, todos.c.created_at, todos.c.id)
+
+# One record per relayed event a worker handled (or is handling): the admin's view of jobs.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("enqueued_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("run_at", UtcDateTime, nullable=False),
+)
+Index("ix_jobs_status_enqueued", jobs.c.status, jobs.c.enqueued_at)
+
+# Which handler processed which event for good: a redelivered job skips them.
+handled_events = Table(
+    "handled_events",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("handler", String(100), primary_key=True),
+    Column("handled_at", UtcDateTime, nullable=False),
+)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 from application.shared.events import Envelope
+from application.shared.unit_of_work import UnitOfWork
+from domain.jobs.job import Job
 
 
 class JobQueue(Protocol):
@@ -19,3 +23,36 @@ class JobQueue(Protocol):
         itself after a crash): nothing is queued twice. Raises ``DependencyUnavailableError``
         when the queue cannot be reached; the event then stays in the outbox.
         """
+
+
+class JobRepository(Protocol):
+    @abstractmethod
+    async def get(self, job_id: UUID) -> Job | None: ...
+
+    @abstractmethod
+    async def add(self, job: Job) -> None: ...
+
+    @abstractmethod
+    async def save(self, job: Job) -> None: ...
+
+
+class HandledEvents(Protocol):
+    """Which handler has processed which event, for good."""
+
+    @abstractmethod
+    async def contains(self, event_id: UUID, handler: str) -> bool: ...
+
+    @abstractmethod
+    async def add(self, event_id: UUID, handler: str, at: datetime) -> None: ...
+
+
+class JobsUnitOfWork(UnitOfWork, Protocol):
+    """The jobs context's repositories, inside one transaction."""
+
+    @property
+    @abstractmethod
+    def jobs(self) -> JobRepository: ...
+
+    @property
+    @abstractmethod
+    def handled(self) -> HandledEvents: ...

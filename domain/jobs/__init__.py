@@ -1,0 +1,1 @@
+"""Background jobs: the record of handling one relayed event."""

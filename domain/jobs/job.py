@@ -1,0 +1,102 @@
+"""``Job``: the record of handling one relayed event, with its retries and its dead letter."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from domain.shared.errors import IllegalTransitionError
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """A dead letter: every attempt failed. Only an explicit retry queues it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Bounded exponential backoff with full jitter: attempt ``n`` waits up to
+    ``min(cap, base * 2 ** (n - 1))``, scaled by a random fraction the caller draws."""
+
+    max_attempts: int = 5
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(minutes=10)
+
+    def delay(self, attempt: int, fraction: float) -> timedelta:
+        doubled = self.base.total_seconds() * 2.0 ** min(max(0, attempt - 1), 64)  # a float: no overflow
+        ceiling = min(self.cap.total_seconds(), doubled)
+        return timedelta(seconds=ceiling * min(max(fraction, 0.0), 1.0))
+
+
+_ERROR_MAX = 500
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class Job:
+    id: UUID
+    """The event id: one job per relayed event."""
+    name: str
+    """The event's public name (``user.registered``)."""
+    status: JobStatus
+    attempts: int
+    last_error: str | None
+    enqueued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    run_at: datetime
+    """When the next attempt is due."""
+
+    @classmethod
+    def queue(cls, *, event_id: UUID, name: str, now: datetime) -> Job:
+        return cls(
+            id=event_id,
+            name=name,
+            status=JobStatus.QUEUED,
+            attempts=0,
+            last_error=None,
+            enqueued_at=now,
+            started_at=None,
+            finished_at=None,
+            run_at=now,
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+    def start(self, now: datetime) -> None:
+        self.status = JobStatus.RUNNING
+        self.attempts += 1
+        self.started_at = now
+
+    def succeed(self, now: datetime) -> None:
+        self.status = JobStatus.SUCCEEDED
+        self.last_error = None
+        self.finished_at = now
+
+    def fail(self, error: str, now: datetime, backoff: Backoff, fraction: float) -> timedelta | None:
+        """Record a failed attempt: the delay before the next one, or ``None`` when that was
+        the last attempt and the job is now a dead letter."""
+        self.last_error = error[:_ERROR_MAX]
+        if self.attempts >= backoff.max_attempts:
+            self.status = JobStatus.FAILED
+            self.finished_at = now
+            return None
+        delay = backoff.delay(self.attempts, fraction)
+        self.status = JobStatus.QUEUED
+        self.run_at = now + delay
+        return delay
+
+    def retry(self, now: datetime) -> None:
+        """Queue a dead letter again, with a fresh set of attempts."""
+        if self.status is not JobStatus.FAILED:
+            raise IllegalTransitionError(f"only a failed job can be retried; this one is {self.status}")
+        self.status = JobStatus.QUEUED
+        self.attempts = 0
+        self.finished_at = None
+        self.run_at = now

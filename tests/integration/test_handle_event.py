@@ -1,0 +1,154 @@
+"""``HandleEvent`` on memory, SQLite and PostgreSQL: each handler's effect once per event,
+retries with bounded backoff, dead letters, and the welcome e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import ClassVar
+
+import pytest
+
+from application.identity.register_user import RegisterUserCommand
+from application.jobs.handle_event import EventHandlers, HandleEvent, JobOutcome
+from application.jobs.ports import JobsUnitOfWork
+from application.shared.email import EmailMessage, EmailSender
+from application.shared.events import Envelope
+from domain.jobs.job import Backoff, Job, JobStatus
+from domain.shared.errors import IllegalTransitionError
+from entrypoints.testing.harness import Harness, harness_settings, overriding
+from tests.support.builders import T0
+
+BACKOFF = Backoff(max_attempts=3, base=timedelta(seconds=2), cap=timedelta(seconds=30))
+
+
+class Outbox(EmailSender):
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+
+
+class Flaky:
+    """A handler of ``user.registered`` that fails its first ``failures`` calls."""
+
+    name: ClassVar[str] = "test.flaky"
+    events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def __call__(self, envelope: Envelope) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError(f"boom {self.calls}")
+
+
+class Counting:
+    name: ClassVar[str] = "test.counting"
+    events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, envelope: Envelope) -> None:
+        self.calls += 1
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    return url
+
+
+@pytest.fixture
+def mail() -> Outbox:
+    return Outbox()
+
+
+async def _app(database_url: str, mail: Outbox, *handlers: object) -> Harness:
+    providers = [overriding(EmailSender, mail), overriding(Backoff, BACKOFF)]
+    if handlers:
+        providers.append(overriding(EventHandlers, EventHandlers(tuple(handlers))))  # type: ignore[arg-type]
+    return Harness(harness_settings(database_url), *providers, start=T0)
+
+
+@pytest.fixture
+async def registered(database_url: str, mail: Outbox) -> AsyncIterator[tuple[Harness, Envelope]]:
+    """A harness whose only event so far is one registration."""
+    app = await _app(database_url, mail)
+    async with app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        yield app, event
+
+
+async def _handle(app: Harness, envelope: Envelope) -> JobOutcome:
+    async with app.use(HandleEvent) as handle:
+        return await handle(envelope)
+
+
+async def _job(app: Harness, envelope: Envelope) -> Job:
+    async with app.use(JobsUnitOfWork) as uow, uow:
+        job = await uow.jobs.get(envelope.event_id)
+    assert job is not None
+    return job
+
+
+async def test_the_welcome_email_goes_once_per_registration(registered: tuple[Harness, Envelope], mail: Outbox) -> None:
+    app, event = registered
+    assert await _handle(app, event) == JobOutcome(done=True)
+    assert await _handle(app, event) == JobOutcome(done=True)  # redelivered: nothing more
+    [message] = mail.sent
+    assert (message.to, message.subject, message.key) == (
+        "ada@example.com",
+        "Welcome to portside",
+        f"{event.event_id}.welcome",
+    )
+    job = await _job(app, event)
+    assert (job.name, job.status, job.attempts, job.finished_at) == ("user.registered", JobStatus.SUCCEEDED, 1, T0)
+
+
+async def test_a_failing_handler_retries_with_backoff_and_the_other_does_not_repeat(
+    database_url: str, mail: Outbox
+) -> None:
+    flaky, counting = Flaky(failures=2), Counting()
+    async with await _app(database_url, mail, counting, flaky) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        for attempt in (1, 2):
+            outcome = await _handle(app, event)
+            assert not outcome.done and outcome.retry_in is not None
+            assert timedelta(0) <= outcome.retry_in <= BACKOFF.base * 2 ** (attempt - 1)
+            job = await _job(app, event)
+            assert (job.status, job.attempts, job.last_error) == (
+                JobStatus.QUEUED,
+                attempt,
+                f"test.flaky: RuntimeError: boom {attempt}",
+            )
+            assert job.run_at == T0 + outcome.retry_in
+        assert await _handle(app, event) == JobOutcome(done=True)
+        assert (counting.calls, flaky.calls) == (1, 3)  # the handler that succeeded ran once
+        job = await _job(app, event)
+        assert (job.status, job.attempts, job.last_error) == (JobStatus.SUCCEEDED, 3, None)
+
+
+async def test_after_the_last_attempt_the_job_is_a_dead_letter_until_retried(database_url: str, mail: Outbox) -> None:
+    flaky = Flaky(failures=BACKOFF.max_attempts)
+    async with await _app(database_url, mail, flaky) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        outcomes = [await _handle(app, event) for _ in range(BACKOFF.max_attempts)]
+        assert [o.done for o in outcomes] == [False] * (BACKOFF.max_attempts - 1) + [True]
+        job = await _job(app, event)
+        assert (job.status, job.attempts, job.finished_at) == (JobStatus.FAILED, BACKOFF.max_attempts, T0)
+        assert await _handle(app, event) == JobOutcome(done=True)  # a dead letter is not run again
+        assert flaky.calls == BACKOFF.max_attempts
+        job.retry(T0)
+        assert (job.status, job.attempts, job.finished_at) == (JobStatus.QUEUED, 0, None)
+        with pytest.raises(IllegalTransitionError):
+            job.retry(T0)
