@@ -46,8 +46,8 @@ class InMemoryHandledEvents(InMemoryRepository[JobTables], HandledEvents):
     def __init__(self, unit: InMemoryUnitOfWork) -> None:
         super().__init__(unit, JobTables)
 
-    async def contains(self, event_id: UUID, handler: str) -> bool:
-        return (event_id, handler) in self._tables.handled
+    async def of(self, event_id: UUID) -> set[str]:
+        return {handler for (event, handler) in self._tables.handled if event == event_id}
 
     async def add(self, event_id: UUID, handler: str, at: datetime) -> None:
         if (event_id, handler) in self._tables.handled:

@@ -24,11 +24,7 @@ _BY_ID = Query(select(jobs).where(jobs.c.id == bindparam("id")))
 _INSERT = Query(insert(jobs).values({name: bindparam(name) for name in _COLUMNS}))
 _UPDATE = Query(update(jobs).where(jobs.c.id == bindparam("key")).values({n: bindparam(n) for n in _COLUMNS[1:]}))
 _JOB_ERRORS = ConstraintErrors(jobs, {"pk_jobs": lambda: AlreadyExistsError("job", "id")})
-_HANDLED = Query(
-    select(handled_events.c.event_id).where(
-        handled_events.c.event_id == bindparam("event_id"), handled_events.c.handler == bindparam("handler")
-    )
-)
+_HANDLED = Query(select(handled_events.c.handler).where(handled_events.c.event_id == bindparam("event_id")))
 _MARK = Query(
     insert(handled_events).values(
         event_id=bindparam("event_id"), handler=bindparam("handler"), handled_at=bindparam("at")
@@ -70,8 +66,8 @@ class SqlHandledEvents(HandledEvents):
     def __init__(self, session: SqlSession) -> None:
         self._db = session
 
-    async def contains(self, event_id: UUID, handler: str) -> bool:
-        return (await self._db.read(_HANDLED, {"event_id": event_id, "handler": handler})).first() is not None
+    async def of(self, event_id: UUID) -> set[str]:
+        return {row["handler"] for row in (await self._db.read(_HANDLED, {"event_id": event_id})).rows}
 
     async def add(self, event_id: UUID, handler: str, at: datetime) -> None:
         await self._db.write(_MARK, {"event_id": event_id, "handler": handler, "at": at}, errors=_MARK_ERRORS)

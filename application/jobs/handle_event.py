@@ -49,12 +49,15 @@ class HandleEvent:
         self._random = random.Random()  # noqa: S311 - jitter, not secrets
 
     async def __call__(self, envelope: Envelope) -> JobOutcome:
-        job = await self._start(envelope)
-        if job is None:
+        started = await self._start(envelope)
+        if started is None:
             return JobOutcome(done=True)
+        job, done = started
         for handler in self._handlers.of(envelope.name):
+            if handler.name in done:
+                continue
             try:
-                await self._run_once(handler, envelope)
+                await self._run(handler, envelope)
             except Exception as error:  # noqa: BLE001 - any failure of a handler is the job's failure
                 return await self._failed(job, f"{handler.name}: {type(error).__name__}: {error}")
         async with self._uow as uow:
@@ -63,7 +66,10 @@ class HandleEvent:
             await uow.commit()
         return JobOutcome(done=True)
 
-    async def _start(self, envelope: Envelope) -> Job | None:
+    async def _start(self, envelope: Envelope) -> tuple[Job, set[str]] | None:
+        """The job, started, and the handlers done with its event already; ``None`` when the
+        job finished before. One block that writes, so no pooled connection is held while
+        the handlers work."""
         async with self._uow as uow:
             now = self._clock.now()
             job = await uow.jobs.get(envelope.event_id)
@@ -76,13 +82,11 @@ class HandleEvent:
             else:
                 job.start(now)
                 await uow.jobs.save(job)
+            done = await uow.handled.of(envelope.event_id)
             await uow.commit()
-        return job
+        return job, done
 
-    async def _run_once(self, handler: EventHandler, envelope: Envelope) -> None:
-        async with self._uow as uow:
-            if await uow.handled.contains(envelope.event_id, handler.name):
-                return
+    async def _run(self, handler: EventHandler, envelope: Envelope) -> None:
         await handler(envelope)
         async with self._uow as uow:
             await uow.handled.add(envelope.event_id, handler.name, self._clock.now())

@@ -40,7 +40,8 @@ class HandledEvents(Protocol):
     """Which handler has processed which event, for good."""
 
     @abstractmethod
-    async def contains(self, event_id: UUID, handler: str) -> bool: ...
+    async def of(self, event_id: UUID) -> set[str]:
+        """The names of the handlers that processed ``event_id``."""
 
     @abstractmethod
     async def add(self, event_id: UUID, handler: str, at: datetime) -> None: ...
