@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from dishka import Provider, Scope, provide, provide_all
 
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.identity import SqlIdentityUnitOfWork
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.change_password import ChangePassword
 from application.identity.create_admin import CreateAdmin
@@ -29,7 +26,7 @@ from application.identity.throttles import IdentityThrottles
 from application.shared.rate_limits import RateLimit
 from domain.identity.lockout import LockoutPolicy
 from domain.identity.session import SessionLifetime
-from entrypoints.providers.storage import Storage
+from entrypoints.providers.storage import Storage, unit_of_work_provider
 from entrypoints.settings import Settings
 
 __all__ = ["identity_providers"]
@@ -73,18 +70,7 @@ class IdentityProvider(Provider):
         )
 
 
-class _Sql(Provider):
-    @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, transaction: SqlUnitOfWork) -> IdentityUnitOfWork:
-        return SqlIdentityUnitOfWork(transaction)
-
-
-class _Memory(Provider):
-    @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, transaction: InMemoryUnitOfWork) -> IdentityUnitOfWork:
-        return InMemoryIdentityUnitOfWork(transaction)
-
-
 def identity_providers(storage: Storage) -> tuple[Provider, ...]:
-    units: dict[Storage, Any] = {Storage.SQL: _Sql, Storage.MEMORY: _Memory}
-    return IdentityProvider(), units[storage]()
+    return IdentityProvider(), unit_of_work_provider(
+        storage, IdentityUnitOfWork, sql=SqlIdentityUnitOfWork, memory=InMemoryIdentityUnitOfWork
+    )

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dishka import Provider, Scope, provide
 
 from adapters.memory.jobs import InMemoryJobsUnitOfWork
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.jobs import SqlJobsUnitOfWork
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.identity.welcome_email import SendWelcomeEmail
 from application.jobs.handle_event import EventHandlers, HandleEvent
 from application.jobs.ports import JobsUnitOfWork
 from domain.jobs.job import Backoff
-from entrypoints.providers.storage import Storage
+from entrypoints.providers.storage import Storage, unit_of_work_provider
 
 __all__ = ["job_providers"]
 
@@ -33,18 +29,7 @@ class JobProvider(Provider):
         return EventHandlers((welcome,))
 
 
-class _Sql(Provider):
-    @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, transaction: SqlUnitOfWork) -> JobsUnitOfWork:
-        return SqlJobsUnitOfWork(transaction)
-
-
-class _Memory(Provider):
-    @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, transaction: InMemoryUnitOfWork) -> JobsUnitOfWork:
-        return InMemoryJobsUnitOfWork(transaction)
-
-
 def job_providers(storage: Storage) -> tuple[Provider, ...]:
-    units: dict[Storage, Any] = {Storage.SQL: _Sql, Storage.MEMORY: _Memory}
-    return JobProvider(), units[storage]()
+    return JobProvider(), unit_of_work_provider(
+        storage, JobsUnitOfWork, sql=SqlJobsUnitOfWork, memory=InMemoryJobsUnitOfWork
+    )

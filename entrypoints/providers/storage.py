@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from dishka import Provider, Scope, provide
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,7 +28,7 @@ from application.shared.ports import Clock, IdGenerator
 from application.shared.readiness import HealthProbe
 from entrypoints.settings import MEMORY_DATABASE_URL, Settings
 
-__all__ = ["DatabaseProbe", "MemoryStorage", "SqlStorage", "Storage"]
+__all__ = ["DatabaseProbe", "MemoryStorage", "SqlStorage", "Storage", "unit_of_work_provider"]
 
 
 class Storage(enum.Enum):
@@ -90,3 +91,17 @@ class MemoryStorage(Provider):
     @provide(scope=Scope.APP)
     def probe(self) -> DatabaseProbe:
         return DatabaseProbe(InMemoryHealthProbe())
+
+
+def unit_of_work_provider(storage: Storage, protocol: Any, *, sql: type[Any], memory: type[Any]) -> Provider:
+    """A context's unit of work (``protocol``) on ``storage``: its ``sql`` or ``memory`` view
+    over the request's one transaction."""
+    view, transaction = (sql, SqlUnitOfWork) if storage is Storage.SQL else (memory, InMemoryUnitOfWork)
+
+    def unit_of_work(transaction: Any) -> Any:
+        return view(transaction)
+
+    unit_of_work.__annotations__ = {"transaction": transaction, "return": protocol}  # what dishka reads
+    provider = Provider(scope=Scope.REQUEST)
+    provider.provide(unit_of_work)
+    return provider

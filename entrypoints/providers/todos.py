@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dishka import Provider, Scope, provide, provide_all
 
 from adapters.memory.todos import InMemoryTodoUnitOfWork
-from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.todos import SqlTodoUnitOfWork
-from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.shared.authorization import Policy
 from application.todos.create_todo import CreateTodo
 from application.todos.delete_todo import DeleteTodo
@@ -21,7 +17,7 @@ from application.todos.replace_todo import ReplaceTodo
 from application.todos.toggle_todo import ToggleTodo
 from application.todos.update_todo import UpdateTodo
 from domain.todos.todo import Todo
-from entrypoints.providers.storage import Storage
+from entrypoints.providers.storage import Storage, unit_of_work_provider
 
 __all__ = ["todo_providers"]
 
@@ -33,18 +29,7 @@ class TodoProvider(Provider):
     )
 
 
-class _Sql(Provider):
-    @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, transaction: SqlUnitOfWork) -> TodoUnitOfWork:
-        return SqlTodoUnitOfWork(transaction)
-
-
-class _Memory(Provider):
-    @provide(scope=Scope.REQUEST)
-    def unit_of_work(self, transaction: InMemoryUnitOfWork) -> TodoUnitOfWork:
-        return InMemoryTodoUnitOfWork(transaction)
-
-
 def todo_providers(storage: Storage) -> tuple[Provider, ...]:
-    units: dict[Storage, Any] = {Storage.SQL: _Sql, Storage.MEMORY: _Memory}
-    return TodoProvider(), units[storage]()
+    return TodoProvider(), unit_of_work_provider(
+        storage, TodoUnitOfWork, sql=SqlTodoUnitOfWork, memory=InMemoryTodoUnitOfWork
+    )
