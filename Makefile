@@ -9,7 +9,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down bench bench-login bench-register clean
+.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down bench bench-jobs bench-login bench-register clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ serve: $(STAMP)  ## serve without migrating
 migrate: $(STAMP)  ## upgrade the configured database to the latest migration
 	$(BIN)/portside migrate
 
-worker: $(STAMP)  ## run the background worker (placeholder until the worker issue lands)
+worker: $(STAMP)  ## run the relay and the jobs on arq (needs PORTSIDE_REDIS_URL; without it `serve` runs them)
 	$(BIN)/portside worker
 
 lint: $(STAMP)  ## ruff, formatting, mypy --strict, import-linter layer contracts

@@ -134,9 +134,22 @@ def _openapi(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def _worker(settings: Settings, _: argparse.Namespace) -> int:
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.redis_url:
+        print(
+            "portside: worker: PORTSIDE_REDIS_URL is not set. Without Redis, `portside serve` runs the relay "
+            "and the jobs itself; set PORTSIDE_REDIS_URL to run them in workers instead",
+            file=sys.stderr,
+        )
+        return 2
+    from entrypoints.worker import arq_worker
+
+    if args.check:
+        healthy = arq_worker.check(settings) == 0
+        print("worker: alive" if healthy else "worker: no heartbeat in the last 16 s", file=sys.stderr)
+        return 0 if healthy else 1
     _warn_at_startup(settings)
-    print("portside worker: no background jobs exist yet (they arrive with the worker issue)", file=sys.stderr)
+    arq_worker.run(settings, build_container(settings))
     return 0
 
 
@@ -144,7 +157,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portside", description="Run and operate portside.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the HTTP API (PORTSIDE_HOST, PORTSIDE_PORT, PORTSIDE_WORKERS)")
-    commands.add_parser("worker", help="run the background worker")
+    worker = commands.add_parser("worker", help="run the relay and the background jobs (needs PORTSIDE_REDIS_URL)")
+    worker.add_argument(
+        "--check", action="store_true", help="exit 0 if a worker wrote its heartbeat recently, else 1 (for probes)"
+    )
     commands.add_parser("migrate", help="upgrade the database to the latest migration")
     admin = commands.add_parser("create-admin", help="create or promote an administrator (idempotent)")
     admin.add_argument("--email", required=True)

@@ -10,18 +10,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 
+from arq.connections import ArqRedis
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from redis.asyncio import Redis
 
+from adapters.memory.job_queue import InProcessJobQueue
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.redis.client import create_redis
 from adapters.redis.health import RedisHealthProbe
+from adapters.redis.job_queue import ArqJobQueue, arq_redis
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
 from adapters.system.clock import SystemClock
 from adapters.system.ids import Uuid7Generator
 from application.identity.ports import PasswordHasher, TokenIssuer
+from application.jobs.due_jobs import Doorbell
+from application.jobs.ports import JobQueue
 from application.shared.events import Provenance
 from application.shared.ports import Clock, IdGenerator
 from application.shared.rate_limits import RateLimiter, Throttle
@@ -75,7 +80,11 @@ class InfraProvider(Provider):
 
 
 class InProcessProvider(Provider):
-    """No Redis configured: per-process rate limits; readiness asks the database only."""
+    """No Redis configured: per-process rate limits; jobs run in this process (the job
+    records are their queue); readiness asks the database only."""
+
+    doorbell = provide(Doorbell, scope=Scope.APP)
+    job_queue = provide(InProcessJobQueue, provides=JobQueue, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
     def rate_limiter(self, clock: Clock) -> RateLimiter:
@@ -98,6 +107,14 @@ class RedisProvider(Provider):
     @provide(scope=Scope.APP)
     def rate_limiter(self, redis: Redis) -> RateLimiter:
         return RedisRateLimiter(redis)
+
+    @provide(scope=Scope.APP)
+    def arq(self, redis: Redis) -> ArqRedis:
+        return arq_redis(redis)
+
+    @provide(scope=Scope.APP)
+    def job_queue(self, arq: ArqRedis) -> JobQueue:
+        return ArqJobQueue(arq)
 
     @provide(scope=Scope.APP)
     def probes(self, database: DatabaseProbe, redis: Redis) -> tuple[HealthProbe, ...]:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -49,6 +50,8 @@ class Settings:
     workers: int = 1
     cors_origins: tuple[str, ...] = ()
     upload_dir: str = "./var/uploads"
+    public_url: str = "http://127.0.0.1:8000"
+    """Base of the links in e-mails (password reset, verification), without a trailing slash."""
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_api_base: str = "https://api.telegram.org"
     telegram_webhook_secret: str | None = field(default=None, repr=False)
@@ -72,7 +75,11 @@ class Settings:
     log_format: Literal["json", "console"] = "console"
     access_log: bool = True
     smtp_url: str | None = field(default=None, repr=False)
-    email_from: str = "portside <portside@localhost>"
+    email_from: str = "portside@localhost"
+    job_timeout: int = 300
+    """Seconds a worker holds a job it started; its handlers get nine tenths of them."""
+    retention_days: int = 7
+    """Days finished jobs and relayed outbox rows are kept before the cleanup deletes them."""
 
     @property
     def is_production(self) -> bool:
@@ -215,6 +222,20 @@ def _cors_origins(reader: _Reader, production: bool) -> tuple[str, ...]:
     return origins
 
 
+def _public_url(reader: _Reader) -> str:
+    raw = reader.text("PUBLIC_URL", _DEFAULTS.public_url).strip()
+    try:
+        parts = urlsplit(raw)
+        _ = parts.port  # a port that is not a number (or out of range) raises ValueError
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in raw):
+        raise SettingsError("PORTSIDE_PUBLIC_URL", f"expected an http:// or https:// URL with a host, got {raw!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingsError("PORTSIDE_PUBLIC_URL", "must not carry a query, a fragment or credentials")
+    return raw.rstrip("/")
+
+
 SMTP_SCHEMES = {"smtp": ("none", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
 """URL scheme -> (transport security, default port)."""
 
@@ -253,6 +274,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         workers=r.integer("WORKERS", _DEFAULTS.workers, minimum=1, maximum=64),
         cors_origins=_cors_origins(r, production),
         upload_dir=r.text("UPLOAD_DIR", _DEFAULTS.upload_dir),
+        public_url=_public_url(r),
         telegram_bot_token=r.raw("TELEGRAM_BOT_TOKEN"),
         telegram_api_base=r.text("TELEGRAM_API_BASE", _DEFAULTS.telegram_api_base),
         telegram_webhook_secret=r.raw("TELEGRAM_WEBHOOK_SECRET"),
@@ -276,7 +298,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         log_format=_log_format(r, production),
         access_log=r.flag("ACCESS_LOG", _DEFAULTS.access_log),
         smtp_url=_smtp_url(r),
-        email_from=r.text("EMAIL_FROM", _DEFAULTS.email_from),
+        email_from=r.text("MAIL_FROM", _DEFAULTS.email_from),
+        job_timeout=r.integer("JOB_TIMEOUT", _DEFAULTS.job_timeout, minimum=1, maximum=24 * 3600),
+        retention_days=r.integer("RETENTION_DAYS", _DEFAULTS.retention_days, minimum=1, maximum=3650),
     )
 
 

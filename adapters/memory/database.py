@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from typing import Any, Protocol, Self, TypeVar
 
 from adapters.shared.event_codec import OutboxRow, decode
@@ -54,6 +55,11 @@ class InMemoryDatabase:
         self.committed: dict[type[Any], Any] = {}
         self.outbox: list[OutboxEntry] = []
         self.lock = asyncio.Lock()
+        self._outbox_ids = itertools.count(1)
+
+    def next_outbox_id(self) -> int:
+        """Ids keep growing after the cleanup deletes relayed rows, as a SQL sequence does."""
+        return next(self._outbox_ids)
 
     def tables(self, kind: type[_Tables]) -> _Tables:
         """The committed tables of one context (empty ones if it never committed)."""

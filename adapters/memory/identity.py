@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,9 +10,10 @@ from datetime import datetime
 from adapters.memory.database import detached
 from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
-from application.errors import AlreadyExistsError
+from application.errors import AlreadyExistsError, NotFoundError
 from application.identity.ports import (
     IdentityUnitOfWork,
+    LinkTokenRepository,
     LoginAttempt,
     LoginAttemptRepository,
     Principal,
@@ -20,6 +22,7 @@ from application.identity.ports import (
 )
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
+from domain.identity.link_token import LinkPurpose, LinkToken
 from domain.identity.session import Session
 from domain.identity.user import User
 from domain.shared.errors import VersionMismatchError
@@ -28,6 +31,7 @@ from domain.shared.ids import UserId
 __all__ = [
     "IdentityTables",
     "InMemoryIdentityUnitOfWork",
+    "InMemoryLinkTokenRepository",
     "InMemoryLoginAttemptRepository",
     "InMemorySessionRepository",
     "InMemoryUserRepository",
@@ -46,6 +50,8 @@ class IdentityTables:
     login_failures: dict[str, dict[int, LoginAttempt]] = field(default_factory=dict)
     """Per e-mail, attempt number -> the attempt."""
     last_attempt: int = 0
+    link_tokens: dict[str, LinkToken] = field(default_factory=dict)
+    """Digest -> the token (immutable, so copies share them)."""
 
     def copy(self) -> IdentityTables:
         return IdentityTables(
@@ -54,6 +60,7 @@ class IdentityTables:
             refresh_tokens=dict(self.refresh_tokens),
             login_failures={email: dict(times) for email, times in self.login_failures.items()},
             last_attempt=self.last_attempt,
+            link_tokens=dict(self.link_tokens),
         )
 
 
@@ -167,7 +174,44 @@ class InMemoryLoginAttemptRepository(InMemoryRepository[IdentityTables], LoginAt
             self._writable.login_failures.pop(email, None)
 
 
+class InMemoryLinkTokenRepository(InMemoryRepository[IdentityTables], LinkTokenRepository):
+    """Consuming is a compare-and-set because the unit of work runs one block at a time."""
+
+    def __init__(self, unit: InMemoryUnitOfWork) -> None:
+        super().__init__(unit, IdentityTables)
+
+    async def add(self, token: LinkToken) -> bool:
+        if token.token_hash in self._tables.link_tokens:
+            return False
+        if token.user_id not in self._tables.users:
+            raise NotFoundError("user", "id")  # as the SQL foreign key
+        self._writable.link_tokens[token.token_hash] = token
+        return True
+
+    async def find(self, token_hash: str, purpose: LinkPurpose) -> LinkToken | None:
+        token = self._tables.link_tokens.get(token_hash)
+        return token if token is not None and token.purpose is purpose else None
+
+    async def consume(self, token_hash: str, purpose: LinkPurpose, now: datetime) -> UserId | None:
+        token = await self.find(token_hash, purpose)
+        if token is None or not token.usable(now):
+            return None
+        self._writable.link_tokens[token_hash] = dataclasses.replace(token, used_at=now)
+        return token.user_id
+
+    async def consume_all(self, user_id: UserId, purpose: LinkPurpose, now: datetime) -> int:
+        unused = [
+            t
+            for t in self._tables.link_tokens.values()
+            if (t.user_id, t.purpose, t.used_at) == (user_id, purpose, None)
+        ]
+        for token in unused:
+            self._writable.link_tokens[token.token_hash] = dataclasses.replace(token, used_at=now)
+        return len(unused)
+
+
 class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], IdentityUnitOfWork):
     users = repository(InMemoryUserRepository)
     sessions = repository(InMemorySessionRepository)
     login_attempts = repository(InMemoryLoginAttemptRepository)
+    link_tokens = repository(InMemoryLinkTokenRepository)

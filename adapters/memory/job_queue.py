@@ -1,14 +1,30 @@
-"""``InMemoryJobQueue``: the job queue of one process (the embedded profile, and tests)."""
+"""Job queues without Redis: this process's own runner, and a recording one for tests."""
 
 from __future__ import annotations
 
 import asyncio
 from uuid import UUID
 
+from application.jobs.due_jobs import Doorbell
 from application.jobs.ports import JobQueue
 from application.shared.events import Envelope
 
-__all__ = ["InMemoryJobQueue"]
+__all__ = ["InMemoryJobQueue", "InProcessJobQueue"]
+
+
+class InProcessJobQueue(JobQueue):
+    """The embedded profile's queue is the job records themselves (the relay wrote them
+    before queuing): queuing only rings the in-process runner, which claims due records."""
+
+    def __init__(self, doorbell: Doorbell) -> None:
+        self._doorbell = doorbell
+
+    async def enqueue(self, envelope: Envelope) -> bool:
+        self._doorbell.ring()
+        return True
+
+    async def requeue(self, envelope: Envelope) -> None:
+        self._doorbell.ring()
 
 
 class InMemoryJobQueue(JobQueue):
@@ -25,3 +41,6 @@ class InMemoryJobQueue(JobQueue):
         self._seen.add(envelope.event_id)
         self.jobs.put_nowait(envelope)
         return True
+
+    async def requeue(self, envelope: Envelope) -> None:
+        self.jobs.put_nowait(envelope)

@@ -9,9 +9,10 @@ from uuid import UUID
 
 from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
-from application.errors import AlreadyExistsError
 from application.jobs.ports import HandledEvents, JobRepository, JobsUnitOfWork
-from domain.jobs.job import Job
+from application.shared.events import Envelope
+from domain.jobs.job import Job, JobStatus
+from domain.shared.pagination import Page, PageRequest
 
 __all__ = ["InMemoryHandledEvents", "InMemoryJobRepository", "InMemoryJobsUnitOfWork", "JobTables"]
 
@@ -19,10 +20,11 @@ __all__ = ["InMemoryHandledEvents", "InMemoryJobRepository", "InMemoryJobsUnitOf
 @dataclass(slots=True)
 class JobTables:
     jobs: dict[UUID, Job] = field(default_factory=dict)
+    envelopes: dict[UUID, Envelope] = field(default_factory=dict)
     handled: dict[tuple[UUID, str], datetime] = field(default_factory=dict)
 
     def copy(self) -> JobTables:
-        return JobTables(jobs=dict(self.jobs), handled=dict(self.handled))
+        return JobTables(jobs=dict(self.jobs), envelopes=dict(self.envelopes), handled=dict(self.handled))
 
 
 class InMemoryJobRepository(InMemoryRepository[JobTables], JobRepository):
@@ -33,13 +35,50 @@ class InMemoryJobRepository(InMemoryRepository[JobTables], JobRepository):
         stored = self._tables.jobs.get(job_id)
         return None if stored is None else dataclasses.replace(stored)
 
-    async def add(self, job: Job) -> None:
+    async def add(self, job: Job, envelope: Envelope) -> bool:
         if job.id in self._tables.jobs:
-            raise AlreadyExistsError("job", "id")
-        self._writable.jobs[job.id] = dataclasses.replace(job)
+            return False
+        tables = self._writable
+        tables.jobs[job.id] = dataclasses.replace(job)
+        tables.envelopes[job.id] = envelope
+        return True
 
-    async def save(self, job: Job) -> None:
+    async def save(self, job: Job) -> bool:
+        stored = self._tables.jobs.get(job.id)
+        if stored is None or stored.version != job.version - 1:
+            return False
         self._writable.jobs[job.id] = dataclasses.replace(job)
+        return True
+
+    async def envelope(self, job_id: UUID) -> Envelope | None:
+        return self._tables.envelopes.get(job_id)
+
+    async def due(self, at: datetime, limit: int) -> list[Envelope]:
+        def late(job: Job) -> bool:
+            if job.status is JobStatus.QUEUED:
+                return job.run_at <= at
+            return job.status is JobStatus.RUNNING and job.lease_until is not None and job.lease_until <= at
+
+        jobs = sorted((job for job in self._tables.jobs.values() if late(job)), key=lambda job: job.run_at)
+        return [self._tables.envelopes[job.id] for job in jobs[:limit]]
+
+    async def page(self, status: JobStatus | None, request: PageRequest) -> Page[Job]:
+        matching = [job for job in self._tables.jobs.values() if status is None or job.status is status]
+        matching.sort(key=lambda job: (job.enqueued_at, job.id), reverse=True)
+        items = [dataclasses.replace(job) for job in matching[request.offset : request.offset + request.size]]
+        return Page(items=items, request=request, total=len(matching))
+
+    async def purge_finished(self, before: datetime) -> int:
+        old = [job.id for job in self._tables.jobs.values() if job.finished_at is not None and job.finished_at < before]
+        if not old:
+            return 0
+        tables = self._writable
+        gone = set(old)
+        for job_id in old:
+            del tables.jobs[job_id]
+            tables.envelopes.pop(job_id, None)
+        tables.handled = {key: at for key, at in tables.handled.items() if key[0] not in gone}
+        return len(old)
 
 
 class InMemoryHandledEvents(InMemoryRepository[JobTables], HandledEvents):
@@ -50,9 +89,8 @@ class InMemoryHandledEvents(InMemoryRepository[JobTables], HandledEvents):
         return {handler for (event, handler) in self._tables.handled if event == event_id}
 
     async def add(self, event_id: UUID, handler: str, at: datetime) -> None:
-        if (event_id, handler) in self._tables.handled:
-            raise AlreadyExistsError("handled event", "id")
-        self._writable.handled[(event_id, handler)] = at
+        if (event_id, handler) not in self._tables.handled:
+            self._writable.handled[(event_id, handler)] = at
 
 
 class InMemoryJobsUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], JobsUnitOfWork):

@@ -45,6 +45,16 @@ class InMemoryOutboxReader(OutboxReader):
                     marked += 1
             return marked
 
+    async def release(self, batch: ClaimedBatch) -> int:
+        ids = {envelope.event_id for envelope in batch.envelopes}
+        async with self._database.lock:
+            released = 0
+            for entry in self._database.outbox:
+                if entry.row["event_id"] in ids and entry.claim_token == batch.token and entry.published_at is None:
+                    entry.claimed_until = entry.claim_token = None
+                    released += 1
+            return released
+
     async def oldest_pending(self) -> datetime | None:
         async with self._database.lock:
             pending = [entry.row["occurred_at"] for entry in self._database.outbox if entry.published_at is None]

@@ -73,7 +73,7 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
         assert self._working is not None
         outbox = self._database.outbox
         for envelope in block.events.envelopes(self._ids.new_id, self._provenance):
-            outbox.append(OutboxEntry(id=len(outbox) + 1, row=encode(envelope)))
+            outbox.append(OutboxEntry(id=self._database.next_outbox_id(), row=encode(envelope)))
         self._database.committed.update(self._working)
         self.commits += 1
         self._begin()

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.errors import ConstraintErrors
+from adapters.sql.link_tokens import SqlLinkTokenRepository
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
@@ -45,6 +46,7 @@ def _user_row(user: User) -> dict[str, Any]:
         "is_active": user.is_active,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "email_verified": user.email_verified,
     }
 
 
@@ -58,6 +60,7 @@ def _user(row: Any) -> User:
         is_active=row["is_active"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        email_verified=row["email_verified"],
     )
 
 
@@ -269,3 +272,4 @@ class SqlIdentityUnitOfWork(ContextUnitOfWork[SqlSession], IdentityUnitOfWork):
     users = repository(SqlUserRepository)
     sessions = repository(SqlSessionRepository)
     login_attempts = repository(SqlLoginAttemptRepository)
+    link_tokens = repository(SqlLinkTokenRepository)

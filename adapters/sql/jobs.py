@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 
+from adapters.shared.event_codec import from_json, to_json
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.errors import ConstraintErrors
 from adapters.sql.session import SqlSession
@@ -15,32 +17,73 @@ from adapters.sql.statements import Query
 from adapters.sql.tables import handled_events, jobs
 from application.errors import AlreadyExistsError
 from application.jobs.ports import HandledEvents, JobRepository, JobsUnitOfWork
+from application.shared.events import Envelope
 from domain.jobs.job import Job, JobStatus
+from domain.shared.pagination import Page, PageRequest
 
 __all__ = ["SqlHandledEvents", "SqlJobRepository", "SqlJobsUnitOfWork"]
 
-_COLUMNS = tuple(column.name for column in jobs.c)
-_BY_ID = Query(select(jobs).where(jobs.c.id == bindparam("id")))
-_INSERT = Query(insert(jobs).values({name: bindparam(name) for name in _COLUMNS}))
-_UPDATE = Query(update(jobs).where(jobs.c.id == bindparam("key")).values({n: bindparam(n) for n in _COLUMNS[1:]}))
-_JOB_ERRORS = ConstraintErrors(jobs, {"pk_jobs": lambda: AlreadyExistsError("job", "id")})
+_FIELDS = (
+    "id",
+    "name",
+    "status",
+    "attempts",
+    "last_error",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "run_at",
+    "lease_until",
+    "version",
+)
+_RECORD = [jobs.c[name] for name in _FIELDS]
+_BY_ID = Query(select(*_RECORD).where(jobs.c.id == bindparam("id")))
+_ENVELOPE = Query(select(jobs.c.envelope).where(jobs.c.id == bindparam("id")))
+# ON CONFLICT DO NOTHING compiles for PostgreSQL and SQLite alike.
+_INSERT = Query(
+    upsert(jobs)
+    .values({name: bindparam(name) for name in (*_FIELDS, "envelope")})
+    .on_conflict_do_nothing(index_elements=[jobs.c.id])
+)
+_UPDATE = Query(
+    update(jobs)
+    .where(jobs.c.id == bindparam("key"), jobs.c.version == bindparam("expected"))
+    .values({name: bindparam(name) for name in _FIELDS[1:]})
+)
+_DUE = Query(
+    select(jobs.c.envelope)
+    .where(
+        or_(
+            and_(jobs.c.status == JobStatus.QUEUED.value, jobs.c.run_at <= bindparam("at")),
+            and_(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_until <= bindparam("at")),
+        )
+    )
+    .order_by(jobs.c.run_at)
+    .limit(bindparam("limit"))
+)
+_FINISHED_BEFORE = jobs.c.finished_at < bindparam("before")  # only finished jobs have a finished_at
+_PURGE_HANDLED = Query(
+    delete(handled_events).where(handled_events.c.event_id.in_(select(jobs.c.id).where(_FINISHED_BEFORE)))
+)
+_PURGE_JOBS = Query(delete(jobs).where(_FINISHED_BEFORE))
 _HANDLED = Query(select(handled_events.c.handler).where(handled_events.c.event_id == bindparam("event_id")))
 _MARK = Query(
-    insert(handled_events).values(
-        event_id=bindparam("event_id"), handler=bindparam("handler"), handled_at=bindparam("at")
-    )
+    upsert(handled_events)
+    .values(event_id=bindparam("event_id"), handler=bindparam("handler"), handled_at=bindparam("at"))
+    .on_conflict_do_nothing(index_elements=[handled_events.c.event_id, handled_events.c.handler])
 )
 _MARK_ERRORS = ConstraintErrors(
     handled_events, {"pk_handled_events": lambda: AlreadyExistsError("handled event", "id")}
 )
+_LISTINGS: dict[tuple[str, bool], tuple[Query, Query]] = {}
 
 
 def _row(job: Job) -> dict[str, Any]:
-    return {name: getattr(job, name) for name in _COLUMNS}
+    return {name: getattr(job, name) for name in _FIELDS}
 
 
 def _job(row: Any) -> Job:
-    fields = {name: row[name] for name in _COLUMNS}
+    fields = {name: row[name] for name in _FIELDS}
     fields["status"] = JobStatus(fields["status"])
     return Job(**fields)
 
@@ -53,13 +96,51 @@ class SqlJobRepository(JobRepository):
         row = (await self._db.read(_BY_ID, {"id": job_id})).first()
         return None if row is None else _job(row)
 
-    async def add(self, job: Job) -> None:
-        await self._db.write(_INSERT, _row(job), errors=_JOB_ERRORS)
+    async def add(self, job: Job, envelope: Envelope) -> bool:
+        result = await self._db.write(_INSERT, {**_row(job), "envelope": to_json(envelope)})
+        return result.rowcount == 1
 
-    async def save(self, job: Job) -> None:
+    async def save(self, job: Job) -> bool:
         row = _row(job)
         row["key"] = row.pop("id")
-        await self._db.write(_UPDATE, row)
+        row["expected"] = job.version - 1
+        return (await self._db.write(_UPDATE, row)).rowcount == 1
+
+    async def envelope(self, job_id: UUID) -> Envelope | None:
+        row = (await self._db.read(_ENVELOPE, {"id": job_id})).first()
+        return None if row is None else from_json(row["envelope"])
+
+    async def due(self, at: datetime, limit: int) -> list[Envelope]:
+        return [from_json(row["envelope"]) for row in (await self._db.read(_DUE, {"at": at, "limit": limit})).rows]
+
+    async def page(self, status: JobStatus | None, request: PageRequest) -> Page[Job]:
+        page_query, count_query = self._listing(status is not None)
+        filters = {"status": None if status is None else status.value}
+        rows = (await self._db.read(page_query, {**filters, "limit": request.size, "offset": request.offset})).rows
+        if request.offset == 0 and len(rows) < request.size:
+            total = len(rows)  # a short first page is everything
+        else:
+            total = (await self._db.read(count_query, filters)).rows[0]["total"]
+        return Page(items=[_job(row) for row in rows], request=request, total=total)
+
+    async def purge_finished(self, before: datetime) -> int:
+        await self._db.write(_PURGE_HANDLED, {"before": before})
+        return (await self._db.write(_PURGE_JOBS, {"before": before})).rowcount
+
+    def _listing(self, by_status: bool) -> tuple[Query, Query]:
+        key = (self._db.dialect, by_status)
+        if key not in _LISTINGS:
+            condition = jobs.c.status == bindparam("status") if by_status else true()
+            page = (
+                select(*_RECORD)
+                .where(condition)
+                .order_by(jobs.c.enqueued_at.desc(), jobs.c.id.desc())
+                .limit(bindparam("limit"))
+                .offset(bindparam("offset"))
+            )
+            count = select(func.count().label("total")).select_from(jobs).where(condition)
+            _LISTINGS[key] = (Query(page), Query(count))
+        return _LISTINGS[key]
 
 
 class SqlHandledEvents(HandledEvents):

@@ -70,6 +70,21 @@ class SqlOutboxReader(OutboxReader):
         )
         return len(await self._write(statement))
 
+    async def release(self, batch: ClaimedBatch) -> int:
+        if not batch.envelopes:
+            return 0
+        statement = (
+            update(outbox)
+            .where(
+                outbox.c.claim_token == batch.token,
+                outbox.c.event_id.in_([envelope.event_id for envelope in batch.envelopes]),
+                outbox.c.published_at.is_(None),
+            )
+            .values(claimed_until=None, claim_token=None)
+            .returning(outbox.c.id)
+        )
+        return len(await self._write(statement))
+
     async def oldest_pending(self) -> datetime | None:
         oldest = func.min(outbox.c.occurred_at).label("oldest")
         async with SqlUnitOfWork(self._engine) as unit:

@@ -22,6 +22,7 @@ from adapters.sql.types import UtcDateTime
 __all__ = [
     "handled_events",
     "jobs",
+    "link_tokens",
     "login_failures",
     "metadata",
     "outbox",
@@ -55,6 +56,7 @@ users = Table(
     Column("is_active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("email_verified", Boolean, nullable=False, server_default=false()),
 )
 
 sessions = Table(
@@ -81,6 +83,18 @@ refresh_tokens = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("issued_at", UtcDateTime, nullable=False),
+)
+
+# The digests of mailed links (password reset, e-mail verification): single use, expiring.
+link_tokens = Table(
+    "link_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("event_id", Uuid, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
 )
 
 login_failures = Table(
@@ -137,7 +151,8 @@ todos = Table(
 Index("ix_todos_owner_created", todos.c.owner_id, todos.c.created_at, todos.c.id)
 Index("ix_todos_owner_completed_created", todos.c.owner_id, todos.c.completed, todos.c.created_at, todos.c.id)
 
-# One record per relayed event a worker handled (or is handling): the admin's view of jobs.
+# One record per relayed event, written by the relay before it queues the job: the admin's
+# view of jobs, and the in-process runner's queue.
 jobs = Table(
     "jobs",
     metadata,
@@ -150,8 +165,16 @@ jobs = Table(
     Column("started_at", UtcDateTime, nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
     Column("run_at", UtcDateTime, nullable=False),
+    # The relayed event, in the one envelope encoding: what a retry or the in-process
+    # runner hands to the handlers again.
+    Column("envelope", Text, nullable=False),
+    # Held by the worker running the job; a worker that died lets it lapse.
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
 )
 Index("ix_jobs_status_enqueued", jobs.c.status, jobs.c.enqueued_at)
+Index("ix_jobs_enqueued", jobs.c.enqueued_at)
+Index("ix_jobs_status_run_at", jobs.c.status, jobs.c.run_at)
 
 # Which handler processed which event for good: a redelivered job skips them.
 handled_events = Table(

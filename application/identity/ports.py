@@ -6,10 +6,12 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 from application.shared.unit_of_work import UnitOfWork
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
+from domain.identity.link_token import LinkPurpose, LinkToken
 from domain.identity.session import Session
 from domain.identity.user import Role, User
 from domain.shared.ids import UserId
@@ -137,6 +139,30 @@ class LoginAttemptRepository(Protocol):
         """Forget one reserved attempt whose password was never checked."""
 
 
+class LinkTokenRepository(Protocol):
+    """The digests of mailed link tokens (reset, verification), never the tokens."""
+
+    @abstractmethod
+    async def add(self, token: LinkToken) -> bool:
+        """Store ``token`` unless one with its digest is stored already (the job that minted
+        it ran before): False then, and the stored one is kept as it is."""
+
+    @abstractmethod
+    async def find(self, token_hash: str, purpose: LinkPurpose) -> LinkToken | None:
+        """The token with this digest and purpose, used or not, expired or not."""
+
+    @abstractmethod
+    async def consume(self, token_hash: str, purpose: LinkPurpose, now: datetime) -> UserId | None:
+        """Mark the token used, if it is unused and unexpired at ``now``: compare-and-set,
+        so of concurrent units of work consuming one token exactly one gets its user back;
+        the others (and any later one) get ``None``. The mark is undone if the unit of work
+        does not commit."""
+
+    @abstractmethod
+    async def consume_all(self, user_id: UserId, purpose: LinkPurpose, now: datetime) -> int:
+        """Mark every unused token of the user for ``purpose`` used; how many there were."""
+
+
 class IdentityUnitOfWork(UnitOfWork, Protocol):
     """The identity context's repositories, inside one transaction."""
 
@@ -151,6 +177,10 @@ class IdentityUnitOfWork(UnitOfWork, Protocol):
     @property
     @abstractmethod
     def login_attempts(self) -> LoginAttemptRepository: ...
+
+    @property
+    @abstractmethod
+    def link_tokens(self) -> LinkTokenRepository: ...
 
 
 class PasswordHasher(Protocol):
@@ -189,3 +219,17 @@ class TokenIssuer(Protocol):
     @abstractmethod
     def hash_refresh_token(self, token: str) -> str:
         """A one-way digest; only this is stored."""
+
+
+class LinkTokens(Protocol):
+    """Mints the secret of a mailed link, and the digest that alone is stored."""
+
+    @abstractmethod
+    def mint(self, purpose: LinkPurpose, event_id: UUID) -> str:
+        """An unguessable, URL-safe token (at least 128 bits) for the link a job mails for
+        ``event_id``. The same arguments give the same token, so a job that runs again
+        after a crash mails the very link it may have mailed already."""
+
+    @abstractmethod
+    def digest(self, token: str) -> str:
+        """A one-way digest of ``token``; only this is stored."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from application.jobs.ports import JobsUnitOfWork
@@ -11,6 +12,8 @@ from application.shared.events import Envelope
 from application.shared.handlers import EventHandler
 from application.shared.ports import Clock
 from domain.jobs.job import Backoff, Job
+
+__all__ = ["EventHandlers", "HandleEvent", "JobOutcome", "JobRules"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +27,22 @@ class EventHandlers:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRules:
+    backoff: Backoff = field(default_factory=Backoff)
+    lease: timedelta = timedelta(minutes=5)
+    """How long a worker holds a job it started. The handlers get nine tenths of it: past
+    that, the attempt has failed (timed out), before anyone else may take the job over."""
+
+    @property
+    def time_limit(self) -> float:
+        return self.lease.total_seconds() * 0.9
+
+
+@dataclass(frozen=True, slots=True)
 class JobOutcome:
     done: bool
-    """The job needs no more attempts: it succeeded, it is a dead letter, or it had finished already."""
+    """The job needs no more attempts here: it succeeded, it is a dead letter, it had
+    finished already, or another worker took it over."""
     retry_in: timedelta | None = None
     """When ``done`` is false: how long to wait before the next attempt."""
 
@@ -34,67 +50,94 @@ class JobOutcome:
 class HandleEvent:
     """Run the handlers of ``envelope``'s event, recording the job as it goes.
 
-    - A job that finished already (a redelivered event) does nothing.
+    - The job is started by compare-and-set, under a lease: of two workers that get one
+      job (a redelivery, a sweep), one runs it; the other is told to come back when the
+      lease runs out, and then finds the job finished.
+    - A job that finished already does nothing.
     - Each handler that returns is recorded done for this event; a later attempt skips it,
       so one failing handler never makes another repeat its effect.
-    - A handler that raises fails the attempt: the job is queued again after a bounded,
-      jittered exponential backoff, or, after its last attempt, becomes a dead letter.
+    - A handler that raises, or the handlers running past the time limit, fails the
+      attempt: the job is queued again after a bounded, jittered exponential backoff, or,
+      after its last attempt, becomes a dead letter.
+    - A running job whose lease lapsed was interrupted (its worker died): that attempt
+      counts, so a job that kills its worker every time also ends as a dead letter.
     """
 
-    def __init__(self, uow: JobsUnitOfWork, handlers: EventHandlers, clock: Clock, backoff: Backoff) -> None:
+    def __init__(self, uow: JobsUnitOfWork, handlers: EventHandlers, clock: Clock, rules: JobRules) -> None:
         self._uow = uow
         self._handlers = handlers
         self._clock = clock
-        self._backoff = backoff
+        self._rules = rules
         self._random = random.Random()  # noqa: S311 - jitter, not secrets
 
     async def __call__(self, envelope: Envelope) -> JobOutcome:
         started = await self._start(envelope)
-        if started is None:
-            return JobOutcome(done=True)
+        if isinstance(started, JobOutcome):
+            return started
         job, done = started
-        for handler in self._handlers.of(envelope.name):
-            if handler.name in done:
-                continue
-            try:
-                await self._run(handler, envelope)
-            except Exception as error:  # noqa: BLE001 - any failure of a handler is the job's failure
-                return await self._failed(job, f"{handler.name}: {type(error).__name__}: {error}")
+        try:
+            async with asyncio.timeout(self._rules.time_limit):
+                for handler in self._handlers.of(envelope.name):
+                    if handler.name not in done:
+                        await self._run(handler, envelope)
+        except TimeoutError:
+            return await self._failed(job, f"timed out after {self._rules.time_limit:g} s")
+        except _HandlerFailed as failure:
+            return await self._failed(job, str(failure))
         async with self._uow as uow:
             job.succeed(self._clock.now())
             await uow.jobs.save(job)
             await uow.commit()
         return JobOutcome(done=True)
 
-    async def _start(self, envelope: Envelope) -> tuple[Job, set[str]] | None:
-        """The job, started, and the handlers done with its event already; ``None`` when the
-        job finished before. One block that writes, so no pooled connection is held while
-        the handlers work."""
+    async def _start(self, envelope: Envelope) -> tuple[Job, set[str]] | JobOutcome:
+        """The job, started, and the handlers done with its event already; or the outcome
+        when it is not this worker's to run. One block that writes, so no pooled connection
+        is held while the handlers work."""
         async with self._uow as uow:
             now = self._clock.now()
             job = await uow.jobs.get(envelope.event_id)
-            if job is not None and job.finished:
-                return None
-            if job is None:
+            if job is None:  # queued without a record (by hand, or by an older relay)
                 job = Job.queue(event_id=envelope.event_id, name=envelope.name, now=now)
-                job.start(now)
-                await uow.jobs.add(job)
-            else:
-                job.start(now)
+                if not await uow.jobs.add(job, envelope):
+                    return JobOutcome(done=False, retry_in=timedelta(seconds=1))  # recorded meanwhile
+            if job.finished:
+                return JobOutcome(done=True)
+            if job.held(now):
+                assert job.lease_until is not None
+                return JobOutcome(done=False, retry_in=job.lease_until - now)
+            if job.interrupted and job.attempts >= self._rules.backoff.max_attempts:
+                job.fail(f"interrupted: the worker stopped during attempt {job.attempts}", now, self._rules.backoff, 0)
                 await uow.jobs.save(job)
+                await uow.commit()
+                return JobOutcome(done=True)
+            job.start(now, self._rules.lease)
+            if not await uow.jobs.save(job):
+                return JobOutcome(done=False, retry_in=self._rules.lease)  # another worker started it
             done = await uow.handled.of(envelope.event_id)
             await uow.commit()
         return job, done
 
     async def _run(self, handler: EventHandler, envelope: Envelope) -> None:
-        await handler(envelope)
+        try:
+            await handler(envelope)
+        except Exception as error:
+            raise _HandlerFailed(handler.name, error) from error
         async with self._uow as uow:
             await uow.handled.add(envelope.event_id, handler.name, self._clock.now())
             await uow.commit()
 
     async def _failed(self, job: Job, error: str) -> JobOutcome:
         async with self._uow as uow:
-            delay = job.fail(error, self._clock.now(), self._backoff, self._random.random())
+            delay = job.fail(error, self._clock.now(), self._rules.backoff, self._random.random())
             await uow.jobs.save(job)
             await uow.commit()
         return JobOutcome(done=delay is None, retry_in=delay)
+
+
+class _HandlerFailed(Exception):
+    """A handler raised: the attempt failed. Anything else that escapes (the database gone
+    while recording) propagates, and the job's lease lets another attempt take over."""
+
+    def __init__(self, handler: str, error: Exception) -> None:
+        super().__init__(f"{handler}: {type(error).__name__}: {error}")

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from application.errors import DependencyUnavailableError
-from application.jobs.ports import JobQueue
+from application.jobs.handle_event import EventHandlers
+from application.jobs.ports import JobQueue, JobsUnitOfWork
+from application.shared.events import Envelope
 from application.shared.outbox import ClaimedBatch, OutboxReader
+from application.shared.ports import Clock
+from domain.jobs.job import Job
 
 __all__ = ["RelayOutbox", "RelayReport", "RelayRules", "relay_until_stopped"]
 
@@ -20,9 +25,9 @@ class RelayRules:
     batch: int = 100
     lease: timedelta = timedelta(seconds=30)
     """Longer than a batch takes to enqueue: a relay that dies holds its events this long."""
-    idle_delay: float = 0.2
+    idle_delay: float = 0.1
     """Seconds to wait when the outbox is empty (or everything in it is claimed)."""
-    max_backoff: float = 30.0
+    max_backoff: float = 10.0
     """The longest wait between attempts while the queue is unreachable."""
 
 
@@ -34,40 +39,70 @@ class RelayReport:
 
 
 class RelayOutbox:
-    """One pass: claim a batch under a lease, queue each event under its event id, and
-    mark the batch done.
+    """One pass: claim a batch under a lease, record a job for each event some handler
+    wants, queue those jobs under their event ids, and mark the batch done.
 
-    - The queue refuses a job id it has seen, so an event relayed twice (a relay that died
-      after queuing and before marking) is queued once.
-    - When the queue is unreachable, the events queued so far are marked done and the
-      error propagates; the rest stay in the outbox under their lease and are claimed again
-      once it runs out. Nothing is lost.
+    - The job records (with their events) are committed before anything is queued: a job
+      is listed from then on, and never exists only in the queue.
+    - Recording and queuing both refuse an event id they have seen, so an event relayed
+      twice (a relay that died after queuing and before marking) is one job, queued once.
+    - When the queue is unreachable, the events queued so far are marked done, the rest
+      are released for the next pass, and the error propagates. Nothing is lost (a relay
+      that dies instead leaves them leased: they are claimed again once the lease runs out).
+    - An event no handler wants is marked done without a job.
     """
 
-    def __init__(self, outbox: OutboxReader, queue: JobQueue, rules: RelayRules) -> None:
+    def __init__(
+        self,
+        outbox: OutboxReader,
+        uow: JobsUnitOfWork,
+        queue: JobQueue,
+        handlers: EventHandlers,
+        clock: Clock,
+        rules: RelayRules,
+    ) -> None:
         self._outbox = outbox
+        self._uow = uow
         self._queue = queue
+        self._handlers = handlers
+        self._clock = clock
         self._rules = rules
 
     async def __call__(self) -> RelayReport:
         batch = await self._outbox.claim(self._rules.batch, self._rules.lease)
+        wanted = [envelope for envelope in batch.envelopes if self._handlers.of(envelope.name)]
+        if wanted:
+            await self._record(wanted)
         enqueued = 0
-        for done, envelope in enumerate(batch.envelopes):
+        for done, envelope in enumerate(wanted):
             try:
                 enqueued += await self._queue.enqueue(envelope)
             except DependencyUnavailableError:
-                await self._outbox.mark_done(_first(batch, done))
+                await self._outbox.mark_done(_without(batch, wanted[done:]))
+                await self._outbox.release(batch)
                 raise
         await self._outbox.mark_done(batch)
         return RelayReport(claimed=len(batch.envelopes), enqueued=enqueued)
 
+    async def _record(self, envelopes: list[Envelope]) -> None:
+        async with self._uow as uow:
+            now = self._clock.now()
+            for envelope in envelopes:
+                await uow.jobs.add(Job.queue(event_id=envelope.event_id, name=envelope.name, now=now), envelope)
+            await uow.commit()
 
-def _first(batch: ClaimedBatch, count: int) -> ClaimedBatch:
-    return dataclasses.replace(batch, envelopes=batch.envelopes[:count])
+
+def _without(batch: ClaimedBatch, pending: list[Envelope]) -> ClaimedBatch:
+    """``batch`` less the events still to be queued."""
+    left = {envelope.event_id for envelope in pending}
+    return dataclasses.replace(batch, envelopes=[e for e in batch.envelopes if e.event_id not in left])
 
 
-async def relay_until_stopped(relay: RelayOutbox, rules: RelayRules, stop: asyncio.Event) -> None:
-    """Run passes until ``stop`` is set: at once while batches come back full, after
+async def relay_until_stopped(
+    relay: Callable[[], Awaitable[RelayReport]], rules: RelayRules, stop: asyncio.Event
+) -> None:
+    """Run passes (``RelayOutbox`` calls, each maybe in a scope of its own) until ``stop``
+    is set: at once while batches come back full, after
     ``idle_delay`` when the outbox has nothing, and with exponential backoff (up to
     ``max_backoff``) while the queue or the database is unreachable."""
     backoff = rules.idle_delay

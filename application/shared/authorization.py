@@ -28,7 +28,7 @@ from application.shared.actor import Actor
 from domain.shared.events import Aggregate
 from domain.shared.ids import UserId
 
-__all__ = ["Action", "Decision", "Policy", "allows", "authorize", "same_user"]
+__all__ = ["Action", "Decision", "Policy", "allows", "authorize", "enforce", "same_user"]
 
 _Resource = TypeVar("_Resource", bound=Aggregate)
 _Resource_contra = TypeVar("_Resource_contra", bound=Aggregate, contravariant=True)
@@ -68,13 +68,20 @@ def authorize(policy: Policy[_Resource], actor: Actor | None, action: Action, re
         UnauthenticatedError: the decision is ``FORBID`` and the caller is anonymous.
     """
     decision = policy.decide(actor, action, resource)
-    if decision is Decision.ALLOW:
-        return
     if decision is Decision.HIDE:
         raise NotFoundError(resource.aggregate_type, resource.id)
+    enforce(decision, actor, f"{action} this {resource.aggregate_type}")
+
+
+def enforce(decision: Decision, actor: Actor | None, what: str) -> None:
+    """Return on ``ALLOW``; refuse ``what`` (``"list jobs"``) otherwise: 401 for an anonymous
+    caller, 403 for a known one. For decisions about a kind of resource as a whole (an
+    admin's listing), where there is no single resource to hide."""
+    if decision is Decision.ALLOW:
+        return
     if actor is None:
         raise UnauthenticatedError()
-    raise ForbiddenError(f"you may not {action} this {resource.aggregate_type}")
+    raise ForbiddenError(f"you may not {what}")
 
 
 def allows(policy: Policy[_Resource], actor: Actor | None, action: Action, resource: _Resource) -> bool:

@@ -44,5 +44,10 @@ class OutboxReader(Protocol):
         out and was claimed by another relay meanwhile is left to that relay."""
 
     @abstractmethod
+    async def release(self, batch: ClaimedBatch) -> int:
+        """Give up the lease on ``batch``'s events not marked done, so the next claim takes
+        them at once (a relay whose queue went away); how many were released."""
+
+    @abstractmethod
     async def oldest_pending(self) -> datetime | None:
         """When the oldest unpublished event occurred (relay lag for metrics); ``None`` if none."""

@@ -44,3 +44,28 @@ class SessionRevoked(DomainEvent):
     session_id: SessionId
     user_id: UserId
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordResetRequested(DomainEvent):
+    """Someone asked for a reset link for this account's e-mail; a job mails it."""
+
+    name: ClassVar[str] = "password_reset.requested"
+    user_id: UserId
+    email: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailVerificationRequested(DomainEvent):
+    """The account asked for a new verification link; a job mails it."""
+
+    name: ClassVar[str] = "email_verification.requested"
+    user_id: UserId
+    email: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailVerified(DomainEvent):
+    name: ClassVar[str] = "user.email_verified"
+    user_id: UserId
+    email: str

@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import ClassVar
 
 from domain.identity.email import Email
-from domain.identity.events import PasswordChanged, UserRegistered, UserRoleChanged
+from domain.identity.events import (
+    EmailVerificationRequested,
+    EmailVerified,
+    PasswordChanged,
+    PasswordResetRequested,
+    UserRegistered,
+    UserRoleChanged,
+)
 from domain.shared.errors import InvalidValueError
 from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
@@ -48,6 +55,8 @@ class User(Aggregate):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    email_verified: bool = False
+    """Whether the owner of ``email`` proved it by following a link mailed to it."""
     events: list[DomainEvent] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -78,6 +87,28 @@ class User(Aggregate):
         self.password_hash = password_hash
         self.updated_at = now
         self.events.append(PasswordChanged(occurred_at=now, user_id=self.id))
+
+    def request_password_reset(self, *, now: datetime) -> None:
+        """Ask for a reset link to be mailed to the account's address (nothing changes until
+        it is used). The caller makes sure the account is active."""
+        self.events.append(PasswordResetRequested(occurred_at=now, user_id=self.id, email=self.email.value))
+
+    def request_email_verification(self, *, now: datetime) -> bool:
+        """Ask for a new verification link; False (and nothing recorded) when the address
+        is verified already."""
+        if self.email_verified:
+            return False
+        self.events.append(EmailVerificationRequested(occurred_at=now, user_id=self.id, email=self.email.value))
+        return True
+
+    def verify_email(self, *, now: datetime) -> bool:
+        """The address is proven; False (and nothing recorded) when it was already."""
+        if self.email_verified:
+            return False
+        self.email_verified = True
+        self.updated_at = now
+        self.events.append(EmailVerified(occurred_at=now, user_id=self.id, email=self.email.value))
+        return True
 
     def upgrade_hash(self, password_hash: str, *, now: datetime) -> None:
         """Store a re-hash of the same password under newer parameters (no event: nothing changed for the user)."""

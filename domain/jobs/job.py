@@ -38,6 +38,9 @@ _ERROR_MAX = 500
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class Job:
+    """One relayed event's handling. Each transition bumps ``version``, and a record is
+    stored by compare-and-set on it, so of two workers that start one job, one does."""
+
     id: UUID
     """The event id: one job per relayed event."""
     name: str
@@ -50,6 +53,10 @@ class Job:
     finished_at: datetime | None
     run_at: datetime
     """When the next attempt is due."""
+    lease_until: datetime | None = None
+    """While running: until when the worker that started it holds it. A running job whose
+    lease lapsed was interrupted (its worker died) and may be started again."""
+    version: int = 1
 
     @classmethod
     def queue(cls, *, event_id: UUID, name: str, now: datetime) -> Job:
@@ -69,20 +76,37 @@ class Job:
     def finished(self) -> bool:
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
-    def start(self, now: datetime) -> None:
+    def held(self, now: datetime) -> bool:
+        """Whether a live worker is running it now."""
+        return self.status is JobStatus.RUNNING and self.lease_until is not None and self.lease_until > now
+
+    @property
+    def interrupted(self) -> bool:
+        """Found running by someone about to start it: its last attempt never ended."""
+        return self.status is JobStatus.RUNNING
+
+    def start(self, now: datetime, lease: timedelta) -> None:
+        if self.finished:
+            raise IllegalTransitionError(f"a {self.status} job cannot start")
         self.status = JobStatus.RUNNING
         self.attempts += 1
         self.started_at = now
+        self.lease_until = now + lease
+        self.version += 1
 
     def succeed(self, now: datetime) -> None:
         self.status = JobStatus.SUCCEEDED
         self.last_error = None
         self.finished_at = now
+        self.lease_until = None
+        self.version += 1
 
     def fail(self, error: str, now: datetime, backoff: Backoff, fraction: float) -> timedelta | None:
         """Record a failed attempt: the delay before the next one, or ``None`` when that was
         the last attempt and the job is now a dead letter."""
         self.last_error = error[:_ERROR_MAX]
+        self.lease_until = None
+        self.version += 1
         if self.attempts >= backoff.max_attempts:
             self.status = JobStatus.FAILED
             self.finished_at = now
@@ -100,3 +124,4 @@ class Job:
         self.attempts = 0
         self.finished_at = None
         self.run_at = now
+        self.version += 1

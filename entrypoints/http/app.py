@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any, cast
 
 from dishka import AsyncContainer
@@ -18,6 +18,7 @@ from entrypoints.container import build_container
 from entrypoints.http.auth import HttpProvider
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
+from entrypoints.http.jobs.controllers import JobController
 from entrypoints.http.media_types import require_declared_media_type, require_strict_json_body
 from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, openapi_config, openapi_json
 from entrypoints.http.problems import exception_handlers
@@ -57,9 +58,20 @@ async def _before_request(request: Request[Any, Any, Any]) -> Response[None] | N
     return None
 
 
-def create_app(settings: Settings, container: AsyncContainer | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    container: AsyncContainer | None = None,
+    *,
+    background: Sequence[Callable[[AsyncContainer, dict[Any, Any]], AbstractAsyncContextManager[None]]] = (),
+) -> Litestar:
     """The HTTP app. Without ``container`` it builds the production one from ``settings``;
-    tests pass one built by ``build_container(settings, *http_providers(), *overrides)``."""
+    tests pass one built by ``build_container(settings, *http_providers(), *overrides)``.
+
+    ``background``: work that lives as long as the app, inside the container's lifetime
+    (entered after the container is ready, left before it closes): the in-process jobs
+    of ``portside serve`` without Redis (``entrypoints.worker.loops.in_process_jobs``).
+    Each gets the context to open its request scopes with: no HTTP request.
+    """
     container = container or build_container(settings, *http_providers())
 
     @asynccontextmanager
@@ -67,11 +79,14 @@ def create_app(settings: Settings, container: AsyncContainer | None = None) -> L
         # No process-wide effect here: embedders call create_app. gc.freeze() is the server's
         # (entrypoints/http/asgi.py).
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                for work in background:
+                    await stack.enter_async_context(work(container, {Request: None}))
+                yield
         finally:
             await container.close()
 
-    api = Router(path="/api/v1", route_handlers=[AuthController, TodoController])
+    api = Router(path="/api/v1", route_handlers=[AuthController, TodoController, JobController])
     app = Litestar(
         route_handlers=[api, HealthController, openapi_json],
         exception_handlers=exception_handlers(),

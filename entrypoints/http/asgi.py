@@ -13,14 +13,18 @@ from litestar import Litestar
 from entrypoints.http.app import create_app
 from entrypoints.logging import configure_logging
 from entrypoints.settings import load_settings
+from entrypoints.worker.loops import in_process_jobs
 
 __all__ = ["app_factory", "freeze_after_startup"]
 
 
 def app_factory() -> Litestar:
+    """The served app. Without Redis there is no ``portside worker`` to run jobs, so each
+    server process runs the relay and the jobs itself (README, Background jobs)."""
     settings = load_settings()
     configure_logging(settings)
-    return freeze_after_startup(create_app(settings))
+    background = () if settings.redis_url else (in_process_jobs,)
+    return freeze_after_startup(create_app(settings, background=background))
 
 
 def freeze_after_startup(app: Litestar) -> Litestar:

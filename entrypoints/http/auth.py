@@ -3,7 +3,7 @@ welcome), resolved by dishka from its bearer token."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from dishka import Provider, Scope, provide
 from litestar import Request
@@ -41,7 +41,11 @@ class HttpProvider(Provider):
 
     @provide(scope=Scope.REQUEST, override=True)
     def provenance(self, request: Request) -> Provenance:  # type: ignore[type-arg]
-        """The request id (RequestContext) for the events this request commits."""
+        """The request id (RequestContext) for the events this request commits. Background
+        work in the server process (the in-process jobs) opens scopes with ``None`` for
+        the request: its events have no request id."""
+        if cast(object, request) is None:
+            return Provenance()
         return Provenance(request_id=request.scope.get("state", {}).get(REQUEST_ID_STATE))
 
     @provide(scope=Scope.REQUEST)

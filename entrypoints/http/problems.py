@@ -28,6 +28,7 @@ from application.errors import (
     UnauthenticatedError,
     VersionRequiredError,
 )
+from application.identity.links import InvalidLinkError
 from domain.identity.session import RefreshTokenReusedError, SessionExpiredError
 from domain.shared.errors import DomainError, IllegalTransitionError, InvalidValueError, VersionMismatchError
 
@@ -77,6 +78,7 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     RateLimitedError: ProblemKind(429, "rate-limited", "Too many attempts"),
     VersionRequiredError: ProblemKind(428, "version-required", "A version is required"),
     DependencyUnavailableError: ProblemKind(503, "dependency-unavailable", "A dependency is unavailable"),
+    InvalidLinkError: ProblemKind(400, "invalid-link", "The link is invalid or has expired"),
 }
 
 # Detail texts the client may see. Errors whose message could carry internals get a fixed text.
@@ -85,6 +87,7 @@ _DETAILS: dict[type[Exception], str] = {
     RefreshTokenReusedError: "Missing, invalid or expired credentials.",
     SessionExpiredError: "Missing, invalid or expired credentials.",
     DependencyUnavailableError: "A service this request needs is unavailable; try again later.",
+    InvalidLinkError: "The link is unknown, used already or expired; ask for a new one.",
 }
 
 

@@ -7,22 +7,28 @@ from datetime import timedelta
 from dishka import Provider, Scope, provide, provide_all
 
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
+from adapters.security.link_tokens import HmacLinkTokens
 from adapters.sql.identity import SqlIdentityUnitOfWork
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.change_password import ChangePassword
+from application.identity.confirm_password_reset import ConfirmPasswordReset
 from application.identity.create_admin import CreateAdmin
 from application.identity.get_current_user import GetCurrentUser
+from application.identity.links import LinkIssuer
 from application.identity.list_sessions import ListSessions
 from application.identity.log_in import LogIn
 from application.identity.log_out import LogOut
 from application.identity.login_guard import LoginGuard
-from application.identity.ports import IdentityUnitOfWork
+from application.identity.ports import IdentityUnitOfWork, LinkTokens
 from application.identity.refresh_session import RefreshSession
 from application.identity.register_user import RegisterUser
+from application.identity.request_password_reset import RequestPasswordReset
+from application.identity.resend_verification import ResendVerification
 from application.identity.revoke_session import RevokeSession
 from application.identity.rules import IdentityRules
 from application.identity.session_tokens import SessionTokens
 from application.identity.throttles import IdentityThrottles
+from application.identity.verify_email import VerifyEmail
 from application.shared.rate_limits import RateLimit
 from domain.identity.lockout import LockoutPolicy
 from domain.identity.session import SessionLifetime
@@ -30,6 +36,14 @@ from entrypoints.providers.storage import Storage, unit_of_work_provider
 from entrypoints.settings import Settings
 
 __all__ = ["identity_providers"]
+
+# Each of these requests makes the server send mail: a client, a mailbox and an account can
+# ask only so often (PORTSIDE_RATE_LIMITS=off lifts them with the other throttles).
+RESET_REQUESTS_PER_CLIENT_MINUTE = 10
+RESET_REQUESTS_PER_EMAIL = 3
+"""Per e-mail address, known or not, per 15 minutes."""
+VERIFICATION_RESENDS_PER_ACCOUNT = 3
+"""Per account, per 15 minutes."""
 
 
 class IdentityProvider(Provider):
@@ -47,13 +61,25 @@ class IdentityProvider(Provider):
         RevokeSession,
         AuthenticateAccessToken,
         CreateAdmin,
+        RequestPasswordReset,
+        ConfirmPasswordReset,
+        VerifyEmail,
+        ResendVerification,
+        LinkIssuer,
         scope=Scope.REQUEST,
     )
+
+    @provide(scope=Scope.APP)
+    def link_tokens(self, s: Settings) -> LinkTokens:
+        return HmacLinkTokens(s.jwt_secret)
 
     @provide(scope=Scope.APP)
     def rules(self, s: Settings) -> IdentityRules:
         def per_minute(limit: int) -> RateLimit | None:
             return RateLimit(limit, timedelta(minutes=1)) if s.rate_limits else None
+
+        def per_quarter_hour(limit: int) -> RateLimit | None:
+            return RateLimit(limit, timedelta(minutes=15)) if s.rate_limits else None
 
         return IdentityRules(
             lockout=LockoutPolicy(
@@ -67,6 +93,10 @@ class IdentityProvider(Provider):
             login_throttle=per_minute(s.login_throttle),
             register_throttle=per_minute(s.register_throttle),
             register_global_throttle=per_minute(s.register_global_throttle),
+            reset_throttle=per_minute(RESET_REQUESTS_PER_CLIENT_MINUTE),
+            reset_email_throttle=per_quarter_hour(RESET_REQUESTS_PER_EMAIL),
+            verification_resend_throttle=per_quarter_hour(VERIFICATION_RESENDS_PER_ACCOUNT),
+            public_url=s.public_url,
         )
 
 

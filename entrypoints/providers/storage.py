@@ -16,13 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.health import InMemoryHealthProbe
+from adapters.memory.housekeeping import InMemoryHousekeeper
 from adapters.memory.outbox import InMemoryOutboxReader
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.engine import create_engine
 from adapters.sql.health import SqlHealthProbe
+from adapters.sql.housekeeping import SqlHousekeeper
 from adapters.sql.outbox_reader import SqlOutboxReader
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.shared.events import Provenance
+from application.shared.housekeeping import Housekeeper
 from application.shared.outbox import OutboxReader
 from application.shared.ports import Clock, IdGenerator
 from application.shared.readiness import HealthProbe
@@ -71,6 +74,10 @@ class SqlStorage(Provider):
         return SqlOutboxReader(engine, clock, ids)
 
     @provide(scope=Scope.APP)
+    def housekeeper(self, engine: AsyncEngine) -> Housekeeper:
+        return SqlHousekeeper(engine)
+
+    @provide(scope=Scope.APP)
     def probe(self, engine: AsyncEngine) -> DatabaseProbe:
         return DatabaseProbe(SqlHealthProbe(engine))
 
@@ -87,6 +94,10 @@ class MemoryStorage(Provider):
     @provide(scope=Scope.APP)
     def outbox_reader(self, database: InMemoryDatabase, clock: Clock, ids: IdGenerator) -> OutboxReader:
         return InMemoryOutboxReader(database, clock, ids)
+
+    @provide(scope=Scope.APP)
+    def housekeeper(self, database: InMemoryDatabase) -> Housekeeper:
+        return InMemoryHousekeeper(database)
 
     @provide(scope=Scope.APP)
     def probe(self) -> DatabaseProbe:

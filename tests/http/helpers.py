@@ -17,7 +17,16 @@ from tests.support.settings import TEST_SECRET
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-PRIVATE_VIEW_KEYS = {"id", "email", "display_name", "role", "is_active", "created_at", "updated_at"}
+PRIVATE_VIEW_KEYS = {
+    "id",
+    "email",
+    "display_name",
+    "role",
+    "is_active",
+    "email_verified",
+    "created_at",
+    "updated_at",
+}
 TOKEN_PAIR_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
 OTHER_SECRET = "another-secret-that-is-long-enough-for-hs256-9876543210"
 

@@ -3,6 +3,7 @@ retries with bounded backoff, dead letters, and the welcome e-mail."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import ClassVar
@@ -10,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from application.identity.register_user import RegisterUserCommand
-from application.jobs.handle_event import EventHandlers, HandleEvent, JobOutcome
+from application.jobs.handle_event import EventHandlers, HandleEvent, JobOutcome, JobRules
 from application.jobs.ports import JobsUnitOfWork
 from application.shared.email import EmailMessage, EmailSender
 from application.shared.events import Envelope
@@ -152,3 +153,73 @@ async def test_after_the_last_attempt_the_job_is_a_dead_letter_until_retried(dat
         assert (job.status, job.attempts, job.finished_at) == (JobStatus.QUEUED, 0, None)
         with pytest.raises(IllegalTransitionError):
             job.retry(T0)
+
+
+LEASE = timedelta(minutes=5)
+
+
+async def _start_elsewhere(app: Harness, envelope: Envelope) -> None:
+    """Another worker records and starts the job (and is then, maybe, killed)."""
+    async with app.use(JobsUnitOfWork) as uow, uow:
+        job = await uow.jobs.get(envelope.event_id)
+        if job is None:
+            job = Job.queue(event_id=envelope.event_id, name=envelope.name, now=app.clock.now())
+            await uow.jobs.add(job, envelope)
+        job.start(app.clock.now(), LEASE)
+        assert await uow.jobs.save(job)
+        await uow.commit()
+
+
+async def test_a_job_another_worker_holds_is_left_to_it(database_url: str, mail: Outbox) -> None:
+    counting = Counting()
+    async with await _app(database_url, mail, counting) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        await _start_elsewhere(app, event)
+        app.clock.advance(timedelta(minutes=1))
+        assert await _handle(app, event) == JobOutcome(done=False, retry_in=LEASE - timedelta(minutes=1))
+        assert counting.calls == 0
+        app.clock.advance(LEASE)  # the other worker died: its lease lapsed
+        assert await _handle(app, event) == JobOutcome(done=True)
+        assert counting.calls == 1
+        job = await _job(app, event)
+        assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)  # the interrupted attempt counts
+
+
+async def test_a_job_that_keeps_killing_its_worker_ends_as_a_dead_letter(database_url: str, mail: Outbox) -> None:
+    counting = Counting()
+    async with await _app(database_url, mail, counting) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        for _ in range(BACKOFF.max_attempts):
+            await _start_elsewhere(app, event)
+            app.clock.advance(LEASE)
+        assert await _handle(app, event) == JobOutcome(done=True)
+        job = await _job(app, event)
+        assert (job.status, job.attempts, counting.calls) == (JobStatus.FAILED, BACKOFF.max_attempts, 0)
+        assert job.last_error == f"interrupted: the worker stopped during attempt {BACKOFF.max_attempts}"
+
+
+class Sleepy:
+    name: ClassVar[str] = "test.sleepy"
+    events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+    async def __call__(self, envelope: Envelope) -> None:
+        await asyncio.sleep(5)
+
+
+async def test_handlers_past_the_time_limit_fail_the_attempt(database_url: str, mail: Outbox) -> None:
+    rules = JobRules(backoff=BACKOFF, lease=timedelta(seconds=0.2))
+    async with Harness(
+        harness_settings(database_url),
+        overriding(EmailSender, mail),
+        overriding(JobRules, rules),
+        overriding(EventHandlers, EventHandlers((Sleepy(),))),  # type: ignore[arg-type]
+        start=T0,
+    ) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        outcome = await asyncio.wait_for(_handle(app, event), 3)
+        assert not outcome.done
+        job = await _job(app, event)
+        assert (job.status, job.attempts, job.last_error) == (JobStatus.QUEUED, 1, "timed out after 0.18 s")

@@ -56,6 +56,18 @@ async def test_an_expired_lease_lets_another_relay_claim_and_the_first_cannot_ma
     assert await store.reader.mark_done(second) == 1
 
 
+async def test_a_released_batch_is_claimed_at_once_but_not_what_was_marked(store: Outbox) -> None:
+    await store.commit_users("a@example.com", "b@example.com")
+    batch = await store.reader.claim(10, LEASE)
+    first_only = type(batch)(token=batch.token, lease_until=batch.lease_until, envelopes=batch.envelopes[:1])
+    assert await store.reader.mark_done(first_only) == 1
+    assert await store.reader.release(batch) == 1  # only b was still held
+    again = await store.new_reader().claim(10, LEASE)  # no lease to wait out
+    assert _emails(again) == ["b@example.com"]
+    assert await store.reader.release(batch) == 0  # the old claim holds nothing any more
+    assert await store.reader.mark_done(again) == 1
+
+
 async def test_oldest_pending_is_the_age_of_the_oldest_unpublished_event(store: Outbox) -> None:
     assert await store.reader.oldest_pending() is None
     await store.commit_users("a@example.com", "b@example.com")

@@ -12,7 +12,7 @@ from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.redis.job_queue import ArqJobQueue
 from application.errors import DependencyUnavailableError
 from application.jobs.ports import JobQueue
-from application.jobs.relay_outbox import RelayOutbox, RelayRules, relay_until_stopped
+from application.jobs.relay_outbox import RelayRules, relay_until_stopped
 from application.shared.events import Envelope
 from tests.support.outbox import LEASE, Outbox
 
@@ -45,7 +45,7 @@ def _queued(queue: InMemoryJobQueue) -> list[str]:
 async def test_every_committed_event_is_queued_once_in_order(store: Outbox) -> None:
     await store.commit_users(*(f"u{n}@example.com" for n in range(7)))
     queue = InMemoryJobQueue()
-    relay = RelayOutbox(store.reader, queue, RULES)
+    relay = store.relay(queue, RULES)
     reports = [await relay() for _ in range(4)]
     assert [(r.claimed, r.enqueued) for r in reports] == [(3, 3), (3, 3), (1, 1), (0, 0)]
     assert _queued(queue) == [f"u{n}@example.com" for n in range(7)]
@@ -56,15 +56,18 @@ async def test_while_the_queue_is_down_events_wait_and_then_go(store: Outbox) ->
     await store.commit_users("a@example.com", "b@example.com", "c@example.com")
     queue = FlakyQueue()
     queue.fail_after = 1  # the queue goes away in the middle of a batch
-    relay = RelayOutbox(store.reader, queue, RULES)
+    relay = store.relay(queue, RULES)
     with pytest.raises(DependencyUnavailableError):
         await relay()
     assert _queued(queue) == ["a@example.com"]
-    assert (await relay()).claimed == 0  # the rest is still leased to the failed pass
+    with pytest.raises(DependencyUnavailableError):  # still down: the rest was released, not held
+        await relay()
+    assert queue.calls == 3 and _queued(queue) == []  # a, b (refused), b again (refused)
     queue.fail_after = None
-    store.clock.advance(LEASE + timedelta(seconds=1))
-    assert (await relay()).enqueued == 2
+    report = await relay()  # back: no lease to wait out
+    assert (report.claimed, report.enqueued) == (2, 2)
     assert _queued(queue) == ["b@example.com", "c@example.com"]
+    assert await store.reader.oldest_pending() is None
 
 
 async def test_a_relay_that_died_before_marking_queues_nothing_twice(store: Outbox) -> None:
@@ -74,7 +77,7 @@ async def test_a_relay_that_died_before_marking_queues_nothing_twice(store: Outb
     for envelope in batch.envelopes:
         await queue.enqueue(envelope)
     store.clock.advance(LEASE + timedelta(seconds=1))
-    report = await RelayOutbox(store.reader, queue, RULES)()
+    report = await store.relay(queue, RULES)()
     assert (report.claimed, report.enqueued) == (2, 0)
     assert _queued(queue) == ["a@example.com", "b@example.com"]
     assert await store.reader.oldest_pending() is None
@@ -85,7 +88,7 @@ async def test_the_loop_backs_off_while_the_queue_is_down_and_resumes_by_itself(
     queue = FlakyQueue()
     queue.down = True
     stop = asyncio.Event()
-    loop = asyncio.create_task(relay_until_stopped(RelayOutbox(store.reader, queue, RULES), RULES, stop))
+    loop = asyncio.create_task(relay_until_stopped(store.relay(queue, RULES), RULES, stop))
     await asyncio.sleep(0.2)
     failed_calls = queue.calls
     assert 2 <= failed_calls <= 12  # backing off (0.02, 0.04, 0.05, ... s), not spinning

@@ -42,6 +42,7 @@ def a_user_row(*, user_id: UUID | None = None, email: str = "ada@example.com") -
         "is_active": True,
         "created_at": T0,
         "updated_at": T0,
+        "email_verified": False,
     }
 
 

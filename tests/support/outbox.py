@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
+from adapters.memory.jobs import InMemoryJobsUnitOfWork
 from adapters.memory.outbox import InMemoryOutboxReader
+from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.sql.jobs import SqlJobsUnitOfWork
 from adapters.sql.outbox_reader import SqlOutboxReader
+from adapters.sql.unit_of_work import SqlUnitOfWork
 from adapters.system.clock import FixedClock
 from adapters.system.ids import Uuid7Generator
+from application.jobs.handle_event import EventHandlers
+from application.jobs.ports import JobQueue, JobsUnitOfWork
+from application.jobs.relay_outbox import RelayOutbox, RelayRules
+from application.shared.events import Envelope
 from application.shared.outbox import OutboxReader
 from domain.identity.email import Email
 from domain.identity.user import Role, User
@@ -23,6 +32,19 @@ from tests.support.units import AllRepositories, memory_unit, sql_unit
 LEASE = timedelta(seconds=30)
 
 
+class WelcomesRegistrations:
+    """A handler of ``user.registered``, so the relay has a job to record and queue for it."""
+
+    name: ClassVar[str] = "test.registered"
+    events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+    async def __call__(self, envelope: Envelope) -> None:
+        return None
+
+
+HANDLERS = EventHandlers((WelcomesRegistrations(),))
+
+
 @dataclass
 class Outbox:
     """A store, a reader over it, and the clock both share."""
@@ -31,6 +53,11 @@ class Outbox:
     new_unit: Callable[[], AllRepositories]
     clock: FixedClock
     new_reader: Callable[[], OutboxReader]
+    new_jobs_unit: Callable[[], JobsUnitOfWork]
+
+    def relay(self, queue: JobQueue, rules: RelayRules, reader: OutboxReader | None = None) -> RelayOutbox:
+        """A relay over this store that records a job for each registration."""
+        return RelayOutbox(reader or self.reader, self.new_jobs_unit(), queue, HANDLERS, self.clock, rules)
 
     async def commit_users(self, *emails: str) -> None:
         """One unit of work per address, each committing one ``user.registered``."""
@@ -56,11 +83,16 @@ def memory_outbox() -> Outbox:
         lambda: memory_unit(database),
         clock,
         lambda: InMemoryOutboxReader(database, clock),
+        lambda: InMemoryJobsUnitOfWork(InMemoryUnitOfWork(database)),
     )
 
 
 def sql_outbox(engine: AsyncEngine, clock: FixedClock | None = None) -> Outbox:
     clock = clock or FixedClock(T0)
     return Outbox(
-        SqlOutboxReader(engine, clock), lambda: sql_unit(engine), clock, lambda: SqlOutboxReader(engine, clock)
+        SqlOutboxReader(engine, clock),
+        lambda: sql_unit(engine),
+        clock,
+        lambda: SqlOutboxReader(engine, clock),
+        lambda: SqlJobsUnitOfWork(SqlUnitOfWork(engine)),
     )

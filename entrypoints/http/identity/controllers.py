@@ -2,41 +2,64 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, URLEncodedBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from application.identity.change_password import ChangePassword, ChangePasswordCommand
+from application.identity.confirm_password_reset import ConfirmPasswordReset, ConfirmPasswordResetCommand
 from application.identity.get_current_user import GetCurrentUser
 from application.identity.list_sessions import ListSessions
 from application.identity.log_in import LogIn, LogInCommand
 from application.identity.log_out import LogOut, LogOutCommand
 from application.identity.refresh_session import RefreshSession, RefreshSessionCommand
 from application.identity.register_user import RegisterUser, RegisterUserCommand
+from application.identity.request_password_reset import RequestPasswordReset, RequestPasswordResetCommand
+from application.identity.resend_verification import ResendVerification
 from application.identity.revoke_session import RevokeSession, RevokeSessionCommand
+from application.identity.verify_email import VerifyEmail, VerifyEmailCommand
 from application.shared.actor import Actor
 from domain.identity.ids import SessionId
 from entrypoints.http.auth import BEARER_SECURITY, client_info
 from entrypoints.http.identity.schemas import (
+    AcceptedView,
     ChangePasswordBody,
     LoginBody,
     LogoutBody,
+    PasswordResetBody,
+    PasswordResetConfirmBody,
     RefreshBody,
     RegisterBody,
     SessionItemView,
     TokenForm,
     TokenPairView,
     UserPrivateView,
+    VerifyEmailBody,
 )
 from entrypoints.http.problems import problem_responses
 
 __all__ = ["AuthController"]
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_RESET_ACCEPTED = AcceptedView(
+    detail="If an active account has this address, a link to reset its password is on its way."
+)
+_RESEND_ACCEPTED = AcceptedView(detail="Unless your address is verified already, a new link is on its way.")
+
+
+def _link_problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """``problem_responses``, saying what a 400 means for an operation that takes a link's token."""
+    responses = problem_responses(400, *statuses)
+    responses[400] = dataclasses.replace(
+        responses[400], description="Malformed request, or a link token that is unknown, used already or expired"
+    )
+    return responses
 
 
 class AuthController(Controller):
@@ -169,3 +192,59 @@ class AuthController(Controller):
         self, session_id: FromPath[UUID], actor: FromDishka[Actor], revoke: FromDishka[RevokeSession]
     ) -> None:
         await revoke(RevokeSessionCommand(actor=actor, session_id=SessionId(session_id)))
+
+    @post(
+        "/password-reset",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Ask for a password-reset link",
+        description=RequestPasswordReset.__doc__,
+        responses=problem_responses(400, 422, 429),
+    )
+    @inject
+    async def request_password_reset(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordResetBody],
+        request_reset: FromDishka[RequestPasswordReset],
+    ) -> AcceptedView:
+        await request_reset(RequestPasswordResetCommand(email=data.email, client=client_info(request)))
+        return _RESET_ACCEPTED
+
+    @post(
+        "/password-reset/confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Set a new password with a reset link's token",
+        description=ConfirmPasswordReset.__doc__,
+        responses=_link_problems(422),
+    )
+    @inject
+    async def confirm_password_reset(
+        self, data: JSONBody[PasswordResetConfirmBody], confirm: FromDishka[ConfirmPasswordReset]
+    ) -> None:
+        await confirm(ConfirmPasswordResetCommand(token=data.token, new_password=data.new_password))
+
+    @post(
+        "/verify-email",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Verify the account's e-mail address with a verification link's token",
+        description=VerifyEmail.__doc__,
+        responses=_link_problems(422),
+    )
+    @inject
+    async def verify_email(self, data: JSONBody[VerifyEmailBody], verify: FromDishka[VerifyEmail]) -> None:
+        await verify(VerifyEmailCommand(token=data.token))
+
+    @post(
+        "/verify-email/resend",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Ask for a new verification link",
+        description=ResendVerification.__doc__,
+        security=BEARER_SECURITY,
+        responses=problem_responses(401, 429),
+    )
+    @inject
+    async def resend_verification(
+        self, actor: FromDishka[Actor], resend: FromDishka[ResendVerification]
+    ) -> AcceptedView:
+        await resend(actor)
+        return _RESEND_ACCEPTED

@@ -54,6 +54,30 @@ class ChangePasswordBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     new_password: NewPassword
 
 
+LinkToken = Annotated[
+    str, Meta(min_length=1, max_length=512, description="The `token` parameter of the link in the e-mail")
+]
+
+
+class PasswordResetBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: Email
+
+
+class PasswordResetConfirmBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    token: LinkToken
+    new_password: NewPassword
+
+
+class VerifyEmailBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    token: LinkToken
+
+
+class AcceptedView(msgspec.Struct, kw_only=True):
+    """The request was taken; what it sets off happens in the background."""
+
+    detail: str
+
+
 class TokenPairView(msgspec.Struct, kw_only=True):
     access_token: str
     refresh_token: str
@@ -71,6 +95,7 @@ class UserPrivateView(msgspec.Struct, kw_only=True):
     display_name: str
     role: Literal["user", "admin"]
     is_active: bool
+    email_verified: bool
     created_at: datetime
     updated_at: datetime
 
@@ -82,6 +107,7 @@ class UserPrivateView(msgspec.Struct, kw_only=True):
             display_name=user.display_name,
             role=user.role.value,
             is_active=user.is_active,
+            email_verified=user.email_verified,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )

@@ -14,8 +14,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from adapters.memory.job_queue import InMemoryJobQueue
 from application.errors import DependencyUnavailableError
-from application.jobs.relay_outbox import RelayOutbox, RelayRules
+from application.jobs.relay_outbox import RelayRules
 from application.shared.events import Envelope
+from domain.shared.pagination import PageRequest
 from tests.integration.test_identity_repositories import a_user
 from tests.support.outbox import LEASE, memory_outbox
 
@@ -43,7 +44,7 @@ class RelayModel(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.store = memory_outbox()
         self.queue = CountingQueue()
-        self.relay = RelayOutbox(self.store.reader, self.queue, RULES)
+        self.relay = self.store.relay(self.queue, RULES)
         self.users = 0
         self.committed = 0
 
@@ -52,9 +53,22 @@ class RelayModel(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.drain()
-        # every committed event, once, in the queue
+        # every committed event, once, in the queue, with one job record each
         assert len(self.queue.queued) == len(set(self.queue.queued)) == self.committed
+        recorded = self.store_jobs()
+        assert recorded == set(self.queue.queued)
         self.loop.close()
+
+    def store_jobs(self) -> set[UUID]:
+        async def ids() -> set[UUID]:
+            found: set[UUID] = set()
+            async with self.store.new_jobs_unit() as uow:
+                page = await uow.jobs.page(None, PageRequest(1, 100))
+                for number in range(2, page.pages + 1):
+                    found.update(job.id for job in (await uow.jobs.page(None, PageRequest(number, 100))).items)
+            return found | {job.id for job in page.items}
+
+        return self.run(ids())
 
     def drain(self) -> None:
         self.queue.down = False

@@ -13,6 +13,7 @@ from domain.jobs.job import Backoff, Job, JobStatus
 from domain.shared.errors import IllegalTransitionError
 
 T = datetime(2026, 11, 30, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
 backoffs = st.builds(
     Backoff,
     max_attempts=st.integers(1, 8),
@@ -43,9 +44,11 @@ def test_failing_every_attempt_ends_in_a_dead_letter_after_exactly_max_attempts(
     job = Job.queue(event_id=uuid4(), name="user.registered", now=T)
     now = T
     for attempt, fraction in enumerate(fractions, start=1):
-        job.start(now)
+        job.start(now, LEASE)
+        assert job.held(now) and not job.held(now + LEASE)
         delay = job.fail("boom" * 200, now, backoff, fraction)
         assert job.last_error is not None and len(job.last_error) <= 500
+        assert job.lease_until is None and not job.held(now)
         if attempt == backoff.max_attempts:
             assert delay is None and job.status is JobStatus.FAILED and job.finished_at == now
             break
@@ -60,3 +63,37 @@ def test_only_a_dead_letter_can_be_retried(status: JobStatus) -> None:
     job.status = status
     with pytest.raises(IllegalTransitionError):
         job.retry(T)
+
+
+def test_every_transition_bumps_the_version_once() -> None:
+    job = Job.queue(event_id=uuid4(), name="user.registered", now=T)
+    versions = [job.version]
+    job.start(T, LEASE)
+    versions.append(job.version)
+    job.fail("boom", T, Backoff(max_attempts=1), 0.5)
+    versions.append(job.version)
+    job.retry(T)
+    versions.append(job.version)
+    job.start(T, LEASE)
+    versions.append(job.version)
+    job.succeed(T)
+    versions.append(job.version)
+    assert versions == list(range(1, 7))
+
+
+@pytest.mark.parametrize("status", [JobStatus.SUCCEEDED, JobStatus.FAILED])
+def test_a_finished_job_cannot_start(status: JobStatus) -> None:
+    job = Job.queue(event_id=uuid4(), name="user.registered", now=T)
+    job.status = status
+    with pytest.raises(IllegalTransitionError):
+        job.start(T, LEASE)
+
+
+def test_a_running_job_is_held_only_until_its_lease_runs_out() -> None:
+    job = Job.queue(event_id=uuid4(), name="user.registered", now=T)
+    assert not job.held(T) and not job.interrupted
+    job.start(T, LEASE)
+    assert job.held(T + LEASE - timedelta(microseconds=1))
+    assert not job.held(T + LEASE) and job.interrupted  # its worker died: another may start it
+    job.succeed(T + timedelta(seconds=1))
+    assert not job.held(T + timedelta(seconds=2)) and job.lease_until is None

@@ -219,7 +219,37 @@ def test_start_up_warns_in_one_line_when_rate_limits_are_off(
     environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
     monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("entrypoints.worker.arq_worker.run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("PORTSIDE_REDIS_URL", "redis://127.0.0.1:6379/14")
     monkeypatch.setenv("PORTSIDE_RATE_LIMITS", "off")
     assert main([command]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "PORTSIDE_RATE_LIMITS" in warnings[0]
+
+
+def test_worker_without_redis_says_the_server_runs_the_jobs(
+    environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["worker"]) == 2
+    assert "PORTSIDE_REDIS_URL is not set" in capsys.readouterr().err
+
+
+def test_worker_check_reports_the_heartbeat(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import redis
+
+    from entrypoints.worker.arq_worker import HEALTH_KEY
+
+    private = redis_url.rsplit("/", 1)[0] + "/13"
+    monkeypatch.setenv("PORTSIDE_REDIS_URL", private)
+    client = redis.Redis.from_url(private)
+    try:
+        client.delete(HEALTH_KEY)
+        assert main(["worker", "--check"]) == 1
+        assert "no heartbeat" in capsys.readouterr().err
+        client.set(HEALTH_KEY, "Nov-30 13:00:00 j_complete=0 j_failed=0 j_retried=0 j_ongoing=0 queued=0", ex=5)
+        assert main(["worker", "--check"]) == 0
+    finally:
+        client.delete(HEALTH_KEY)
+        client.close()

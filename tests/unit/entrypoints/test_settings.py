@@ -195,6 +195,6 @@ def test_an_smtp_url_that_names_no_server_or_transport_is_refused(tmp_path: Path
 
 def test_smtp_is_optional_and_kept_out_of_the_settings_repr(tmp_path: Path) -> None:
     assert production(tmp_path).smtp_url is None
-    configured = production(tmp_path, SMTP_URL="smtps://ann:secret@mail.example", EMAIL_FROM="app <app@example.com>")
+    configured = production(tmp_path, SMTP_URL="smtps://ann:secret@mail.example", MAIL_FROM="app <app@example.com>")
     assert (configured.smtp_url, configured.email_from) == ("smtps://ann:secret@mail.example", "app <app@example.com>")
     assert "secret" not in repr(configured)

@@ -1,0 +1,44 @@
+"""``SqlHousekeeper``: one DELETE per table, each in a transaction of its own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Delete, and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.tables import handled_events, jobs, link_tokens, login_failures, outbox, sessions
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.shared.housekeeping import Housekeeper, RetentionRules
+
+__all__ = ["SqlHousekeeper"]
+
+
+def _statements(now: datetime, rules: RetentionRules) -> dict[str, Delete]:
+    ended = now - rules.kept
+    finished_jobs = jobs.c.finished_at < ended  # only finished jobs have a finished_at
+    return {
+        "sessions": delete(sessions).where(
+            or_(sessions.c.expires_at < ended, sessions.c.idle_expires_at < ended, sessions.c.revoked_at < ended)
+        ),
+        "login_failures": delete(login_failures).where(login_failures.c.failed_at < now - rules.login_failures),
+        "link_tokens": delete(link_tokens).where(link_tokens.c.expires_at < ended),
+        "outbox": delete(outbox).where(and_(outbox.c.published_at.is_not(None), outbox.c.published_at < ended)),
+        "handled_events": delete(handled_events).where(
+            handled_events.c.event_id.in_(select(jobs.c.id).where(finished_jobs))
+        ),
+        "jobs": delete(jobs).where(finished_jobs),
+    }
+
+
+class SqlHousekeeper(Housekeeper):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def purge(self, now: datetime, rules: RetentionRules) -> dict[str, int]:
+        deleted = {}
+        for table, statement in _statements(now, rules).items():
+            async with SqlUnitOfWork(self._engine) as unit:
+                deleted[table] = (await unit.session.write(statement)).rowcount
+                await unit.commit()
+        return deleted

@@ -1,0 +1,1 @@
+"""``/api/v1/jobs``: the admin view of background jobs."""
