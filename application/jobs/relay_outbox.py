@@ -84,6 +84,12 @@ class RelayOutbox:
         await self._outbox.mark_done(batch)
         return RelayReport(claimed=len(batch.envelopes), enqueued=enqueued)
 
+    async def lag(self) -> timedelta:
+        """How long the oldest unrelayed event has waited (zero when none): the relay's
+        health, for metrics and alerts."""
+        oldest = await self._outbox.oldest_pending()
+        return timedelta(0) if oldest is None else max(timedelta(0), self._clock.now() - oldest)
+
     async def _record(self, envelopes: list[Envelope]) -> None:
         async with self._uow as uow:
             now = self._clock.now()

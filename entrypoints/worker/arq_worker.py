@@ -27,7 +27,7 @@ from application.jobs.due_jobs import RequeueOverdueJobs
 from application.jobs.handle_event import HandleEvent
 from application.shared.housekeeping import CleanUp
 from entrypoints.settings import Settings
-from entrypoints.worker.loops import relay_forever
+from entrypoints.worker.loops import relay_forever, watch_lag_forever
 
 __all__ = ["HEALTH_KEY", "check", "run", "serve", "worker_settings"]
 
@@ -110,12 +110,12 @@ async def serve(settings: Settings, container: AsyncContainer) -> None:
     their leases let the next start redo them), stop the relay, close the container.
 
     arq's worker dies with its Redis connection; while Redis is away this starts a new
-    one, backing off up to 30 s, so the worker resumes by itself. The relay never stops:
+    one every few seconds (1, 2, 4, then 5 s apart), so the worker resumes by itself. The relay never stops:
     events wait in the outbox meanwhile.
     """
     loop = asyncio.get_running_loop()
     stopping, relay_stop = asyncio.Event(), asyncio.Event()
-    relay = asyncio.create_task(relay_forever(container, relay_stop), name="portside-relay")
+    relay = asyncio.gather(relay_forever(container, relay_stop), watch_lag_forever(container, relay_stop))
     worker: Worker | None = None
 
     def stop(signum: signal.Signals) -> None:
@@ -142,7 +142,7 @@ async def serve(settings: Settings, container: AsyncContainer) -> None:
             if not stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, 5.0)
     finally:
         relay_stop.set()
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,8 +25,9 @@ from application.jobs.due_jobs import Doorbell, FindDueJobs, RunnerRules
 from application.jobs.handle_event import HandleEvent, JobOutcome
 from application.jobs.relay_outbox import RelayOutbox, RelayReport, RelayRules, relay_until_stopped
 from application.shared.events import Envelope
+from application.shared.housekeeping import CleanUp
 
-__all__ = ["handle", "in_process_jobs", "relay_forever", "run_jobs_forever"]
+__all__ = ["clean_up_forever", "handle", "in_process_jobs", "relay_forever", "run_jobs_forever", "watch_lag_forever"]
 
 _log = structlog.get_logger("portside.jobs")
 
@@ -64,6 +66,46 @@ async def relay_forever(container: AsyncContainer, stop: asyncio.Event, context:
             raise DependencyUnavailableError("relay") from error
 
     await relay_until_stopped(one_pass, await container.get(RelayRules), stop)
+
+
+LAG_WARNING = timedelta(minutes=1)
+"""An event older than this still in the outbox is logged (at most once a minute)."""
+
+
+async def watch_lag_forever(container: AsyncContainer, stop: asyncio.Event, context: Context = None) -> None:
+    """Log a warning while the oldest unrelayed event is older than ``LAG_WARNING``: the
+    relay is down, or cannot keep up. (``RelayOutbox.lag`` is the figure a metric reads.)"""
+    while not await _stopped(stop, LAG_WARNING.total_seconds()):
+        try:
+            async with container(context=context) as request:
+                lag = await (await request.get(RelayOutbox)).lag()
+        except Exception:  # noqa: BLE001 - a watcher never takes the process down
+            _log.warning("relay lag unknown: the database is unavailable")
+            continue
+        if lag > LAG_WARNING:
+            _log.warning("relay lags", lag_seconds=round(lag.total_seconds(), 1))
+
+
+async def clean_up_forever(
+    container: AsyncContainer, stop: asyncio.Event, context: Context = None, *, every: float = 3600.0
+) -> None:
+    """The cleanup now and then every ``every`` seconds, until ``stop``."""
+    while True:
+        try:
+            report = await (await container.get(CleanUp))()
+            if any(report.values()):
+                _log.info("cleanup", **report)
+        except Exception:  # noqa: BLE001 - the next round tries again
+            _log.exception("cleanup failed")
+        if await _stopped(stop, every):
+            return
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds``; whether ``stop`` was set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
 
 
 async def run_jobs_forever(container: AsyncContainer, stop: asyncio.Event, context: Context = None) -> None:
@@ -120,7 +162,8 @@ async def _drain(running: dict[UUID, asyncio.Task[None]]) -> None:
 async def in_process_jobs(
     container: AsyncContainer, context: Context = None, *, grace: float = 10.0
 ) -> AsyncIterator[None]:
-    """The relay and the job runner as tasks of this process while the context is open.
+    """The relay, the job runner, the hourly cleanup and the lag watch as tasks of this
+    process while the context is open.
 
     On exit they stop taking work; jobs still running after ``grace`` seconds are
     cancelled (their attempts are redone later). Open it inside the container's lifetime.
@@ -130,6 +173,8 @@ async def in_process_jobs(
     tasks = [
         asyncio.create_task(relay_forever(container, stop, context), name="portside-relay"),
         asyncio.create_task(run_jobs_forever(container, stop, context), name="portside-jobs"),
+        asyncio.create_task(clean_up_forever(container, stop, context), name="portside-cleanup"),
+        asyncio.create_task(watch_lag_forever(container, stop, context), name="portside-lag"),
     ]
     try:
         yield

@@ -157,3 +157,27 @@ async def test_registrations_while_redis_is_down_are_all_welcomed_once_it_is_bac
         await asyncio.sleep(1.0)
         assert len(mail.deliveries) == count and set(mail.repeats().values()) == {1}
         assert sorted(to for _, to in mail.deliveries) == sorted(f"user{n}@example.com" for n in range(count))
+
+
+async def test_serve_without_redis_welcomes_each_registration_itself_once(
+    any_database_url: str, sink: tuple[SmtpSink, str], tmp_path: Path
+) -> None:
+    """The embedded profile: two server processes, no Redis, no worker; each process runs
+    the relay and the jobs, and every registration gets exactly one welcome."""
+    mail, smtp_url = sink
+    with portside_serve(
+        any_database_url, tmp_path, PORTSIDE_WORKERS="2", PORTSIDE_SMTP_URL=smtp_url, PORTSIDE_RATE_LIMITS="off"
+    ) as base:
+        limits = httpx.Limits(max_connections=8, max_keepalive_connections=0)  # spread over both processes
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+            for n in range(20):
+                body = {"email": f"user{n}@example.com", "password": PASSWORD}
+                assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201
+
+        def log() -> str:
+            return (tmp_path / "serve.log").read_text(errors="replace")
+
+        await _eventually(lambda: len(mail.deliveries) >= 20, 30, "20 welcome e-mails", log)
+        await asyncio.sleep(1.5)  # both processes had time to run anything twice
+    assert len(mail.deliveries) == 20 and set(mail.repeats().values()) == {1}
+    assert sorted(to for _, to in mail.deliveries) == sorted(f"user{n}@example.com" for n in range(20))

@@ -130,3 +130,14 @@ async def test_arq_unreachable_is_a_dependency_error(store: Outbox) -> None:
             await ArqJobQueue(redis).enqueue(envelope)
     finally:
         await redis.aclose()
+
+
+async def test_lag_is_the_age_of_the_oldest_unrelayed_event(store: Outbox) -> None:
+    relay = store.relay(InMemoryJobQueue(), RULES)
+    assert await relay.lag() == timedelta(0)
+    await store.commit_users("a@example.com")
+    store.clock.advance(timedelta(minutes=5))
+    await store.commit_users("b@example.com")
+    assert await relay.lag() == timedelta(minutes=5)
+    await relay()
+    assert await relay.lag() == timedelta(0)
