@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from adapters.memory.database import InMemoryDatabase
+from adapters.memory.database import InMemoryDatabase, OutboxEntry
 from adapters.shared.event_codec import decode
 from adapters.system.ids import Uuid7Generator
 from application.shared.outbox import ClaimedBatch, OutboxReader
@@ -35,25 +36,30 @@ class InMemoryOutboxReader(OutboxReader):
             return ClaimedBatch(token=token, lease_until=until, envelopes=[decode(entry.row) for entry in claimed])
 
     async def mark_done(self, batch: ClaimedBatch) -> int:
-        ids = {envelope.event_id for envelope in batch.envelopes}
-        async with self._database.lock:
-            now = self._clock.now()
-            marked = 0
-            for entry in self._database.outbox:
-                if entry.row["event_id"] in ids and entry.claim_token == batch.token and entry.published_at is None:
-                    entry.published_at, entry.claimed_until = now, None
-                    marked += 1
-            return marked
+        now = self._clock.now()
+
+        def publish(entry: OutboxEntry) -> None:
+            entry.published_at, entry.claimed_until = now, None
+
+        return await self._still_held(batch, publish)
 
     async def release(self, batch: ClaimedBatch) -> int:
+        def let_go(entry: OutboxEntry) -> None:
+            entry.claimed_until = entry.claim_token = None
+
+        return await self._still_held(batch, let_go)
+
+    async def _still_held(self, batch: ClaimedBatch, change: Callable[[OutboxEntry], None]) -> int:
         ids = {envelope.event_id for envelope in batch.envelopes}
         async with self._database.lock:
-            released = 0
-            for entry in self._database.outbox:
-                if entry.row["event_id"] in ids and entry.claim_token == batch.token and entry.published_at is None:
-                    entry.claimed_until = entry.claim_token = None
-                    released += 1
-            return released
+            held = [
+                entry
+                for entry in self._database.outbox
+                if entry.row["event_id"] in ids and entry.claim_token == batch.token and entry.published_at is None
+            ]
+            for entry in held:
+                change(entry)
+            return len(held)
 
     async def oldest_pending(self) -> datetime | None:
         async with self._database.lock:

@@ -56,21 +56,13 @@ class SqlOutboxReader(OutboxReader):
         return ClaimedBatch(token=token, lease_until=until, envelopes=[decode(row) for row in rows])
 
     async def mark_done(self, batch: ClaimedBatch) -> int:
-        if not batch.envelopes:
-            return 0
-        statement = (
-            update(outbox)
-            .where(
-                outbox.c.claim_token == batch.token,
-                outbox.c.event_id.in_([envelope.event_id for envelope in batch.envelopes]),
-                outbox.c.published_at.is_(None),
-            )
-            .values(published_at=self._clock.now(), claimed_until=None)
-            .returning(outbox.c.id)
-        )
-        return len(await self._write(statement))
+        return await self._still_held(batch, published_at=self._clock.now(), claimed_until=None)
 
     async def release(self, batch: ClaimedBatch) -> int:
+        return await self._still_held(batch, claimed_until=None, claim_token=None)
+
+    async def _still_held(self, batch: ClaimedBatch, **changes: Any) -> int:
+        """Apply ``changes`` to the batch's unpublished events this claim still holds; how many."""
         if not batch.envelopes:
             return 0
         statement = (
@@ -80,7 +72,7 @@ class SqlOutboxReader(OutboxReader):
                 outbox.c.event_id.in_([envelope.event_id for envelope in batch.envelopes]),
                 outbox.c.published_at.is_(None),
             )
-            .values(claimed_until=None, claim_token=None)
+            .values(**changes)
             .returning(outbox.c.id)
         )
         return len(await self._write(statement))

@@ -9,6 +9,7 @@ import msgspec
 
 from domain.jobs.job import Job, JobStatus
 from domain.shared.pagination import Page
+from entrypoints.http.pages import page_fields
 
 
 class JobView(msgspec.Struct, kw_only=True):
@@ -46,10 +47,4 @@ class JobPage(msgspec.Struct, kw_only=True):
 
     @classmethod
     def of(cls, page: Page[Job]) -> JobPage:
-        return cls(
-            items=[JobView.of(job) for job in page.items],
-            page=page.request.page,
-            size=page.request.size,
-            total=page.total,
-            pages=page.pages,
-        )
+        return cls(**page_fields(page, JobView.of))

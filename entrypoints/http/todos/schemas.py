@@ -11,6 +11,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from domain.shared.pagination import Page
 from domain.todos.todo import Todo
+from entrypoints.http.pages import page_fields
 
 TitleText = Annotated[
     str,
@@ -83,10 +84,4 @@ class TodoPage(msgspec.Struct, kw_only=True):
 
     @classmethod
     def of(cls, page: Page[Todo]) -> TodoPage:
-        return cls(
-            items=[TodoView.of(todo) for todo in page.items],
-            page=page.request.page,
-            size=page.request.size,
-            total=page.total,
-            pages=page.pages,
-        )
+        return cls(**page_fields(page, TodoView.of))
