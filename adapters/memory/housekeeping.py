@@ -47,7 +47,6 @@ class InMemoryHousekeeper(Housekeeper):
             }
             job_tables.jobs = {k: j for k, j in job_tables.jobs.items() if k not in old_jobs}
             job_tables.envelopes = {k: e for k, e in job_tables.envelopes.items() if k not in old_jobs}
-            handled_before = len(job_tables.handled)
             job_tables.handled = {key: at for key, at in job_tables.handled.items() if key[0] not in old_jobs}
             outbox_before = len(self._database.outbox)
             self._database.outbox[:] = [
@@ -59,6 +58,5 @@ class InMemoryHousekeeper(Housekeeper):
             "login_failures": failures_before - failures_after,
             "link_tokens": links_before - len(identity.link_tokens),
             "outbox": outbox_before - len(self._database.outbox),
-            "handled_events": handled_before - len(job_tables.handled),
             "jobs": len(old_jobs),
         }

@@ -68,18 +68,6 @@ class InMemoryJobRepository(InMemoryRepository[JobTables], JobRepository):
         items = [dataclasses.replace(job) for job in matching[request.offset : request.offset + request.size]]
         return Page(items=items, request=request, total=len(matching))
 
-    async def purge_finished(self, before: datetime) -> int:
-        old = [job.id for job in self._tables.jobs.values() if job.finished_at is not None and job.finished_at < before]
-        if not old:
-            return 0
-        tables = self._writable
-        gone = set(old)
-        for job_id in old:
-            del tables.jobs[job_id]
-            tables.envelopes.pop(job_id, None)
-        tables.handled = {key: at for key, at in tables.handled.items() if key[0] not in gone}
-        return len(old)
-
 
 class InMemoryHandledEvents(InMemoryRepository[JobTables], HandledEvents):
     def __init__(self, unit: InMemoryUnitOfWork) -> None:

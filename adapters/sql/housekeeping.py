@@ -1,4 +1,5 @@
-"""``SqlHousekeeper``: one DELETE per table, each in a transaction of its own."""
+"""``SqlHousekeeper``: one DELETE per table, each in a transaction of its own (a job's
+handled-event marks go with the job)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from application.shared.housekeeping import Housekeeper, RetentionRules
 __all__ = ["SqlHousekeeper"]
 
 
-def _statements(now: datetime, rules: RetentionRules) -> dict[str, Delete]:
+def _statements(now: datetime, rules: RetentionRules) -> dict[str, Delete | tuple[Delete, ...]]:
     ended = now - rules.kept
     finished_jobs = jobs.c.finished_at < ended  # only finished jobs have a finished_at
     return {
@@ -24,10 +25,12 @@ def _statements(now: datetime, rules: RetentionRules) -> dict[str, Delete]:
         "login_failures": delete(login_failures).where(login_failures.c.failed_at < now - rules.login_failures),
         "link_tokens": delete(link_tokens).where(link_tokens.c.expires_at < ended),
         "outbox": delete(outbox).where(and_(outbox.c.published_at.is_not(None), outbox.c.published_at < ended)),
-        "handled_events": delete(handled_events).where(
-            handled_events.c.event_id.in_(select(jobs.c.id).where(finished_jobs))
+        # Together: a job retried between the two deletes would otherwise lose the marks
+        # of handlers that succeeded, and repeat them.
+        "jobs": (
+            delete(handled_events).where(handled_events.c.event_id.in_(select(jobs.c.id).where(finished_jobs))),
+            delete(jobs).where(finished_jobs),
         ),
-        "jobs": delete(jobs).where(finished_jobs),
     }
 
 
@@ -37,8 +40,9 @@ class SqlHousekeeper(Housekeeper):
 
     async def purge(self, now: datetime, rules: RetentionRules) -> dict[str, int]:
         deleted = {}
-        for table, statement in _statements(now, rules).items():
+        for table, statements in _statements(now, rules).items():
             async with SqlUnitOfWork(self._engine) as unit:
-                deleted[table] = (await unit.session.write(statement)).rowcount
+                for statement in statements if isinstance(statements, tuple) else (statements,):
+                    deleted[table] = (await unit.session.write(statement)).rowcount  # the last one counts
                 await unit.commit()
         return deleted

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from adapters.shared.event_codec import from_json, to_json
@@ -61,11 +61,6 @@ _DUE = Query(
     .order_by(jobs.c.run_at)
     .limit(bindparam("limit"))
 )
-_FINISHED_BEFORE = jobs.c.finished_at < bindparam("before")  # only finished jobs have a finished_at
-_PURGE_HANDLED = Query(
-    delete(handled_events).where(handled_events.c.event_id.in_(select(jobs.c.id).where(_FINISHED_BEFORE)))
-)
-_PURGE_JOBS = Query(delete(jobs).where(_FINISHED_BEFORE))
 _HANDLED = Query(select(handled_events.c.handler).where(handled_events.c.event_id == bindparam("event_id")))
 _MARK = Query(
     upsert(handled_events)
@@ -122,10 +117,6 @@ class SqlJobRepository(JobRepository):
         else:
             total = (await self._db.read(count_query, filters)).rows[0]["total"]
         return Page(items=[_job(row) for row in rows], request=request, total=total)
-
-    async def purge_finished(self, before: datetime) -> int:
-        await self._db.write(_PURGE_HANDLED, {"before": before})
-        return (await self._db.write(_PURGE_JOBS, {"before": before})).rowcount
 
     def _listing(self, by_status: bool) -> tuple[Query, Query]:
         key = (self._db.dialect, by_status)

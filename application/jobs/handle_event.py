@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -56,9 +57,11 @@ class HandleEvent:
     - A job that finished already does nothing.
     - Each handler that returns is recorded done for this event; a later attempt skips it,
       so one failing handler never makes another repeat its effect.
-    - A handler that raises, or the handlers running past the time limit, fails the
-      attempt: the job is queued again after a bounded, jittered exponential backoff, or,
-      after its last attempt, becomes a dead letter.
+    - A handler that raises, or runs past the time limit (nine tenths of the lease, from
+      the start), fails the attempt: the job is queued again after a bounded, jittered
+      exponential backoff, or, after its last attempt, becomes a dead letter.
+    - An attempt cut short from outside (a cancellation, the database lost while
+      recording) gives the job back, due at once, without counting it.
     - A running job whose lease lapsed was interrupted (its worker died): that attempt
       counts, so a job that kills its worker every time also ends as a dead letter.
     """
@@ -75,15 +78,16 @@ class HandleEvent:
         if isinstance(started, JobOutcome):
             return started
         job, done = started
+        deadline = asyncio.get_running_loop().time() + self._rules.time_limit
         try:
-            async with asyncio.timeout(self._rules.time_limit):
-                for handler in self._handlers.of(envelope.name):
-                    if handler.name not in done:
-                        await self._run(handler, envelope)
-        except TimeoutError:
-            return await self._failed(job, f"timed out after {self._rules.time_limit:g} s")
+            for handler in self._handlers.of(envelope.name):
+                if handler.name not in done:
+                    await self._run(handler, envelope, deadline)
         except _HandlerFailed as failure:
             return await self._failed(job, str(failure))
+        except BaseException:
+            await self._give_back(job)
+            raise
         async with self._uow as uow:
             job.succeed(self._clock.now())
             await uow.jobs.save(job)
@@ -118,14 +122,33 @@ class HandleEvent:
             await uow.commit()
         return job, done
 
-    async def _run(self, handler: EventHandler, envelope: Envelope) -> None:
+    async def _run(self, handler: EventHandler, envelope: Envelope, deadline: float) -> None:
+        """The handler, within what is left of the time limit; then its done-record, which
+        the limit does not cut short (an effect that happened is recorded)."""
         try:
-            await handler(envelope)
+            async with asyncio.timeout_at(deadline):
+                await handler(envelope)
+        except TimeoutError as error:
+            raise _HandlerFailed(handler.name, f"timed out after {self._rules.time_limit:g} s") from error
         except Exception as error:
-            raise _HandlerFailed(handler.name, error) from error
+            raise _HandlerFailed(handler.name, f"{type(error).__name__}: {error}") from error
         async with self._uow as uow:
             await uow.handled.add(envelope.event_id, handler.name, self._clock.now())
             await uow.commit()
+
+    async def _give_back(self, job: Job) -> None:
+        """Best effort, and shielded from the cancellation that may have brought us here:
+        release the job so the next worker starts it at once. If this fails too, the lease
+        lapses and the next start counts this attempt as interrupted."""
+
+        async def release() -> None:
+            async with self._uow as uow:
+                job.release(self._clock.now())
+                await uow.jobs.save(job)
+                await uow.commit()
+
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.shield(release())
 
     async def _failed(self, job: Job, error: str) -> JobOutcome:
         async with self._uow as uow:
@@ -136,8 +159,8 @@ class HandleEvent:
 
 
 class _HandlerFailed(Exception):
-    """A handler raised: the attempt failed. Anything else that escapes (the database gone
-    while recording) propagates, and the job's lease lets another attempt take over."""
+    """A handler raised or ran out of time: the attempt failed. Anything else that escapes
+    (the database gone while recording, a cancellation) gives the job back and propagates."""
 
-    def __init__(self, handler: str, error: Exception) -> None:
-        super().__init__(f"{handler}: {type(error).__name__}: {error}")
+    def __init__(self, handler: str, reason: str) -> None:
+        super().__init__(f"{handler}: {reason}")

@@ -61,10 +61,6 @@ class JobRepository(Protocol):
     async def page(self, status: JobStatus | None, request: PageRequest) -> Page[Job]:
         """Newest first (by ``enqueued_at``), optionally of one status."""
 
-    @abstractmethod
-    async def purge_finished(self, before: datetime) -> int:
-        """Delete jobs that finished before ``before``, and their handled-event records."""
-
 
 class HandledEvents(Protocol):
     """Which handler has processed which event, for good."""

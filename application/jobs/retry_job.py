@@ -12,6 +12,7 @@ from application.shared.actor import Actor
 from application.shared.authorization import Action, enforce
 from application.shared.ports import Clock
 from domain.jobs.job import Job
+from domain.shared.errors import IllegalTransitionError
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,8 @@ class RetryJob:
             if job is None or envelope is None:
                 raise NotFoundError("job", cmd.job_id)
             job.retry(self._clock.now())
-            await uow.jobs.save(job)
+            if not await uow.jobs.save(job):
+                raise IllegalTransitionError("the job changed meanwhile (another retry?); look at it again")
             await uow.commit()
         await self._queue.requeue(envelope)
         return job

@@ -8,7 +8,8 @@ What goes, and when (README, Background jobs):
   longer count towards a lockout;
 - mailed link tokens that expired more than ``kept`` ago;
 - outbox rows relayed more than ``kept`` ago;
-- finished jobs (succeeded, or dead letters) older than ``kept``, with their handled marks.
+- finished jobs (succeeded, or dead letters) older than ``kept``, with their handled marks
+  (in one transaction).
 """
 
 from __future__ import annotations

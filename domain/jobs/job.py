@@ -23,9 +23,12 @@ class Backoff:
     """Bounded exponential backoff with full jitter: attempt ``n`` waits up to
     ``min(cap, base * 2 ** (n - 1))``, scaled by a random fraction the caller draws."""
 
-    max_attempts: int = 5
-    base: timedelta = timedelta(seconds=2)
+    max_attempts: int = 10
+    base: timedelta = timedelta(seconds=4)
     cap: timedelta = timedelta(minutes=10)
+    """With these defaults the nine waits are at most 4 s, 8 s, ... 512 s and 600 s (27 min
+    in all, half that on average): a dependency down for a few minutes does not turn every
+    job into a dead letter."""
 
     def delay(self, attempt: int, fraction: float) -> timedelta:
         doubled = self.base.total_seconds() * 2.0 ** min(max(0, attempt - 1), 64)  # a float: no overflow
@@ -115,6 +118,18 @@ class Job:
         self.status = JobStatus.QUEUED
         self.run_at = now + delay
         return delay
+
+    def release(self, now: datetime) -> None:
+        """Give a running job back, due now, when its attempt was cut short from outside
+        (the worker is shutting down, the database went away mid-bookkeeping): the attempt
+        does not count, and the next worker need not wait out the lease."""
+        if self.status is not JobStatus.RUNNING:
+            raise IllegalTransitionError(f"only a running job can be released; this one is {self.status}")
+        self.status = JobStatus.QUEUED
+        self.attempts -= 1
+        self.run_at = now
+        self.lease_until = None
+        self.version += 1
 
     def retry(self, now: datetime) -> None:
         """Queue a dead letter again, with a fresh set of attempts."""

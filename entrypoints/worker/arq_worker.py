@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from typing import Any
 
 import structlog
@@ -31,8 +32,10 @@ from entrypoints.worker.loops import relay_forever, watch_lag_forever
 
 __all__ = ["HEALTH_KEY", "check", "run", "serve", "worker_settings"]
 
-HEALTH_KEY = f"{QUEUE_NAME}:health-check"
-"""Written by a live worker every ``HEALTH_INTERVAL`` seconds, expiring one second after."""
+HEALTH_KEY = f"{QUEUE_NAME}:health-check:{socket.gethostname()}"
+"""Written by a live worker every ``HEALTH_INTERVAL`` seconds, expiring one second after.
+One per host (per container), so ``worker --check`` in a container tells about the worker
+in that container, and one worker stopping cleanly does not clear another's."""
 HEALTH_INTERVAL = 15
 SHUTDOWN_GRACE = 10
 """Seconds a worker told to stop (SIGTERM) lets running jobs finish before cancelling them."""
@@ -74,16 +77,17 @@ def worker_settings(settings: Settings, container: AsyncContainer) -> dict[str, 
     """arq's settings for a worker over ``container``."""
     assert settings.redis_url is not None
     # arq must never time a job out itself (that would fail it for good, past our records):
-    # HandleEvent gives up at nine tenths of the lease, so arq's limit is the lease.
+    # HandleEvent's handlers stop at nine tenths of the lease, and arq allows the lease
+    # plus a margin for HandleEvent's own bookkeeping. A killed worker's job is run again
+    # after arq's limit plus 10 s (its in-progress key's lifetime).
+    timeout = settings.job_timeout + max(5, settings.job_timeout // 10)
     options: dict[str, Any] = {
-        "functions": [
-            func(handle_event, name=HANDLE_EVENT, timeout=settings.job_timeout, max_tries=10_000, keep_result=3600)
-        ],
+        "functions": [func(handle_event, name=HANDLE_EVENT, timeout=timeout, max_tries=10_000, keep_result=3600)],
         "cron_jobs": [
             # No timeout above the jobs': arq waits for the longest one before it re-runs the
             # job of a worker that died (ECOSYSTEM.md, arq 5.4).
-            cron(requeue_overdue, minute=set(range(0, 60, 5)), unique=True, timeout=settings.job_timeout),
-            cron(clean_up, minute={17}, run_at_startup=True, unique=True, timeout=settings.job_timeout),
+            cron(requeue_overdue, minute=set(range(0, 60, 5)), unique=True, timeout=timeout),
+            cron(clean_up, minute={17}, run_at_startup=True, unique=True, timeout=timeout),
         ],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": QUEUE_NAME,
@@ -129,6 +133,7 @@ async def serve(settings: Settings, container: AsyncContainer) -> None:
     try:
         while not stopping.is_set():
             worker = Worker(**worker_settings(settings, container), handle_signals=False)
+            started = loop.time()
             try:
                 await worker.async_run()
             except asyncio.CancelledError:
@@ -140,6 +145,8 @@ async def serve(settings: Settings, container: AsyncContainer) -> None:
                 with contextlib.suppress(RedisError, OSError):
                     await worker.close()
             if not stopping.is_set():
+                if loop.time() - started > 60:
+                    delay = 1.0  # it ran well: this is a new outage
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), delay)
                 delay = min(delay * 2, 5.0)

@@ -99,20 +99,30 @@ async def test_two_workers_handle_every_registration_once(
         assert "relay pass failed" not in logs()
 
 
-async def test_a_worker_killed_after_sending_leaves_one_message_in_the_mailbox(
-    app: Harness, pg_url: str, redis_server: RedisServer, sink: tuple[SmtpSink, str], tmp_path: Path
+@pytest.mark.parametrize("moment", ["before_the_message", "after_the_message"])
+async def test_a_worker_killed_mid_job_leaves_one_message_in_the_mailbox(
+    app: Harness, pg_url: str, redis_server: RedisServer, sink: tuple[SmtpSink, str], tmp_path: Path, moment: str
 ) -> None:
-    """The SMTP server has the message, the worker dies before it hears ``250``: the job
-    runs again (arq redelivers it once the dead worker's job times out) and sends it again
-    under the same ``Message-ID``, which a mail store keeps once."""
+    """``kill -9`` while the job talks to the SMTP server: the job runs again (arq delivers
+    it again once the dead worker's job times out) and the mailbox holds one message.
+
+    - Before the message (at its first recipient): the server never had it; the rerun
+      delivers it once.
+    - After the message, before the server's ``250``: the server has it and the worker
+      never learned so. The rerun sends it again under the same ``Message-ID``, which a
+      mail store keeps once: delivered twice, one message (README, Effects once).
+    """
     mail, smtp_url = sink
-    mail.hold = True
+    if moment == "before_the_message":
+        mail.hold_before = True
+    else:
+        mail.hold = True
     environment = worker_environment(
         pg_url, redis_server.url, tmp_path, PORTSIDE_SMTP_URL=smtp_url, PORTSIDE_JOB_TIMEOUT="3"
     )
     with portside_workers(environment, tmp_path) as [first]:
         await app.register(RegisterUserCommand(email="ada@example.com", password=PASSWORD))
-        await _eventually(mail.received.is_set, 30, "the first delivery", first.output)
+        await _eventually(mail.received.is_set, 30, "the worker at the SMTP server", first.output)
         first.kill()
         mail.release.set()
         [job] = await _jobs(app)
@@ -120,10 +130,10 @@ async def test_a_worker_killed_after_sending_leaves_one_message_in_the_mailbox(
     with portside_workers(environment, tmp_path) as [second]:
         await _eventually(lambda: _all_succeeded(app, 1), 40, "the job ran again", second.output)
     [job] = await _jobs(app)
-    assert job.attempts == 2
+    assert job.attempts == 2  # the interrupted attempt counts
     [(message_id, to)] = mail.mailbox.items()
     assert to == "ada@example.com" and message_id == f"<{job.id}.welcome@portside>"
-    assert mail.repeats() == {message_id: 2}  # delivered twice, one message
+    assert mail.repeats() == {message_id: 1 if moment == "before_the_message" else 2}
 
 
 async def test_registrations_while_redis_is_down_are_all_welcomed_once_it_is_back(

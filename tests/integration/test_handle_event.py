@@ -222,4 +222,52 @@ async def test_handlers_past_the_time_limit_fail_the_attempt(database_url: str, 
         outcome = await asyncio.wait_for(_handle(app, event), 3)
         assert not outcome.done
         job = await _job(app, event)
-        assert (job.status, job.attempts, job.last_error) == (JobStatus.QUEUED, 1, "timed out after 0.18 s")
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, 1)
+        assert job.last_error == "test.sleepy: timed out after 0.18 s"
+
+
+async def test_an_attempt_cancelled_from_outside_gives_the_job_back_at_once(database_url: str, mail: Outbox) -> None:
+    """A worker shutting down cancels the attempt: the job is due again at once, the
+    attempt does not count, and the next worker need not wait out the lease."""
+    started = asyncio.Event()
+
+    class Blocking:
+        name: ClassVar[str] = "test.blocking"
+        events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+        async def __call__(self, envelope: Envelope) -> None:
+            started.set()
+            await asyncio.sleep(60)
+
+    async with await _app(database_url, mail, Blocking()) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        attempt = asyncio.create_task(_handle(app, event))
+        await started.wait()
+        attempt.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+        job = await _job(app, event)
+        assert (job.status, job.attempts, job.lease_until, job.run_at) == (JobStatus.QUEUED, 0, None, T0)
+
+
+async def test_two_workers_handling_one_job_at_once_run_its_handler_once(database_url: str, mail: Outbox) -> None:
+    calls = 0
+
+    class Slow:
+        name: ClassVar[str] = "test.slow"
+        events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+        async def __call__(self, envelope: Envelope) -> None:
+            nonlocal calls
+            calls += 1
+            await asyncio.sleep(0.2)  # both workers are inside HandleEvent meanwhile
+
+    async with await _app(database_url, mail, Slow()) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        outcomes = await asyncio.gather(_handle(app, event), _handle(app, event))
+        assert calls == 1
+        assert JobOutcome(done=True) in outcomes
+        job = await _job(app, event)
+        assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)

@@ -128,27 +128,6 @@ async def test_pages_are_newest_first_and_filter_by_status(store: Outbox) -> Non
         assert (await uow.jobs.page(JobStatus.QUEUED, PageRequest(1, 20))).total == 4
 
 
-async def test_purge_deletes_only_jobs_finished_before_the_cutoff(store: Outbox) -> None:
-    old, recent, queued = _envelope(), _envelope(), _envelope()
-    for envelope in (old, recent, queued):
-        await _record(store.new_jobs_unit(), envelope)
-    for envelope, at in ((old, T0), (recent, T0 + timedelta(days=2))):
-        await _change(store, envelope, lambda job, at=at: job.start(at, LEASE))  # type: ignore[misc]
-        await _change(store, envelope, lambda job, at=at: job.succeed(at))  # type: ignore[misc]
-        async with store.new_jobs_unit() as uow:
-            await uow.handled.add(envelope.event_id, "test.handler", at)
-            await uow.handled.add(envelope.event_id, "test.handler", at)  # twice is once
-            await uow.commit()
-    async with store.new_jobs_unit() as uow:
-        assert await uow.jobs.purge_finished(T0 + timedelta(days=1)) == 1
-        await uow.commit()
-    async with store.new_jobs_unit() as uow:
-        assert await uow.jobs.get(old.event_id) is None
-        assert await uow.handled.of(old.event_id) == set()
-        assert await uow.handled.of(recent.event_id) == {"test.handler"}
-        assert await uow.jobs.get(recent.event_id) is not None and await uow.jobs.get(queued.event_id) is not None
-
-
 async def test_concurrent_records_of_one_event_make_one_job(store: Outbox) -> None:
     envelope = _envelope()
 

@@ -11,9 +11,12 @@ import pytest
 from adapters.memory.job_queue import InMemoryJobQueue
 from adapters.redis.job_queue import ArqJobQueue
 from application.errors import DependencyUnavailableError
+from application.jobs.due_jobs import RequeueOverdueJobs, SweepRules
 from application.jobs.ports import JobQueue
 from application.jobs.relay_outbox import RelayRules, relay_until_stopped
 from application.shared.events import Envelope
+from domain.jobs.job import Backoff
+from tests.support.builders import T0
 from tests.support.outbox import LEASE, Outbox
 
 RULES = RelayRules(batch=3, lease=LEASE, idle_delay=0.01, max_backoff=0.05)
@@ -141,3 +144,46 @@ async def test_lag_is_the_age_of_the_oldest_unrelayed_event(store: Outbox) -> No
     assert await relay.lag() == timedelta(minutes=5)
     await relay()
     assert await relay.lag() == timedelta(0)
+
+
+async def test_arq_queues_a_retry_under_an_id_of_its_own(redis_url: str, store: Outbox) -> None:
+    from arq.connections import ArqRedis
+
+    await store.commit_users("a@example.com")
+    [envelope] = (await store.reader.claim(10, LEASE)).envelopes
+    redis = ArqRedis.from_url(redis_url)
+    try:
+        queue = ArqJobQueue(redis)
+        assert await queue.enqueue(envelope) is True
+        await queue.requeue(envelope)  # the first id is still held: a retry must not be refused
+        await queue.requeue(envelope)
+        keys = sorted(key.decode() for key in await redis.keys(f"arq:job:{envelope.event_id}*"))
+        assert len(keys) == 3 and keys[0] == f"arq:job:{envelope.event_id}"
+        assert all(key.startswith(f"arq:job:{envelope.event_id}:retry:") for key in keys[1:])
+    finally:
+        for key in await redis.keys(f"arq:job:{envelope.event_id}*"):
+            await redis.delete(key)
+        await redis.delete("arq:queue")
+        await redis.aclose()
+
+
+async def test_the_sweep_queues_again_only_jobs_long_overdue(store: Outbox) -> None:
+    """What a Redis that lost its data dropped: recorded, queued long ago, never started."""
+    await store.commit_users("lost@example.com", "waiting@example.com")
+    await store.relay(InMemoryJobQueue(), RULES)()  # recorded and "queued" into a queue that is then lost
+    async with store.new_jobs_unit() as uow:  # one of them fails once and waits for its retry
+        [waiting] = [e for e in await uow.jobs.due(T0, 10) if e.payload["email"] == "waiting@example.com"]
+        job = await uow.jobs.get(waiting.event_id)
+        assert job is not None
+        job.start(T0, timedelta(minutes=5))
+        assert await uow.jobs.save(job)
+        job.fail("boom", T0, Backoff(base=timedelta(hours=1), cap=timedelta(hours=1)), 1.0)
+        assert await uow.jobs.save(job)
+        await uow.commit()
+    queue = InMemoryJobQueue()
+    sweep = RequeueOverdueJobs(store.new_jobs_unit(), queue, store.clock, SweepRules(overdue=timedelta(minutes=10)))
+    store.clock.advance(timedelta(minutes=9))
+    assert await sweep() == 0  # not overdue yet
+    store.clock.advance(timedelta(minutes=2))
+    assert await sweep() == 1
+    assert _queued(queue) == ["lost@example.com"]  # the one waiting for its retry stays put

@@ -89,6 +89,18 @@ class SmtpSink:
     received: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     hold: bool = False
+    hold_before: bool = False
+    """Keep the client waiting at its first recipient instead: before any message exists."""
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.hold_before:
+            self.hold_before = False
+            self.received.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message = message_from_bytes(envelope.original_content or b"")

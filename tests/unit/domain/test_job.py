@@ -97,3 +97,17 @@ def test_a_running_job_is_held_only_until_its_lease_runs_out() -> None:
     assert not job.held(T + LEASE) and job.interrupted  # its worker died: another may start it
     job.succeed(T + timedelta(seconds=1))
     assert not job.held(T + timedelta(seconds=2)) and job.lease_until is None
+
+
+def test_a_released_job_is_due_at_once_and_its_attempt_does_not_count() -> None:
+    job = Job.queue(event_id=uuid4(), name="user.registered", now=T)
+    job.start(T, LEASE)
+    job.release(T + timedelta(seconds=3))
+    assert (job.status, job.attempts, job.lease_until, job.run_at) == (
+        JobStatus.QUEUED,
+        0,
+        None,
+        T + timedelta(seconds=3),
+    )
+    with pytest.raises(IllegalTransitionError):
+        job.release(T)  # only a running job
