@@ -72,6 +72,7 @@ def _env() -> dict[str, str]:
         "PORTSIDE_REDIS_URL": REDIS_URL,
         "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
         "PORTSIDE_ENV": "production",
+        "PORTSIDE_PUBLIC_URL": "https://bench.example",
         "PORTSIDE_LOG_LEVEL": "warning",
         "PORTSIDE_VAR_DIR": str(ROOT / "bench" / "results" / "var"),
     }

@@ -309,6 +309,7 @@ def main() -> int:
     env = {
         **os.environ,
         "PORTSIDE_ENV": "production",
+        "PORTSIDE_PUBLIC_URL": "https://bench.example",
         "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
         "PORTSIDE_DATABASE_URL": _dsn(DATABASE),
         "PORTSIDE_REDIS_URL": REDIS_URL,

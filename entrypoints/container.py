@@ -40,7 +40,9 @@ from entrypoints.settings import Settings
 
 __all__ = ["CONTEXTS", "build_container"]
 
-CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (identity_providers, todo_providers, job_providers)
+# Jobs first: the other contexts add their event handlers to its ``EventHandlers`` with a
+# dishka ``decorate``, which applies only to what providers before it provide.
+CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (job_providers, identity_providers, todo_providers)
 
 
 class InfraProvider(Provider):

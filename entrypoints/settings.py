@@ -5,6 +5,7 @@ A bad value stops start-up with one line naming the variable; nothing starts hal
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -222,7 +223,7 @@ def _cors_origins(reader: _Reader, production: bool) -> tuple[str, ...]:
     return origins
 
 
-def _public_url(reader: _Reader) -> str:
+def _public_url(reader: _Reader, production: bool) -> str:
     raw = reader.text("PUBLIC_URL", _DEFAULTS.public_url).strip()
     try:
         parts = urlsplit(raw)
@@ -233,7 +234,25 @@ def _public_url(reader: _Reader) -> str:
         raise SettingsError("PORTSIDE_PUBLIC_URL", f"expected an http:// or https:// URL with a host, got {raw!r}")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise SettingsError("PORTSIDE_PUBLIC_URL", "must not carry a query, a fragment or credentials")
+    # Mailed links carry reset tokens: over http they travel in clear, and a local host (the
+    # default) sends every recipient to a page that is not there.
+    if production and (parts.scheme != "https" or _is_local_host(parts.hostname)):
+        raise SettingsError(
+            "PORTSIDE_PUBLIC_URL",
+            f"must be an https:// URL of a host other than this machine when PORTSIDE_ENV=production, got {raw!r}",
+        )
     return raw.rstrip("/")
+
+
+def _is_local_host(host: str) -> bool:
+    """``localhost`` (and its subdomains), or a loopback or unspecified IP address."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 SMTP_SCHEMES = {"smtp": ("none", 25), "smtp+starttls": ("starttls", 587), "smtps": ("tls", 465)}
@@ -274,7 +293,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         workers=r.integer("WORKERS", _DEFAULTS.workers, minimum=1, maximum=64),
         cors_origins=_cors_origins(r, production),
         upload_dir=r.text("UPLOAD_DIR", _DEFAULTS.upload_dir),
-        public_url=_public_url(r),
+        public_url=_public_url(r, production),
         telegram_bot_token=r.raw("TELEGRAM_BOT_TOKEN"),
         telegram_api_base=r.text("TELEGRAM_API_BASE", _DEFAULTS.telegram_api_base),
         telegram_webhook_secret=r.raw("TELEGRAM_WEBHOOK_SECRET"),

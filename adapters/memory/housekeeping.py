@@ -39,6 +39,12 @@ class InMemoryHousekeeper(Housekeeper):
             failures_after = sum(len(times) for times in identity.login_failures.values())
             links_before = len(identity.link_tokens)
             identity.link_tokens = {h: t for h, t in identity.link_tokens.items() if t.expires_at >= ended}
+            requests_before = len(identity.password_reset_requests)
+            identity.password_reset_requests = {
+                key: request
+                for key, request in identity.password_reset_requests.items()
+                if request.requested_at >= ended
+            }
             job_tables = unit.tables(JobTables, write=True)
             old_jobs = {
                 job_id
@@ -57,6 +63,7 @@ class InMemoryHousekeeper(Housekeeper):
             "sessions": len(gone),
             "login_failures": failures_before - failures_after,
             "link_tokens": links_before - len(identity.link_tokens),
+            "password_reset_requests": requests_before - len(identity.password_reset_requests),
             "outbox": outbox_before - len(self._database.outbox),
             "jobs": len(old_jobs),
         }

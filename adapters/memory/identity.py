@@ -16,6 +16,7 @@ from application.identity.ports import (
     LinkTokenRepository,
     LoginAttempt,
     LoginAttemptRepository,
+    PasswordResetRequestRepository,
     Principal,
     SessionRepository,
     UserRepository,
@@ -23,6 +24,7 @@ from application.identity.ports import (
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.link_token import LinkPurpose, LinkToken
+from domain.identity.password_reset import PasswordResetRequest, PasswordResetRequestId
 from domain.identity.session import Session
 from domain.identity.user import User
 from domain.shared.errors import VersionMismatchError
@@ -33,6 +35,7 @@ __all__ = [
     "InMemoryIdentityUnitOfWork",
     "InMemoryLinkTokenRepository",
     "InMemoryLoginAttemptRepository",
+    "InMemoryPasswordResetRequestRepository",
     "InMemorySessionRepository",
     "InMemoryUserRepository",
 ]
@@ -52,6 +55,8 @@ class IdentityTables:
     last_attempt: int = 0
     link_tokens: dict[str, LinkToken] = field(default_factory=dict)
     """Digest -> the token (immutable, so copies share them)."""
+    password_reset_requests: dict[PasswordResetRequestId, PasswordResetRequest] = field(default_factory=dict)
+    """Stored detached and never changed, so copies share them."""
 
     def copy(self) -> IdentityTables:
         return IdentityTables(
@@ -61,6 +66,7 @@ class IdentityTables:
             login_failures={email: dict(times) for email, times in self.login_failures.items()},
             last_attempt=self.last_attempt,
             link_tokens=dict(self.link_tokens),
+            password_reset_requests=dict(self.password_reset_requests),
         )
 
 
@@ -210,8 +216,17 @@ class InMemoryLinkTokenRepository(InMemoryRepository[IdentityTables], LinkTokenR
         return len(unused)
 
 
+class InMemoryPasswordResetRequestRepository(InMemoryRepository[IdentityTables], PasswordResetRequestRepository):
+    def __init__(self, unit: InMemoryUnitOfWork) -> None:
+        super().__init__(unit, IdentityTables)
+
+    async def add(self, request: PasswordResetRequest) -> None:
+        self._writable.password_reset_requests[request.id] = detached(request)
+
+
 class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], IdentityUnitOfWork):
     users = repository(InMemoryUserRepository)
     sessions = repository(InMemorySessionRepository)
     login_attempts = repository(InMemoryLoginAttemptRepository)
     link_tokens = repository(InMemoryLinkTokenRepository)
+    password_reset_requests = repository(InMemoryPasswordResetRequestRepository)

@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import Delete, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.tables import handled_events, jobs, link_tokens, login_failures, outbox, sessions
+from adapters.sql.tables import (
+    handled_events,
+    jobs,
+    link_tokens,
+    login_failures,
+    outbox,
+    password_reset_requests,
+    sessions,
+)
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.shared.housekeeping import Housekeeper, RetentionRules
 
@@ -24,6 +32,9 @@ def _statements(now: datetime, rules: RetentionRules) -> dict[str, Delete | tupl
         ),
         "login_failures": delete(login_failures).where(login_failures.c.failed_at < now - rules.login_failures),
         "link_tokens": delete(link_tokens).where(link_tokens.c.expires_at < ended),
+        "password_reset_requests": delete(password_reset_requests).where(
+            password_reset_requests.c.requested_at < ended
+        ),
         "outbox": delete(outbox).where(and_(outbox.c.published_at.is_not(None), outbox.c.published_at < ended)),
         # Together: a job retried between the two deletes would otherwise lose the marks
         # of handlers that succeeded, and repeat them.

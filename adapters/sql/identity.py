@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.errors import ConstraintErrors
 from adapters.sql.link_tokens import SqlLinkTokenRepository
+from adapters.sql.password_reset_requests import SqlPasswordResetRequestRepository
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
@@ -273,3 +274,4 @@ class SqlIdentityUnitOfWork(ContextUnitOfWork[SqlSession], IdentityUnitOfWork):
     sessions = repository(SqlSessionRepository)
     login_attempts = repository(SqlLoginAttemptRepository)
     link_tokens = repository(SqlLinkTokenRepository)
+    password_reset_requests = repository(SqlPasswordResetRequestRepository)

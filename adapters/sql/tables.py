@@ -26,6 +26,7 @@ __all__ = [
     "login_failures",
     "metadata",
     "outbox",
+    "password_reset_requests",
     "refresh_tokens",
     "sessions",
     "todos",
@@ -106,6 +107,17 @@ login_failures = Table(
     # True from the attempt's reservation until its password check fails (a success deletes it).
     Column("in_flight", Boolean, nullable=False, server_default=false()),
     Index(None, "email", "failed_at"),
+)
+
+# Every password-reset request, for an account's address or not: an audit trail, and the
+# row whose write commits ``password_reset.requested``. Requests name addresses nobody
+# registered, so only the SHA-256 digest (hex) of the normalized address is kept.
+password_reset_requests = Table(
+    "password_reset_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email_digest", String(64), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False, index=True),
 )
 
 # Events leave the process through here (adapters/shared/event_codec.py names the columns

@@ -1,7 +1,9 @@
-"""link tokens (password reset, e-mail verification) and users.email_verified
+"""link tokens (password reset, e-mail verification), users.email_verified, reset requests
 
 Mailed links are single use and expire; only the digest of each token is stored. Every
-account so far is unverified: nobody could prove an address before this revision.
+account so far is unverified: nobody could prove an address before this revision. Every
+password-reset request is recorded (the digest of the address it named, and when),
+whether or not an account has that address.
 
 Revision ID: 0007
 Revises: 0006
@@ -11,7 +13,6 @@ Create Date: 2026-11-30
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision = "0007"
@@ -44,8 +45,22 @@ def upgrade() -> None:
     with op.batch_alter_table("link_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_link_tokens_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "password_reset_requests",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("email_digest", sa.String(length=64), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_reset_requests")),
+    )
+    with op.batch_alter_table("password_reset_requests", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_password_reset_requests_requested_at"), ["requested_at"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("password_reset_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_password_reset_requests_requested_at"))
+
+    op.drop_table("password_reset_requests")
     with op.batch_alter_table("link_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_link_tokens_user_id"))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import urlencode
 from uuid import UUID
@@ -13,7 +14,9 @@ from application.identity.ports import IdentityUnitOfWork, LinkTokens
 from application.identity.rules import IdentityRules
 from application.shared.events import Envelope
 from application.shared.ports import Clock
+from domain.identity.email import Email
 from domain.identity.link_token import LinkPurpose, LinkToken
+from domain.identity.user import User
 from domain.shared.ids import UserId
 
 __all__ = ["LINK_PATHS", "InvalidLinkError", "IssuedLink", "LinkIssuer"]
@@ -55,7 +58,9 @@ class LinkIssuer:
 
     The token is derived from the event id (``LinkTokens.mint``), and its digest is stored
     only if absent, so a job that runs again after a crash stores nothing new and mails the
-    very same link. The lifetime starts when the digest is first stored.
+    very same link. The lifetime starts when the digest is first stored. A run that finds
+    the link stored already mails it again only while it can still be used: an admin's
+    retry of a dead letter an hour later must not mail a dead link.
     """
 
     def __init__(self, uow: IdentityUnitOfWork, tokens: LinkTokens, clock: Clock, rules: IdentityRules) -> None:
@@ -65,27 +70,30 @@ class LinkIssuer:
         self._rules = rules
 
     async def issue(self, purpose: LinkPurpose, envelope: Envelope) -> IssuedLink | None:
-        """The link for the account in ``envelope``'s ``user_id``; ``None``, storing nothing,
-        when there is nothing to mail: the account is gone or deactivated, or (verification)
-        its address is verified already."""
+        """The link for the account ``envelope`` names; ``None``, storing nothing, when there
+        is nothing to mail: no active account (a reset request names an address, which may
+        belong to none), an address verified already (verification), or a link an earlier
+        run stored for this event that was used or has expired since."""
         token = self._tokens.mint(purpose, envelope.event_id)
         async with self._uow as uow:
-            user = await uow.users.get(UserId(_uuid(envelope.payload["user_id"])))
+            user = await _account(uow, envelope.payload)
             if user is None or not user.is_active:
                 return None
             if purpose is LinkPurpose.EMAIL_VERIFICATION and user.email_verified:
                 return None
-            lifetime = self._lifetime(purpose)
+            now, lifetime = self._clock.now(), self._lifetime(purpose)
             stored = LinkToken(
                 token_hash=self._tokens.digest(token),
                 purpose=purpose,
                 user_id=user.id,
                 event_id=envelope.event_id,
-                expires_at=self._clock.now() + lifetime,
+                expires_at=now + lifetime,
             )
             try:
-                await uow.link_tokens.add(stored)
+                added = await uow.link_tokens.add(stored)
             except NotFoundError:  # the account was deleted meanwhile
+                return None
+            if not added and not await _still_usable(uow, stored, now):
                 return None
             await uow.commit()
         url = f"{self._rules.public_url}{LINK_PATHS[purpose]}?{urlencode({'token': token})}"
@@ -95,6 +103,21 @@ class LinkIssuer:
         if purpose is LinkPurpose.PASSWORD_RESET:
             return self._rules.reset_link_lifetime
         return self._rules.verification_link_lifetime
+
+
+async def _account(uow: IdentityUnitOfWork, payload: Mapping[str, object]) -> User | None:
+    """The account an event names: by id, or by address for a reset request, which names
+    only the address it was asked for (and is recorded the same whether or not one has it)."""
+    if "user_id" in payload:
+        return await uow.users.get(UserId(_uuid(payload["user_id"])))
+    return await uow.users.get_by_email(Email.parse(str(payload["email"])))
+
+
+async def _still_usable(uow: IdentityUnitOfWork, minted: LinkToken, now: datetime) -> bool:
+    """Whether the link an earlier run stored under ``minted``'s digest may be mailed again:
+    it is this account's, unused and unexpired."""
+    earlier = await uow.link_tokens.find(minted.token_hash, minted.purpose)
+    return earlier is not None and earlier.user_id == minted.user_id and earlier.usable(now)
 
 
 def _uuid(value: object) -> UUID:

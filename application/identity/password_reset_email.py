@@ -12,14 +12,19 @@ from domain.identity.link_token import LinkPurpose
 
 
 class SendPasswordResetEmail(EventHandler):
-    """Mails ``{PORTSIDE_PUBLIC_URL}/reset-password?token=...`` to the account's address.
+    """Mails ``{PORTSIDE_PUBLIC_URL}/reset-password?token=...`` to the requested address, when
+    an active account has it.
 
+    - The event names an address, not an account (it is committed for every request, so
+      the request costs the same whether or not an account exists): the account is looked
+      up here, and nothing is sent when no active account has the address (none ever had,
+      or it was deleted or deactivated since the request).
     - The token is single use and valid 30 minutes (by default) from when the job first
       stores it; only its digest is stored, and the message is marked secret so no log
       in production shows it.
     - Token and message key come from the event id: a job that runs again after a crash
-      mails the same link under the same ``Message-ID``.
-    - Nothing is sent when the account was deleted or deactivated since the request.
+      mails the same link under the same ``Message-ID``, while that link can still be
+      used; once it was used or has expired, a rerun sends nothing.
     """
 
     name: ClassVar[str] = "identity.password_reset_email"

@@ -12,6 +12,7 @@ from application.shared.unit_of_work import UnitOfWork
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.link_token import LinkPurpose, LinkToken
+from domain.identity.password_reset import PasswordResetRequest
 from domain.identity.session import Session
 from domain.identity.user import Role, User
 from domain.shared.ids import UserId
@@ -163,6 +164,15 @@ class LinkTokenRepository(Protocol):
         """Mark every unused token of the user for ``purpose`` used; how many there were."""
 
 
+class PasswordResetRequestRepository(Protocol):
+    """Reset requests as they came in, known address or not: an audit trail, and what the
+    unit of work takes the ``password_reset.requested`` event from."""
+
+    @abstractmethod
+    async def add(self, request: PasswordResetRequest) -> None:
+        """Store one request: the same statement whether or not an account has the address."""
+
+
 class IdentityUnitOfWork(UnitOfWork, Protocol):
     """The identity context's repositories, inside one transaction."""
 
@@ -181,6 +191,10 @@ class IdentityUnitOfWork(UnitOfWork, Protocol):
     @property
     @abstractmethod
     def link_tokens(self) -> LinkTokenRepository: ...
+
+    @property
+    @abstractmethod
+    def password_reset_requests(self) -> PasswordResetRequestRepository: ...
 
 
 class PasswordHasher(Protocol):

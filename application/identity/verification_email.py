@@ -16,7 +16,8 @@ class SendVerificationEmail(EventHandler):
 
     The token is single use and valid 48 hours (by default); token and message key come
     from the event id, as for the welcome e-mail. Nothing is sent when the address was
-    verified meanwhile, or the account is gone or deactivated.
+    verified meanwhile, the account is gone or deactivated, or a rerun finds the link it
+    stored before used or expired.
     """
 
     name: ClassVar[str] = "identity.verification_email"

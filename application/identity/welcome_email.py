@@ -17,7 +17,9 @@ class SendWelcomeEmail(EventHandler):
 
     The message key and the token are derived from the event id, so a resend after a crash
     carries the same ``Message-ID`` and the same link. An account gone or deactivated by
-    then gets the welcome without a link; one verified already (an admin) needs none.
+    then gets the welcome without a link; one verified already (an admin) needs none; and
+    a rerun that finds the link it stored before used or expired sends the welcome without
+    it rather than a dead link.
     """
 
     name: ClassVar[str] = "identity.welcome_email"

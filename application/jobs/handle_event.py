@@ -19,7 +19,8 @@ __all__ = ["EventHandlers", "HandleEvent", "JobOutcome", "JobRules"]
 
 @dataclass(frozen=True, slots=True)
 class EventHandlers:
-    """Every handler the process knows (the composition root lists them)."""
+    """Every handler the process knows. The jobs context provides an empty set; each
+    context adds its own handlers to it (a dishka ``decorate`` in its provider module)."""
 
     all: tuple[EventHandler, ...] = ()
 

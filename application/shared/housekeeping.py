@@ -6,7 +6,8 @@ What goes, and when (README, Background jobs):
   their refresh-token history;
 - failed logins older than the lockout window plus the lockout itself, which can no
   longer count towards a lockout;
-- mailed link tokens that expired more than ``kept`` ago;
+- mailed link tokens that expired more than ``kept`` ago, and password-reset requests
+  older than ``kept``;
 - outbox rows relayed more than ``kept`` ago;
 - finished jobs (succeeded, or dead letters) older than ``kept``, with their handled marks
   (in one transaction).

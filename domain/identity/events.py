@@ -48,10 +48,10 @@ class SessionRevoked(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PasswordResetRequested(DomainEvent):
-    """Someone asked for a reset link for this account's e-mail; a job mails it."""
+    """Someone asked for a reset link for this (normalized) address, which an account may or
+    may not have; a job mails the link if an active account has it when the job runs."""
 
     name: ClassVar[str] = "password_reset.requested"
-    user_id: UserId
     email: str
 
 

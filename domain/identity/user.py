@@ -12,7 +12,6 @@ from domain.identity.events import (
     EmailVerificationRequested,
     EmailVerified,
     PasswordChanged,
-    PasswordResetRequested,
     UserRegistered,
     UserRoleChanged,
 )
@@ -87,11 +86,6 @@ class User(Aggregate):
         self.password_hash = password_hash
         self.updated_at = now
         self.events.append(PasswordChanged(occurred_at=now, user_id=self.id))
-
-    def request_password_reset(self, *, now: datetime) -> None:
-        """Ask for a reset link to be mailed to the account's address (nothing changes until
-        it is used). The caller makes sure the account is active."""
-        self.events.append(PasswordResetRequested(occurred_at=now, user_id=self.id, email=self.email.value))
 
     def request_email_verification(self, *, now: datetime) -> bool:
         """Ask for a new verification link; False (and nothing recorded) when the address

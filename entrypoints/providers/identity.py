@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dishka import Provider, Scope, provide, provide_all
+from dishka import Provider, Scope, decorate, provide, provide_all
 
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.security.link_tokens import HmacLinkTokens
@@ -19,6 +19,7 @@ from application.identity.list_sessions import ListSessions
 from application.identity.log_in import LogIn
 from application.identity.log_out import LogOut
 from application.identity.login_guard import LoginGuard
+from application.identity.password_reset_email import SendPasswordResetEmail
 from application.identity.ports import IdentityUnitOfWork, LinkTokens
 from application.identity.refresh_session import RefreshSession
 from application.identity.register_user import RegisterUser
@@ -28,7 +29,10 @@ from application.identity.revoke_session import RevokeSession
 from application.identity.rules import IdentityRules
 from application.identity.session_tokens import SessionTokens
 from application.identity.throttles import IdentityThrottles
+from application.identity.verification_email import SendVerificationEmail
 from application.identity.verify_email import VerifyEmail
+from application.identity.welcome_email import SendWelcomeEmail
+from application.jobs.handle_event import EventHandlers
 from application.shared.rate_limits import RateLimit
 from domain.identity.lockout import LockoutPolicy
 from domain.identity.session import SessionLifetime
@@ -68,6 +72,22 @@ class IdentityProvider(Provider):
         LinkIssuer,
         scope=Scope.REQUEST,
     )
+
+    # Handlers that write (a link's digest) take a unit of work: one job, one REQUEST scope.
+    welcome_email = provide(SendWelcomeEmail, scope=Scope.REQUEST)
+    password_reset_email = provide(SendPasswordResetEmail, scope=Scope.REQUEST)
+    verification_email = provide(SendVerificationEmail, scope=Scope.REQUEST)
+
+    @decorate
+    def handlers(
+        self,
+        handlers: EventHandlers,
+        welcome: SendWelcomeEmail,
+        reset: SendPasswordResetEmail,
+        verification: SendVerificationEmail,
+    ) -> EventHandlers:
+        """The identity context's handlers, added to those the providers before it gave."""
+        return EventHandlers((*handlers.all, welcome, reset, verification))
 
     @provide(scope=Scope.APP)
     def link_tokens(self, s: Settings) -> LinkTokens:

@@ -12,9 +12,6 @@ from dishka import Provider, Scope, provide
 
 from adapters.memory.jobs import InMemoryJobsUnitOfWork
 from adapters.sql.jobs import SqlJobsUnitOfWork
-from application.identity.password_reset_email import SendPasswordResetEmail
-from application.identity.verification_email import SendVerificationEmail
-from application.identity.welcome_email import SendWelcomeEmail
 from application.jobs.due_jobs import FindDueJobs, RequeueOverdueJobs, RunnerRules, SweepRules
 from application.jobs.handle_event import EventHandlers, HandleEvent, JobRules
 from application.jobs.list_jobs import ListJobs
@@ -38,10 +35,6 @@ class JobProvider(Provider):
     list_jobs = provide(ListJobs, scope=Scope.REQUEST)
     retry_job = provide(RetryJob, scope=Scope.REQUEST)
     policy = provide(JobPolicy, scope=Scope.APP)
-    # Handlers that write (a link's digest) take a unit of work: one job, one REQUEST scope.
-    welcome_email = provide(SendWelcomeEmail, scope=Scope.REQUEST)
-    password_reset_email = provide(SendPasswordResetEmail, scope=Scope.REQUEST)
-    verification_email = provide(SendVerificationEmail, scope=Scope.REQUEST)
 
     @provide(scope=Scope.APP)
     def relay_rules(self) -> RelayRules:
@@ -73,11 +66,11 @@ class JobProvider(Provider):
         return JobRules(backoff=backoff, lease=timedelta(seconds=s.job_timeout))
 
     @provide(scope=Scope.REQUEST)
-    def handlers(
-        self, welcome: SendWelcomeEmail, reset: SendPasswordResetEmail, verification: SendVerificationEmail
-    ) -> EventHandlers:
-        """Every handler of every context: what a relayed event can set off."""
-        return EventHandlers((welcome, reset, verification))
+    def handlers(self) -> EventHandlers:
+        """What a relayed event can set off: none here. Each context adds its own handlers
+        with a dishka ``decorate`` in its provider (``entrypoints/providers/identity.py``),
+        which must come after this one: ``CONTEXTS`` lists the jobs context first."""
+        return EventHandlers(())
 
 
 def job_providers(storage: Storage) -> tuple[Provider, ...]:

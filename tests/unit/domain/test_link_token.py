@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.identity.email import Email
-from domain.identity.events import EmailVerificationRequested, EmailVerified, PasswordResetRequested
+from domain.identity.events import EmailVerificationRequested, EmailVerified
 from domain.identity.link_token import LinkPurpose, LinkToken
 from domain.identity.user import Role, User
 from domain.shared.ids import UserId
@@ -56,13 +56,6 @@ def test_a_used_token_is_never_usable(offset: timedelta) -> None:
 
 def test_a_new_account_is_unverified() -> None:
     assert not a_user().email_verified
-
-
-def test_a_reset_request_records_an_event_and_changes_nothing() -> None:
-    user = a_user()
-    user.request_password_reset(now=LATER)
-    assert user.events == [PasswordResetRequested(occurred_at=LATER, user_id=USER_ID, email="ada@example.com")]
-    assert (user.updated_at, user.password_hash) == (T0, "h")
 
 
 def test_verifying_records_once_and_moves_updated_at() -> None:

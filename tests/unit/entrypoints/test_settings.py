@@ -22,6 +22,7 @@ def production(tmp_path: Path, **variables: str) -> Settings:
         "PORTSIDE_ENV": "production",
         "PORTSIDE_JWT_SECRET": "k" * 40,
         "PORTSIDE_DATABASE_URL": POSTGRES,
+        "PORTSIDE_PUBLIC_URL": "https://app.example.com",
     }
     environ.update({f"PORTSIDE_{name}": value for name, value in variables.items()})
     return load_settings(environ, env_file=tmp_path / "none.env")
@@ -96,7 +97,12 @@ def test_production_refuses_to_start_without_a_real_secret(tmp_path: Path) -> No
         load_settings({"PORTSIDE_VAR_DIR": str(tmp_path), "PORTSIDE_ENV": "production"}, env_file=tmp_path / "x")
     assert error.value.variable == "PORTSIDE_JWT_SECRET"
     s = load_settings(
-        {"PORTSIDE_VAR_DIR": str(tmp_path), "PORTSIDE_ENV": "production", "PORTSIDE_JWT_SECRET": "k" * 40},
+        {
+            "PORTSIDE_VAR_DIR": str(tmp_path),
+            "PORTSIDE_ENV": "production",
+            "PORTSIDE_JWT_SECRET": "k" * 40,
+            "PORTSIDE_PUBLIC_URL": "https://app.example.com",
+        },
         env_file=tmp_path / "x",
     )
     assert s.is_production and s.log_format == "json"
