@@ -63,9 +63,13 @@ down:
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk (PostgreSQL + Redis; ~5 min)
+bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk, then the jobs figures (PostgreSQL + Redis; ~6 min)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.jobs
+
+bench-jobs: $(STAMP)  ## commit-to-job-start latency (one worker) and relay throughput (PostgreSQL + Redis; ~30 s)
+	$(BIN)/python -m bench.jobs
 
 bench-login: $(STAMP)  ## /health latency with and without a login flood (hashing stays off the loop)
 	$(BIN)/python -m bench.login_health

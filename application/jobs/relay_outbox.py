@@ -28,6 +28,8 @@ class RelayRules:
     idle_delay: float = 0.1
     """Seconds to wait when the outbox is empty (or everything in it is claimed)."""
     max_backoff: float = 10.0
+    concurrency: int = 16
+    """Events queued at the same time."""
     """The longest wait between attempts while the queue is unreachable."""
 
 
@@ -46,8 +48,8 @@ class RelayOutbox:
       is listed from then on, and never exists only in the queue.
     - Recording and queuing both refuse an event id they have seen, so an event relayed
       twice (a relay that died after queuing and before marking) is one job, queued once.
-    - When the queue is unreachable, the events queued so far are marked done, the rest
-      are released for the next pass, and the error propagates. Nothing is lost (a relay
+    - When the queue is unreachable, the events it took are marked done, the rest are
+      released for the next pass, and the error propagates. Nothing is lost (a relay
       that dies instead leaves them leased: they are claimed again once the lease runs out).
     - An event no handler wants is marked done without a job.
     """
@@ -73,16 +75,30 @@ class RelayOutbox:
         wanted = [envelope for envelope in batch.envelopes if self._handlers.of(envelope.name)]
         if wanted:
             await self._record(wanted)
-        enqueued = 0
-        for done, envelope in enumerate(wanted):
-            try:
-                enqueued += await self._queue.enqueue(envelope)
-            except DependencyUnavailableError:
-                await self._outbox.mark_done(_without(batch, wanted[done:]))
-                await self._outbox.release(batch)
-                raise
+        outcomes = await self._enqueue(wanted)
+        failed = [
+            envelope for envelope, outcome in zip(wanted, outcomes, strict=True) if isinstance(outcome, Exception)
+        ]
+        if failed:
+            await self._outbox.mark_done(_without(batch, failed))
+            await self._outbox.release(batch)
+            raise next(outcome for outcome in outcomes if isinstance(outcome, Exception))
         await self._outbox.mark_done(batch)
-        return RelayReport(claimed=len(batch.envelopes), enqueued=enqueued)
+        return RelayReport(claimed=len(batch.envelopes), enqueued=sum(outcome is True for outcome in outcomes))
+
+    async def _enqueue(self, envelopes: list[Envelope]) -> list[bool | DependencyUnavailableError]:
+        """Queue each event, ``concurrency`` at a time (each is a few round trips to Redis);
+        per event, whether it was new, or the error that kept it out."""
+        slots = asyncio.Semaphore(self._rules.concurrency)
+
+        async def one(envelope: Envelope) -> bool | DependencyUnavailableError:
+            async with slots:
+                try:
+                    return await self._queue.enqueue(envelope)
+                except DependencyUnavailableError as error:
+                    return error
+
+        return list(await asyncio.gather(*(one(envelope) for envelope in envelopes)))
 
     async def lag(self) -> timedelta:
         """How long the oldest unrelayed event has waited (zero when none): the relay's
