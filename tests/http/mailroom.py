@@ -3,7 +3,6 @@ handled yet goes to its handlers (as the worker would), and the mail they send i
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,21 +19,7 @@ from entrypoints.container import build_container
 from entrypoints.settings import Settings
 from entrypoints.testing.harness import overriding
 from tests.http.conftest import Api, fixed_clock_provider, running_api
-
-_TOKEN = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
-
-
-class RecordingSender(EmailSender):
-    def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
-
-    async def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
-
-
-def token_of(message: EmailMessage) -> str:
-    [token] = _TOKEN.findall(message.text)
-    return str(token)
+from tests.support.mail import RecordingSender, token_of
 
 
 @dataclass

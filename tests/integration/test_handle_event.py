@@ -13,22 +13,15 @@ import pytest
 from application.identity.register_user import RegisterUserCommand
 from application.jobs.handle_event import EventHandlers, HandleEvent, JobOutcome, JobRules
 from application.jobs.ports import JobsUnitOfWork
-from application.shared.email import EmailMessage, EmailSender
+from application.shared.email import EmailSender
 from application.shared.events import Envelope
 from domain.jobs.job import Backoff, Job, JobStatus
 from domain.shared.errors import IllegalTransitionError
 from entrypoints.testing.harness import Harness, harness_settings, overriding
 from tests.support.builders import T0
+from tests.support.mail import RecordingSender
 
 BACKOFF = Backoff(max_attempts=3, base=timedelta(seconds=2), cap=timedelta(seconds=30))
-
-
-class Outbox(EmailSender):
-    def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
-
-    async def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
 
 
 class Flaky:
@@ -67,11 +60,11 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def mail() -> Outbox:
-    return Outbox()
+def mail() -> RecordingSender:
+    return RecordingSender()
 
 
-async def _app(database_url: str, mail: Outbox, *handlers: object) -> Harness:
+async def _app(database_url: str, mail: RecordingSender, *handlers: object) -> Harness:
     providers = [overriding(EmailSender, mail), overriding(Backoff, BACKOFF)]
     if handlers:
         providers.append(overriding(EventHandlers, EventHandlers(tuple(handlers))))  # type: ignore[arg-type]
@@ -79,7 +72,7 @@ async def _app(database_url: str, mail: Outbox, *handlers: object) -> Harness:
 
 
 @pytest.fixture
-async def registered(database_url: str, mail: Outbox) -> AsyncIterator[tuple[Harness, Envelope]]:
+async def registered(database_url: str, mail: RecordingSender) -> AsyncIterator[tuple[Harness, Envelope]]:
     """A harness whose only event so far is one registration."""
     app = await _app(database_url, mail)
     async with app:
@@ -100,7 +93,9 @@ async def _job(app: Harness, envelope: Envelope) -> Job:
     return job
 
 
-async def test_the_welcome_email_goes_once_per_registration(registered: tuple[Harness, Envelope], mail: Outbox) -> None:
+async def test_the_welcome_email_goes_once_per_registration(
+    registered: tuple[Harness, Envelope], mail: RecordingSender
+) -> None:
     app, event = registered
     assert await _handle(app, event) == JobOutcome(done=True)
     assert await _handle(app, event) == JobOutcome(done=True)  # redelivered: nothing more
@@ -115,7 +110,7 @@ async def test_the_welcome_email_goes_once_per_registration(registered: tuple[Ha
 
 
 async def test_a_failing_handler_retries_with_backoff_and_the_other_does_not_repeat(
-    database_url: str, mail: Outbox
+    database_url: str, mail: RecordingSender
 ) -> None:
     flaky, counting = Flaky(failures=2), Counting()
     async with await _app(database_url, mail, counting, flaky) as app:
@@ -138,7 +133,9 @@ async def test_a_failing_handler_retries_with_backoff_and_the_other_does_not_rep
         assert (job.status, job.attempts, job.last_error) == (JobStatus.SUCCEEDED, 3, None)
 
 
-async def test_after_the_last_attempt_the_job_is_a_dead_letter_until_retried(database_url: str, mail: Outbox) -> None:
+async def test_after_the_last_attempt_the_job_is_a_dead_letter_until_retried(
+    database_url: str, mail: RecordingSender
+) -> None:
     flaky = Flaky(failures=BACKOFF.max_attempts)
     async with await _app(database_url, mail, flaky) as app:
         await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
@@ -170,7 +167,7 @@ async def _start_elsewhere(app: Harness, envelope: Envelope) -> None:
         await uow.commit()
 
 
-async def test_a_job_another_worker_holds_is_left_to_it(database_url: str, mail: Outbox) -> None:
+async def test_a_job_another_worker_holds_is_left_to_it(database_url: str, mail: RecordingSender) -> None:
     counting = Counting()
     async with await _app(database_url, mail, counting) as app:
         await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
@@ -186,7 +183,9 @@ async def test_a_job_another_worker_holds_is_left_to_it(database_url: str, mail:
         assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)  # the interrupted attempt counts
 
 
-async def test_a_job_that_keeps_killing_its_worker_ends_as_a_dead_letter(database_url: str, mail: Outbox) -> None:
+async def test_a_job_that_keeps_killing_its_worker_ends_as_a_dead_letter(
+    database_url: str, mail: RecordingSender
+) -> None:
     counting = Counting()
     async with await _app(database_url, mail, counting) as app:
         await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
@@ -208,7 +207,7 @@ class Sleepy:
         await asyncio.sleep(5)
 
 
-async def test_handlers_past_the_time_limit_fail_the_attempt(database_url: str, mail: Outbox) -> None:
+async def test_handlers_past_the_time_limit_fail_the_attempt(database_url: str, mail: RecordingSender) -> None:
     rules = JobRules(backoff=BACKOFF, lease=timedelta(seconds=0.2))
     async with Harness(
         harness_settings(database_url),
@@ -226,7 +225,9 @@ async def test_handlers_past_the_time_limit_fail_the_attempt(database_url: str, 
         assert job.last_error == "test.sleepy: timed out after 0.18 s"
 
 
-async def test_an_attempt_cancelled_from_outside_gives_the_job_back_at_once(database_url: str, mail: Outbox) -> None:
+async def test_an_attempt_cancelled_from_outside_gives_the_job_back_at_once(
+    database_url: str, mail: RecordingSender
+) -> None:
     """A worker shutting down cancels the attempt: the job is due again at once, the
     attempt does not count, and the next worker need not wait out the lease."""
     started = asyncio.Event()
@@ -251,7 +252,9 @@ async def test_an_attempt_cancelled_from_outside_gives_the_job_back_at_once(data
         assert (job.status, job.attempts, job.lease_until, job.run_at) == (JobStatus.QUEUED, 0, None, T0)
 
 
-async def test_two_workers_handling_one_job_at_once_run_its_handler_once(database_url: str, mail: Outbox) -> None:
+async def test_two_workers_handling_one_job_at_once_run_its_handler_once(
+    database_url: str, mail: RecordingSender
+) -> None:
     calls = 0
 
     class Slow:

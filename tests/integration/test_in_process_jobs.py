@@ -19,7 +19,7 @@ from application.jobs.list_jobs import ListJobs, ListJobsCommand
 from application.jobs.relay_outbox import RelayRules
 from application.jobs.retry_job import RetryJob, RetryJobCommand
 from application.shared.actor import Actor
-from application.shared.email import EmailMessage, EmailSender
+from application.shared.email import EmailSender
 from application.shared.events import Envelope
 from domain.identity.ids import SessionId
 from domain.identity.user import Role
@@ -28,18 +28,11 @@ from domain.shared.ids import UserId
 from entrypoints.testing.harness import Harness, harness_settings, overriding
 from entrypoints.worker.loops import in_process_jobs
 from tests.support.builders import T0
+from tests.support.mail import RecordingSender
 
 PASSWORD = "a-sturdy-passphrase-42"
 BACKOFF = Backoff(max_attempts=2, base=timedelta(seconds=10), cap=timedelta(seconds=10))
 ADMIN = Actor(user_id=UserId(uuid4()), session_id=SessionId(uuid4()), role=Role.ADMIN)
-
-
-class Mail(EmailSender):
-    def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
-
-    async def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
 
 
 class Broken:
@@ -66,7 +59,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-def _app(database_url: str, mail: Mail, *handlers: object) -> Harness:
+def _app(database_url: str, mail: RecordingSender, *handlers: object) -> Harness:
     providers = [
         overriding(EmailSender, mail),
         overriding(Backoff, BACKOFF),
@@ -92,7 +85,7 @@ async def _jobs(app: Harness, status: JobStatus | None = None) -> list[tuple[str
 
 
 async def test_each_registration_gets_its_welcome_email_from_the_process_itself(database_url: str) -> None:
-    mail = Mail()
+    mail = RecordingSender()
     async with _app(database_url, mail) as app, in_process_jobs(app.container):
         for n in range(3):
             await app.register(RegisterUserCommand(email=f"u{n}@example.com", password=PASSWORD))
@@ -105,7 +98,7 @@ async def test_each_registration_gets_its_welcome_email_from_the_process_itself(
 
 
 async def test_a_failing_job_retries_then_is_a_dead_letter_until_an_admin_retries_it(database_url: str) -> None:
-    mail, broken = Mail(), Broken()
+    mail, broken = RecordingSender(), Broken()
     async with _app(database_url, mail, broken) as app, in_process_jobs(app.container):
         await app.register(RegisterUserCommand(email="ada@example.com", password=PASSWORD))
         await _eventually(lambda: _has(app, JobStatus.QUEUED, attempts=1))
@@ -131,7 +124,7 @@ async def _has(app: Harness, status: JobStatus, *, attempts: int) -> bool:
 
 
 async def test_leaving_stops_the_loops_and_a_later_process_finishes_the_work(database_url: str) -> None:
-    mail = Mail()
+    mail = RecordingSender()
     async with _app(database_url, mail) as app:
         async with in_process_jobs(app.container):
             pass

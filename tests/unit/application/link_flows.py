@@ -4,7 +4,6 @@ event's handlers as its job would, and reading the link out of a message."""
 from __future__ import annotations
 
 import hashlib
-import re
 
 from adapters.memory.identity import IdentityTables
 from application.identity.confirm_password_reset import ConfirmPasswordReset, ConfirmPasswordResetCommand
@@ -14,27 +13,11 @@ from application.identity.session_tokens import ClientInfo
 from application.identity.verify_email import VerifyEmail, VerifyEmailCommand
 from application.jobs.handle_event import EventHandlers
 from application.shared.actor import Actor
-from application.shared.email import EmailMessage, EmailSender
 from application.shared.events import Envelope
 from domain.identity.link_token import LinkToken
 from entrypoints.testing.harness import Harness
+from tests.support.mail import RecordingSender, token_of
 from tests.unit.application.flows import EMAIL
-
-_TOKEN = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
-
-
-class RecordingSender(EmailSender):
-    def __init__(self) -> None:
-        self.sent: list[EmailMessage] = []
-
-    async def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
-
-
-def token_of(message: EmailMessage) -> str:
-    """The token of the one link in ``message``."""
-    [token] = _TOKEN.findall(message.text)
-    return str(token)
 
 
 def digest(token: str) -> str:
