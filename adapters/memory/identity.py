@@ -19,6 +19,7 @@ from application.identity.ports import (
     PasswordResetRequestRepository,
     Principal,
     SessionRepository,
+    UserQuery,
     UserRepository,
 )
 from domain.identity.email import Email
@@ -29,6 +30,7 @@ from domain.identity.session import Session
 from domain.identity.user import User
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
+from domain.shared.pagination import Page
 
 __all__ = [
     "IdentityTables",
@@ -90,6 +92,33 @@ class InMemoryUserRepository(InMemoryRepository[IdentityTables], UserRepository)
 
     async def save(self, user: User) -> None:
         self._writable.users[user.id] = detached(user)
+
+    async def lock_active_admins(self) -> list[UserId]:
+        # One unit of work at a time: reading them is holding them.
+        return sorted((u.id for u in self._tables.users.values() if u.is_active_admin), key=str)
+
+    async def delete(self, user: User) -> None:
+        tables = self._writable
+        tables.users.pop(user.id, None)
+        # As the SQL foreign keys cascade. The account's todos stay in the todo context's
+        # tables, unreachable: nobody can sign in as an account that is gone.
+        gone = {s.id for s in tables.sessions.values() if s.user_id == user.id}
+        tables.sessions = {k: v for k, v in tables.sessions.items() if k not in gone}
+        tables.refresh_tokens = {k: v for k, v in tables.refresh_tokens.items() if v not in gone}
+        tables.link_tokens = {k: v for k, v in tables.link_tokens.items() if v.user_id != user.id}
+
+    async def page(self, query: UserQuery) -> Page[User]:
+        text = None if query.text is None else query.text.lower()
+        found = [
+            u
+            for u in self._tables.users.values()
+            if text is None or text in u.email.value.lower() or text in u.display_name.lower()
+        ]
+        found.sort(key=lambda u: (u.created_at, u.id), reverse=True)
+        start = query.page.offset
+        return Page(
+            items=[detached(u) for u in found[start : start + query.page.size]], request=query.page, total=len(found)
+        )
 
 
 class InMemorySessionRepository(InMemoryRepository[IdentityTables], SessionRepository):

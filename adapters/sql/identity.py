@@ -9,25 +9,22 @@ from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, sele
 from sqlalchemy.exc import DBAPIError
 
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
-from adapters.sql.errors import ConstraintErrors
 from adapters.sql.link_tokens import SqlLinkTokenRepository
 from adapters.sql.password_reset_requests import SqlPasswordResetRequestRepository
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
-from application.errors import AlreadyExistsError
+from adapters.sql.users import SqlUserRepository
 from application.identity.ports import (
     IdentityUnitOfWork,
     LoginAttempt,
     LoginAttemptRepository,
     Principal,
     SessionRepository,
-    UserRepository,
 )
-from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
-from domain.identity.user import Role, User
+from domain.identity.user import Role
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 
@@ -35,34 +32,6 @@ __all__ = ["SqlIdentityUnitOfWork", "SqlLoginAttemptRepository", "SqlSessionRepo
 
 _LOCK_WAIT_MS = 1000
 _LOCK_NOT_AVAILABLE = "55P03"
-
-
-def _user_row(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email.value,
-        "display_name": user.display_name,
-        "password_hash": user.password_hash,
-        "role": user.role.value,
-        "is_active": user.is_active,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-        "email_verified": user.email_verified,
-    }
-
-
-def _user(row: Any) -> User:
-    return User(
-        id=UserId(row["id"]),
-        email=Email(row["email"]),
-        display_name=row["display_name"],
-        password_hash=row["password_hash"],
-        role=Role(row["role"]),
-        is_active=row["is_active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        email_verified=row["email_verified"],
-    )
 
 
 def _session_row(session: Session) -> dict[str, Any]:
@@ -100,9 +69,6 @@ def _session(row: Any) -> Session:
 
 
 # The statements every authenticated request runs are built once; only parameters vary.
-_INSERT_USER = Query(insert(users).values({column.name: bindparam(column.name) for column in users.c}))
-_USER_BY_ID = Query(select(users).where(users.c.id == bindparam("id")))
-_USER_BY_EMAIL = Query(select(users).where(users.c.email == bindparam("email")))
 _PRINCIPAL = Query(
     select(users.c.id, users.c.role)
     .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
@@ -114,37 +80,6 @@ _PRINCIPAL = Query(
         users.c.is_active.is_(True),
     )
 )
-
-
-_USER_ERRORS = ConstraintErrors(users, {"uq_users_email": lambda: AlreadyExistsError("user", "email")})
-
-
-def _maybe_user(row: Any) -> User | None:
-    return None if row is None else _user(row)
-
-
-class SqlUserRepository(UserRepository):
-    def __init__(self, session: SqlSession) -> None:
-        self._db = session
-
-    async def add(self, user: User) -> None:
-        await self._db.write(_INSERT_USER, _user_row(user), errors=_USER_ERRORS)
-
-    async def get(self, user_id: UserId) -> User | None:
-        return _maybe_user((await self._db.read(_USER_BY_ID, {"id": user_id})).first())
-
-    async def get_for_update(self, user_id: UserId) -> User | None:
-        # Through ``write``: the row lock needs the transaction, which a write opens.
-        result = await self._db.write(select(users).where(users.c.id == user_id).with_for_update())
-        return _maybe_user(result.first())
-
-    async def get_by_email(self, email: Email) -> User | None:
-        return _maybe_user((await self._db.read(_USER_BY_EMAIL, {"email": email.value})).first())
-
-    async def save(self, user: User) -> None:
-        row = _user_row(user)
-        del row["id"], row["created_at"]
-        await self._db.write(update(users).where(users.c.id == user.id).values(row), errors=_USER_ERRORS)
 
 
 class SqlSessionRepository(SessionRepository):

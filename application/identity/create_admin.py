@@ -107,8 +107,8 @@ class CreateAdmin:
             if user is None or user.password_hash != seen.password_hash:
                 return None
             now = self._clock.now()
-            user.promote(Role.ADMIN, now=now)
-            user.activate(now=now)
+            user.change_role(Role.ADMIN, now=now)
+            user.reactivate(now=now)
             if new_hash is not None:
                 user.change_password(new_hash, now=now)
             await uow.users.save(user)

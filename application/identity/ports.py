@@ -16,6 +16,7 @@ from domain.identity.password_reset import PasswordResetRequest
 from domain.identity.session import Session
 from domain.identity.user import Role, User
 from domain.shared.ids import UserId
+from domain.shared.pagination import Page, PageRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,15 @@ class IssuedToken:
     expires_in: int
 
 
+@dataclass(frozen=True, slots=True)
+class UserQuery:
+    """A page of accounts, newest first; ``text`` keeps those whose e-mail or display name
+    contains it, ignoring case, every character literal (``%`` and ``_`` included)."""
+
+    text: str | None
+    page: PageRequest
+
+
 class UserRepository(Protocol):
     @abstractmethod
     async def add(self, user: User) -> None:
@@ -61,6 +71,22 @@ class UserRepository(Protocol):
     @abstractmethod
     async def save(self, user: User) -> None:
         """Persist changes to a user that was loaded in this unit of work."""
+
+    @abstractmethod
+    async def lock_active_admins(self) -> list[UserId]:
+        """The ids of the active admins, each held as ``get_for_update`` holds an account,
+        in id order (so two units of work that both call this never deadlock), until this
+        transaction ends. Call it before locking any single account. A unit of work that
+        waited sees the admins as the one it waited for left them: of two that each demote
+        another admin, the second finds one admin fewer."""
+
+    @abstractmethod
+    async def delete(self, user: User) -> None:
+        """Remove the account with its sessions, refresh tokens and link tokens."""
+
+    @abstractmethod
+    async def page(self, query: UserQuery) -> Page[User]:
+        """A page of accounts, newest first (``created_at``, then id, descending)."""
 
 
 class SessionRepository(Protocol):

@@ -39,7 +39,11 @@ class Action(enum.StrEnum):
     role change, a private view) adds a member here and its policy decides it."""
 
     READ = "read"
+    READ_PRIVATE = "read_private"
+    """See the private fields of a resource (an account's e-mail, role, ...)."""
     EDIT = "edit"
+    ADMINISTER = "administer"
+    """Change what only an administrator may change (an account's role or activity)."""
     DELETE = "delete"
 
 

@@ -26,6 +26,35 @@ class UserRoleChanged(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UserDeactivated(DomainEvent):
+    """An admin closed the account; its sessions ended with it."""
+
+    name: ClassVar[str] = "user.deactivated"
+    user_id: UserId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserReactivated(DomainEvent):
+    name: ClassVar[str] = "user.reactivated"
+    user_id: UserId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRenamed(DomainEvent):
+    name: ClassVar[str] = "user.renamed"
+    user_id: UserId
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserDeleted(DomainEvent):
+    """The account is gone, with its sessions, links and todos."""
+
+    name: ClassVar[str] = "user.deleted"
+    user_id: UserId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PasswordChanged(DomainEvent):
     name: ClassVar[str] = "user.password_changed"
     user_id: UserId

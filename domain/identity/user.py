@@ -12,10 +12,14 @@ from domain.identity.events import (
     EmailVerificationRequested,
     EmailVerified,
     PasswordChanged,
+    UserDeactivated,
+    UserDeleted,
+    UserReactivated,
     UserRegistered,
+    UserRenamed,
     UserRoleChanged,
 )
-from domain.shared.errors import InvalidValueError
+from domain.shared.errors import IllegalTransitionError, InvalidValueError
 from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
 from domain.shared.text import refuse_control_characters
@@ -26,6 +30,14 @@ DISPLAY_NAME_MAX = 100
 class Role(enum.StrEnum):
     USER = "user"
     ADMIN = "admin"
+
+
+class LastActiveAdminError(IllegalTransitionError):
+    """The change would leave no active admin: the last one cannot be demoted, deactivated
+    or deleted."""
+
+    def __init__(self) -> None:
+        super().__init__("the last active admin cannot be demoted, deactivated or deleted")
 
 
 def display_name_for(raw: str | None, email: Email) -> str:
@@ -109,14 +121,47 @@ class User(Aggregate):
         self.password_hash = password_hash
         self.updated_at = now
 
-    def promote(self, role: Role, *, now: datetime) -> None:
+    @property
+    def is_active_admin(self) -> bool:
+        return self.role is Role.ADMIN and self.is_active
+
+    def change_role(self, role: Role, *, now: datetime) -> bool:
+        """Give the account ``role``; False (and nothing recorded) when it has it already."""
         if role == self.role:
-            return
+            return False
         self.role = role
         self.updated_at = now
         self.events.append(UserRoleChanged(occurred_at=now, user_id=self.id, role=role))
+        return True
 
-    def activate(self, *, now: datetime) -> None:
+    def deactivate(self, *, now: datetime) -> bool:
+        """Close the account (it can no longer log in); False when it was closed already."""
         if not self.is_active:
-            self.is_active = True
-            self.updated_at = now
+            return False
+        self.is_active = False
+        self.updated_at = now
+        self.events.append(UserDeactivated(occurred_at=now, user_id=self.id))
+        return True
+
+    def reactivate(self, *, now: datetime) -> bool:
+        """Open a closed account again; False when it was open."""
+        if self.is_active:
+            return False
+        self.is_active = True
+        self.updated_at = now
+        self.events.append(UserReactivated(occurred_at=now, user_id=self.id))
+        return True
+
+    def rename(self, display_name: str, *, now: datetime) -> bool:
+        """Set the display name (trimmed and checked as at registration); False when unchanged."""
+        name = display_name_for(display_name, self.email)
+        if name == self.display_name:
+            return False
+        self.display_name = name
+        self.updated_at = now
+        self.events.append(UserRenamed(occurred_at=now, user_id=self.id, display_name=name))
+        return True
+
+    def delete(self, *, now: datetime) -> None:
+        """Record that the account is deleted; the repository's ``delete`` removes it."""
+        self.events.append(UserDeleted(occurred_at=now, user_id=self.id))

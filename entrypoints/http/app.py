@@ -24,6 +24,7 @@ from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, o
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.request_context import RequestContext
 from entrypoints.http.todos.controllers import TodoController
+from entrypoints.http.users.controllers import UserController
 from entrypoints.settings import Settings
 
 __all__ = ["create_app", "http_providers"]
@@ -86,7 +87,7 @@ def create_app(
         finally:
             await container.close()
 
-    api = Router(path="/api/v1", route_handlers=[AuthController, TodoController, JobController])
+    api = Router(path="/api/v1", route_handlers=[AuthController, UserController, TodoController, JobController])
     app = Litestar(
         route_handlers=[api, HealthController, openapi_json],
         exception_handlers=exception_handlers(),

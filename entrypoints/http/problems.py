@@ -30,6 +30,7 @@ from application.errors import (
 )
 from application.identity.links import InvalidLinkError
 from domain.identity.session import RefreshTokenReusedError, SessionExpiredError
+from domain.identity.user import LastActiveAdminError
 from domain.shared.errors import DomainError, IllegalTransitionError, InvalidValueError, VersionMismatchError
 
 __all__ = ["PROBLEMS", "Problem", "exception_handlers", "problem_responses"]
@@ -79,6 +80,7 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     VersionRequiredError: ProblemKind(428, "version-required", "A version is required"),
     DependencyUnavailableError: ProblemKind(503, "dependency-unavailable", "A dependency is unavailable"),
     InvalidLinkError: ProblemKind(400, "invalid-link", "The link is invalid or has expired"),
+    LastActiveAdminError: ProblemKind(409, "last-active-admin", "The last active admin must stay"),
 }
 
 # Detail texts the client may see. Errors whose message could carry internals get a fixed text.

@@ -13,13 +13,17 @@ from application.identity.authenticate_access_token import AuthenticateAccessTok
 from application.identity.change_password import ChangePassword
 from application.identity.confirm_password_reset import ConfirmPasswordReset
 from application.identity.create_admin import CreateAdmin
+from application.identity.delete_user import DeleteUser
 from application.identity.get_current_user import GetCurrentUser
+from application.identity.get_user import GetUser
 from application.identity.links import LinkIssuer
 from application.identity.list_sessions import ListSessions
+from application.identity.list_users import ListUsers
 from application.identity.log_in import LogIn
 from application.identity.log_out import LogOut
 from application.identity.login_guard import LoginGuard
 from application.identity.password_reset_email import SendPasswordResetEmail
+from application.identity.policy import UserPolicy
 from application.identity.ports import IdentityUnitOfWork, LinkTokens
 from application.identity.refresh_session import RefreshSession
 from application.identity.register_user import RegisterUser
@@ -29,6 +33,8 @@ from application.identity.revoke_session import RevokeSession
 from application.identity.rules import IdentityRules
 from application.identity.session_tokens import SessionTokens
 from application.identity.throttles import IdentityThrottles
+from application.identity.update_profile import UpdateProfile
+from application.identity.update_user import UpdateUser
 from application.identity.verification_email import SendVerificationEmail
 from application.identity.verify_email import VerifyEmail
 from application.identity.welcome_email import SendWelcomeEmail
@@ -54,6 +60,7 @@ class IdentityProvider(Provider):
     session_tokens = provide(SessionTokens, scope=Scope.APP)
     identity_throttles = provide(IdentityThrottles, scope=Scope.APP)
     login_guard = provide(LoginGuard, scope=Scope.APP)
+    user_policy = provide(UserPolicy, scope=Scope.APP)
     use_cases = provide_all(
         RegisterUser,
         LogIn,
@@ -70,6 +77,11 @@ class IdentityProvider(Provider):
         VerifyEmail,
         ResendVerification,
         LinkIssuer,
+        ListUsers,
+        GetUser,
+        UpdateProfile,
+        UpdateUser,
+        DeleteUser,
         scope=Scope.REQUEST,
     )
 

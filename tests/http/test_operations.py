@@ -22,6 +22,13 @@ IDENTITY_OPERATIONS = {
 }
 PROTECTED = {("post", "/auth/logout"), ("get", "/auth/me"), ("post", "/auth/password"), ("get", "/auth/sessions")}
 PROTECTED |= {("delete", "/auth/sessions/{session_id}")}
+USER_OPERATIONS = {
+    ("get", "/users"),
+    ("get", "/users/{user_id}"),
+    ("patch", "/users/me"),
+    ("patch", "/users/{user_id}"),
+    ("delete", "/users/{user_id}"),
+}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
@@ -119,3 +126,14 @@ async def test_docs_page_serves_html(api: Api) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger" in response.text.lower()
+
+
+async def test_the_users_operations_are_documented_as_bearer_protected(openapi: dict[str, Any]) -> None:
+    ops = operations(openapi)
+    assert set(ops) >= USER_OPERATIONS
+    for key in USER_OPERATIONS:
+        assert {"BearerAuth": []} in ops[key]["security"], key
+        for status, response in ops[key]["responses"].items():
+            if status.startswith(("4", "5")):
+                assert set(response.get("content", {})) == {"application/problem+json"}, (key, status)
+    assert set(schema_of(openapi, ops[("patch", "/users/me")], "200")["properties"]) == PRIVATE_VIEW_KEYS

@@ -75,7 +75,7 @@ async def test_role_comes_from_the_store_not_the_token(app: Harness) -> None:
     async with memory_unit(app.database) as uow:  # promoted in the store, behind the token's back
         user = await uow.users.get(actor.user_id)
         assert user is not None
-        user.promote(Role.ADMIN, now=T0)
+        user.change_role(Role.ADMIN, now=T0)
         await uow.users.save(user)
         await uow.commit()
     promoted = await app.authenticate(pair.access_token)

@@ -89,8 +89,8 @@ def test_upgrade_hash_records_no_event() -> None:
 def test_promote_records_role_changed_once_and_is_a_no_op_for_the_same_role() -> None:
     user = a_user()
     user.events.clear()
-    user.promote(Role.ADMIN, now=LATER)
-    user.promote(Role.ADMIN, now=LATER + timedelta(minutes=1))
+    user.change_role(Role.ADMIN, now=LATER)
+    user.change_role(Role.ADMIN, now=LATER + timedelta(minutes=1))
     assert user.role is Role.ADMIN
     assert user.updated_at == LATER
     assert user.events == [UserRoleChanged(occurred_at=LATER, user_id=USER_ID, role=Role.ADMIN)]
@@ -98,8 +98,8 @@ def test_promote_records_role_changed_once_and_is_a_no_op_for_the_same_role() ->
 
 def test_activate_reactivates_an_inactive_user_and_leaves_an_active_one_alone() -> None:
     user = a_user()
-    user.activate(now=LATER)
+    user.reactivate(now=LATER)
     assert user.updated_at == T0
     user.is_active = False
-    user.activate(now=LATER)
+    user.reactivate(now=LATER)
     assert (user.is_active, user.updated_at) == (True, LATER)
