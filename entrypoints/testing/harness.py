@@ -28,14 +28,19 @@ from adapters.system.clock import FixedClock
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.change_password import ChangePassword, ChangePasswordCommand
 from application.identity.create_admin import CreateAdmin, CreateAdminCommand, CreateAdminResult
+from application.identity.delete_user import DeleteUser, DeleteUserCommand
 from application.identity.get_current_user import GetCurrentUser
+from application.identity.get_user import GetUser, GetUserCommand, UserReading
 from application.identity.list_sessions import ListSessions, SessionView
+from application.identity.list_users import ListUsers, ListUsersCommand
 from application.identity.log_in import LogIn, LogInCommand
 from application.identity.log_out import LogOut, LogOutCommand
 from application.identity.refresh_session import RefreshSession, RefreshSessionCommand
 from application.identity.register_user import RegisterUser, RegisterUserCommand
 from application.identity.revoke_session import RevokeSession, RevokeSessionCommand
 from application.identity.session_tokens import TokenPair
+from application.identity.update_profile import UpdateProfile, UpdateProfileCommand
+from application.identity.update_user import UpdateUser, UpdateUserCommand
 from application.shared.actor import Actor
 from application.shared.events import Envelope
 from application.shared.ports import Clock
@@ -241,3 +246,25 @@ class Harness:
     async def delete_todo(self, command: DeleteTodoCommand) -> None:
         async with self.use(DeleteTodo) as delete_todo:
             await delete_todo(command)
+
+    # ------------------------------------------------------------------ users
+
+    async def list_users(self, command: ListUsersCommand) -> Page[User]:
+        async with self.use(ListUsers) as list_users:
+            return await list_users(command)
+
+    async def get_user(self, command: GetUserCommand) -> UserReading:
+        async with self.use(GetUser) as get_user:
+            return await get_user(command)
+
+    async def update_profile(self, command: UpdateProfileCommand) -> User:
+        async with self.use(UpdateProfile) as update_profile:
+            return await update_profile(command)
+
+    async def update_user(self, command: UpdateUserCommand) -> User:
+        async with self.use(UpdateUser) as update_user:
+            return await update_user(command)
+
+    async def delete_user(self, command: DeleteUserCommand) -> None:
+        async with self.use(DeleteUser) as delete_user:
+            await delete_user(command)

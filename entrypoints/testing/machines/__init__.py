@@ -13,7 +13,8 @@ has no async rules, so each machine owns an ``asyncio.Runner`` and runs every ca
 Needs hypothesis: ``pip install portside[testing]``.
 """
 
+from entrypoints.testing.machines.accounts import AccountsMachine
 from entrypoints.testing.machines.sessions import SessionMachine
 from entrypoints.testing.machines.todos import TodoMachine
 
-__all__ = ["SessionMachine", "TodoMachine"]
+__all__ = ["AccountsMachine", "SessionMachine", "TodoMachine"]
