@@ -1,13 +1,19 @@
-"""The list envelope every paged listing answers with (API.md: ``items, page, size, total, pages``)."""
+"""Paged listings: their ``page``/``size`` query parameters and the envelope they answer
+with (API.md: ``items, page, size, total, pages``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from domain.shared.pagination import Page
+from litestar.params import QueryParameter
 
-__all__ = ["page_fields"]
+from domain.shared.pagination import MAX_PAGE, MAX_PAGE_SIZE, Page
+
+__all__ = ["PageNumber", "PageSize", "page_fields"]
+
+PageNumber = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"1-based page number, 1..{MAX_PAGE}")]
+PageSize = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"items per page, 1..{MAX_PAGE_SIZE}")]
 
 _Item = TypeVar("_Item")
 _View = TypeVar("_View")

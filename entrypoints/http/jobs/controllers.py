@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from application.jobs.list_jobs import ListJobs, ListJobsCommand
 from application.jobs.retry_job import RetryJob, RetryJobCommand
 from application.shared.actor import Actor
 from domain.jobs.job import JobStatus
-from domain.shared.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from entrypoints.http.auth import BEARER_SECURITY
 from entrypoints.http.jobs.schemas import JobPage, JobView
+from entrypoints.http.pages import PageNumber, PageSize
 from entrypoints.http.problems import problem_responses
 
 __all__ = ["JobController"]
 
-Page = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"1-based page number, 1..{MAX_PAGE}")]
-Size = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"items per page, 1..{MAX_PAGE_SIZE}")]
 
 _LIST = """Newest first (by when the relay queued them). `?status=failed` lists the dead
 letters: jobs whose every attempt failed. Finished jobs stay listed for the retention
@@ -41,8 +38,8 @@ class JobController(Controller):
         actor: FromDishka[Actor],
         list_jobs: FromDishka[ListJobs],
         status: FromQuery[JobStatus | None] = None,
-        page: Page = 1,
-        size: Size = 20,
+        page: PageNumber = 1,
+        size: PageSize = 20,
     ) -> JobPage:
         return JobPage.of(await list_jobs(ListJobsCommand(actor=actor, status=status, page=page, size=size)))
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from msgspec import UNSET
 
@@ -21,10 +21,10 @@ from application.todos.ports import TodoSort
 from application.todos.replace_todo import ReplaceTodo, ReplaceTodoCommand
 from application.todos.toggle_todo import ToggleTodo, ToggleTodoCommand
 from application.todos.update_todo import UpdateTodo, UpdateTodoCommand
-from domain.shared.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from domain.todos.todo import Todo, TodoId
 from entrypoints.http.auth import BEARER_SECURITY
 from entrypoints.http.conditional import etag, expected_version, none_match
+from entrypoints.http.pages import PageNumber, PageSize
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.todos.schemas import TodoCreate, TodoPage, TodoPatch, TodoReplace, TodoView
 
@@ -42,8 +42,6 @@ IfNoneMatch = Annotated[
     str | None,
     HeaderParameter(name="If-None-Match", required=False, description="An ETag you hold; 304 when it is current."),
 ]
-Page = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"1-based page number, 1..{MAX_PAGE}")]
-Size = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"items per page, 1..{MAX_PAGE_SIZE}")]
 
 
 def _with_etag(todo: Todo, status_code: int = 200) -> Response[TodoView]:
@@ -63,8 +61,8 @@ class TodoController(Controller):
         list_todos: FromDishka[ListTodos],
         completed: FromQuery[bool | None] = None,
         sort: FromQuery[TodoSort] = TodoSort.CREATED_DESC,
-        page: Page = 1,
-        size: Size = 20,
+        page: PageNumber = 1,
+        size: PageSize = 20,
     ) -> TodoPage:
         result = await list_todos(ListTodosCommand(actor=actor, completed=completed, sort=sort, page=page, size=size))
         return TodoPage.of(result)

@@ -17,15 +17,13 @@ from application.identity.update_profile import UpdateProfile
 from application.identity.update_user import UpdateUser
 from application.shared.actor import Actor
 from domain.shared.ids import UserId
-from domain.shared.pagination import MAX_PAGE, MAX_PAGE_SIZE
 from entrypoints.http.auth import BEARER_SECURITY
+from entrypoints.http.pages import PageNumber, PageSize
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.users.schemas import ProfilePatch, UserPage, UserPatch, UserPrivateView, UserPublicView
 
 __all__ = ["UserController"]
 
-Page = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description=f"1-based page number, 1..{MAX_PAGE}")]
-Size = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"items per page, 1..{MAX_PAGE_SIZE}")]
 Search = Annotated[
     str | None,
     QueryParameter(
@@ -49,8 +47,8 @@ class UserController(Controller):
         actor: FromDishka[Actor],
         list_users: FromDishka[ListUsers],
         q: Search = None,
-        page: Page = 1,
-        size: Size = 20,
+        page: PageNumber = 1,
+        size: PageSize = 20,
     ) -> UserPage:
         return UserPage.of(await list_users(ListUsersCommand(actor=actor, q=q, page=page, size=size)))
 
