@@ -81,6 +81,8 @@ class Settings:
     """Seconds a worker holds a job it started; its handlers get nine tenths of them."""
     retention_days: int = 7
     """Days finished jobs and relayed outbox rows are kept before the cleanup deletes them."""
+    audit_retention_days: int = 365
+    """Days audit entries are kept before the cleanup deletes them."""
 
     @property
     def is_production(self) -> bool:
@@ -320,6 +322,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         email_from=r.text("MAIL_FROM", _DEFAULTS.email_from),
         job_timeout=r.integer("JOB_TIMEOUT", _DEFAULTS.job_timeout, minimum=1, maximum=24 * 3600),
         retention_days=r.integer("RETENTION_DAYS", _DEFAULTS.retention_days, minimum=1, maximum=3650),
+        audit_retention_days=r.integer(
+            "AUDIT_RETENTION_DAYS", _DEFAULTS.audit_retention_days, minimum=1, maximum=36500
+        ),
     )
 
 

@@ -45,6 +45,9 @@ class InMemoryHousekeeper(Housekeeper):
                 for key, request in identity.password_reset_requests.items()
                 if request.requested_at >= ended
             }
+            audit_before = len(identity.audit_log)
+            oldest_entry = now - rules.audit_log
+            identity.audit_log = {key: e for key, e in identity.audit_log.items() if e.at >= oldest_entry}
             job_tables = unit.tables(JobTables, write=True)
             old_jobs = {
                 job_id
@@ -64,6 +67,7 @@ class InMemoryHousekeeper(Housekeeper):
             "login_failures": failures_before - failures_after,
             "link_tokens": links_before - len(identity.link_tokens),
             "password_reset_requests": requests_before - len(identity.password_reset_requests),
+            "audit_log": audit_before - len(identity.audit_log),
             "outbox": outbox_before - len(self._database.outbox),
             "jobs": len(old_jobs),
         }

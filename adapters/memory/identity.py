@@ -12,6 +12,8 @@ from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from application.errors import AlreadyExistsError, NotFoundError
 from application.identity.ports import (
+    AuditFilters,
+    AuditLog,
     IdentityUnitOfWork,
     LinkTokenRepository,
     LoginAttempt,
@@ -22,6 +24,7 @@ from application.identity.ports import (
     UserQuery,
     UserRepository,
 )
+from domain.identity.audit import AuditEntry, AuditEntryId
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.link_token import LinkPurpose, LinkToken
@@ -30,10 +33,11 @@ from domain.identity.session import Session
 from domain.identity.user import User
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
-from domain.shared.pagination import Page
+from domain.shared.pagination import Page, PageRequest
 
 __all__ = [
     "IdentityTables",
+    "InMemoryAuditLog",
     "InMemoryIdentityUnitOfWork",
     "InMemoryLinkTokenRepository",
     "InMemoryLoginAttemptRepository",
@@ -59,6 +63,8 @@ class IdentityTables:
     """Digest -> the token (immutable, so copies share them)."""
     password_reset_requests: dict[PasswordResetRequestId, PasswordResetRequest] = field(default_factory=dict)
     """Stored detached and never changed, so copies share them."""
+    audit_log: dict[AuditEntryId, AuditEntry] = field(default_factory=dict)
+    """Immutable entries, so copies share them."""
 
     def copy(self) -> IdentityTables:
         return IdentityTables(
@@ -69,6 +75,7 @@ class IdentityTables:
             last_attempt=self.last_attempt,
             link_tokens=dict(self.link_tokens),
             password_reset_requests=dict(self.password_reset_requests),
+            audit_log=dict(self.audit_log),
         )
 
 
@@ -253,9 +260,31 @@ class InMemoryPasswordResetRequestRepository(InMemoryRepository[IdentityTables],
         self._writable.password_reset_requests[request.id] = detached(request)
 
 
+class InMemoryAuditLog(InMemoryRepository[IdentityTables], AuditLog):
+    def __init__(self, unit: InMemoryUnitOfWork) -> None:
+        super().__init__(unit, IdentityTables)
+
+    async def record(self, entry: AuditEntry) -> None:
+        self._writable.audit_log[entry.id] = dataclasses.replace(entry, detail=dict(entry.detail))
+
+    async def page(self, filters: AuditFilters, page: PageRequest) -> Page[AuditEntry]:
+        def matches(e: AuditEntry) -> bool:
+            return (
+                (filters.type is None or e.type == filters.type)
+                and (filters.user_id is None or filters.user_id in (e.actor_id, e.subject_id))
+                and (filters.subject_id is None or e.subject_id == filters.subject_id)
+                and (filters.since is None or e.at >= filters.since)
+                and (filters.until is None or e.at < filters.until)
+            )
+
+        found = sorted(filter(matches, self._tables.audit_log.values()), key=lambda e: (e.at, e.id), reverse=True)
+        return Page(items=found[page.offset : page.offset + page.size], request=page, total=len(found))
+
+
 class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], IdentityUnitOfWork):
     users = repository(InMemoryUserRepository)
     sessions = repository(InMemorySessionRepository)
     login_attempts = repository(InMemoryLoginAttemptRepository)
     link_tokens = repository(InMemoryLinkTokenRepository)
     password_reset_requests = repository(InMemoryPasswordResetRequestRepository)
+    audit_log = repository(InMemoryAuditLog)

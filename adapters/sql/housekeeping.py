@@ -9,6 +9,7 @@ from sqlalchemy import Delete, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.tables import (
+    audit_log,
     handled_events,
     jobs,
     link_tokens,
@@ -35,6 +36,7 @@ def _statements(now: datetime, rules: RetentionRules) -> dict[str, Delete | tupl
         "password_reset_requests": delete(password_reset_requests).where(
             password_reset_requests.c.requested_at < ended
         ),
+        "audit_log": delete(audit_log).where(audit_log.c.at < now - rules.audit_log),
         "outbox": delete(outbox).where(and_(outbox.c.published_at.is_not(None), outbox.c.published_at < ended)),
         # Together: a job retried between the two deletes would otherwise lose the marks
         # of handlers that succeeded, and repeat them.

@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, sele
 from sqlalchemy.exc import DBAPIError
 
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
+from adapters.sql.audit import SqlAuditLog
 from adapters.sql.link_tokens import SqlLinkTokenRepository
 from adapters.sql.password_reset_requests import SqlPasswordResetRequestRepository
 from adapters.sql.session import SqlSession
@@ -210,3 +211,4 @@ class SqlIdentityUnitOfWork(ContextUnitOfWork[SqlSession], IdentityUnitOfWork):
     login_attempts = repository(SqlLoginAttemptRepository)
     link_tokens = repository(SqlLinkTokenRepository)
     password_reset_requests = repository(SqlPasswordResetRequestRepository)
+    audit_log = repository(SqlAuditLog)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from adapters.sql.types import UtcDateTime
 
 __all__ = [
+    "audit_log",
     "handled_events",
     "jobs",
     "link_tokens",
@@ -196,3 +197,23 @@ handled_events = Table(
     Column("handler", String(100), primary_key=True),
     Column("handled_at", UtcDateTime, nullable=False),
 )
+
+# Security-relevant changes, written in the transaction of the change each records. No
+# foreign keys: an entry outlives the accounts it names (``user.deleted`` is about one that
+# is gone). ``detail`` is a JSON object of plain values (text, so both databases read it alike).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("actor_id", Uuid, nullable=True),
+    Column("subject_id", Uuid, nullable=True),
+    Column("ip", String(45), nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("detail", Text, nullable=False),
+)
+# Newest first, overall (and the retention's range delete) and per account, as subject or actor.
+Index("ix_audit_log_at", audit_log.c.at, audit_log.c.id)
+Index("ix_audit_log_subject_at", audit_log.c.subject_id, audit_log.c.at, audit_log.c.id)
+Index("ix_audit_log_actor_at", audit_log.c.actor_id, audit_log.c.at, audit_log.c.id)

@@ -6,10 +6,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, UnauthenticatedError
+from application.identity.audit import Audit
 from application.identity.login_guard import LoginGuard
 from application.identity.ports import IdentityUnitOfWork, LoginAttemptRepository, PasswordHasher
 from application.shared.actor import Actor
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.identity.password_policy import check_password
 from domain.identity.user import User
 from domain.shared.errors import InvalidValueError
@@ -38,11 +40,14 @@ class ChangePassword:
     - No password is hashed while a unit of work is open.
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, hasher: PasswordHasher, guard: LoginGuard, clock: Clock) -> None:
+    def __init__(
+        self, uow: IdentityUnitOfWork, hasher: PasswordHasher, guard: LoginGuard, clock: Clock, audit: Audit
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._guard = guard
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: ChangePasswordCommand) -> None:
         async with self._uow as uow:
@@ -70,6 +75,9 @@ class ChangePassword:
                 raise _wrong_current_password()
             await uow.login_attempts.clear_through(user.email.value, attempt)
             await self._apply(uow, current, new_hash, cmd.actor)
+            await self._audit.record(
+                uow.audit_log, AuditType.PASSWORD_CHANGED, subject_id=current.id, actor_id=cmd.actor.user_id
+            )
             await uow.commit()
 
     async def _settle(self, settle: Callable[[LoginAttemptRepository], Awaitable[None]]) -> None:

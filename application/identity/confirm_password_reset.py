@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.identity.audit import Audit
 from application.identity.links import InvalidLinkError
 from application.identity.ports import IdentityUnitOfWork, LinkTokens, PasswordHasher
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.identity.link_token import LinkPurpose
 from domain.identity.password_policy import check_password
 from domain.identity.user import User
@@ -33,11 +35,14 @@ class ConfirmPasswordReset:
     - The password is hashed outside any unit of work.
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, hasher: PasswordHasher, tokens: LinkTokens, clock: Clock) -> None:
+    def __init__(
+        self, uow: IdentityUnitOfWork, hasher: PasswordHasher, tokens: LinkTokens, clock: Clock, audit: Audit
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: ConfirmPasswordResetCommand) -> None:
         token_hash = self._tokens.digest(cmd.token)
@@ -56,6 +61,13 @@ class ConfirmPasswordReset:
             for session in await uow.sessions.list_live(current.id, now):
                 session.revoke(now=now, reason="password_reset")
                 await uow.sessions.revoke(session)
+            await self._audit.record(
+                uow.audit_log,
+                AuditType.PASSWORD_CHANGED,
+                subject_id=current.id,
+                actor_id=current.id,  # proved by the mailed link
+                detail={"reset": True},
+            )
             await uow.commit()
 
     async def _holder(self, token_hash: str) -> User:

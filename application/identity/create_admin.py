@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.errors import AlreadyExistsError
+from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork, PasswordHasher
 from application.shared.ports import Clock, IdGenerator
+from domain.identity.audit import AuditType
 from domain.identity.email import Email
 from domain.identity.password_policy import check_password
 from domain.identity.user import Role, User
@@ -49,11 +51,14 @@ class CreateAdmin:
       the round starts over (``IllegalTransitionError`` when the account keeps changing).
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, hasher: PasswordHasher, clock: Clock, ids: IdGenerator) -> None:
+    def __init__(
+        self, uow: IdentityUnitOfWork, hasher: PasswordHasher, clock: Clock, ids: IdGenerator, audit: Audit
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         self._ids = ids
+        self._audit = audit
 
     async def __call__(self, cmd: CreateAdminCommand) -> CreateAdminResult:
         email = Email.parse(cmd.email)
@@ -86,6 +91,9 @@ class CreateAdmin:
                 now=self._clock.now(),
             )
             await uow.users.add(user)
+            await self._audit.record(
+                uow.audit_log, AuditType.ADMIN_CREATED, subject_id=user.id, actor_id=None, detail={"created": True}
+            )
             await uow.commit()
         return CreateAdminResult(user=user, created=True, changed=True)
 
@@ -113,6 +121,13 @@ class CreateAdmin:
                 user.change_password(new_hash, now=now)
             await uow.users.save(user)
             ended = await self._end_sessions(uow, user.id, now)
+            await self._audit.record(
+                uow.audit_log,
+                AuditType.ADMIN_CREATED,
+                subject_id=user.id,
+                actor_id=None,
+                detail={"created": False, "password_changed": new_hash is not None, "sessions_ended": ended},
+            )
             await uow.commit()
         return CreateAdminResult(user=user, created=False, changed=True, sessions_ended=ended)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.identity.account_changes import load, refuse_last_admin
+from application.identity.audit import Audit
 from application.identity.policy import UserPolicy
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.authorization import Action, authorize
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.shared.ids import UserId
 
 
@@ -31,13 +33,14 @@ class DeleteUser:
       todos are (`ON DELETE CASCADE` on `posts.author_id`): no post is left pointing at an
       account that is gone, and none is shown with a "deleted author".
     - The event `user.deleted` is committed with the deletion (the audit entry
-      `user.deleted` will be written in that transaction too).
+      `user.deleted` is written in that transaction too, and outlives the account).
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock, audit: Audit) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: DeleteUserCommand) -> None:
         async with self._uow as uow:
@@ -48,4 +51,11 @@ class DeleteUser:
                 refuse_last_admin(admins, user.id)
             user.delete(now=self._clock.now())
             await uow.users.delete(user)
+            await self._audit.record(
+                uow.audit_log,
+                AuditType.USER_DELETED,
+                subject_id=user.id,
+                actor_id=cmd.actor.user_id,
+                detail={"role": user.role.value},
+            )
             await uow.commit()

@@ -6,14 +6,17 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from application.errors import DependencyUnavailableError, UnauthenticatedError
+from application.errors import DependencyUnavailableError, RateLimitedError, UnauthenticatedError
+from application.identity.audit import Audit
 from application.identity.login_guard import LoginGuard
 from application.identity.ports import IdentityUnitOfWork, LoginAttemptRepository, PasswordHasher
 from application.identity.session_tokens import ClientInfo, SessionTokens, TokenPair
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.identity.email import EMAIL_MAX_LENGTH, Email, normalize_email
 from domain.identity.user import User
 from domain.shared.errors import InvalidValueError
+from domain.shared.ids import UserId
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,32 +52,48 @@ class LogIn:
     - Success forgets the failures reserved before it (not those after) and upgrades a hash
       made with outdated parameters.
     - No password is hashed while a unit of work is open.
+    - Audited in the transaction of each outcome: ``login.failed`` with the failure,
+      ``login.succeeded`` with the session, and ``login.locked`` (refused by the lockout) in
+      its own short transaction. The subject is the account, or ``None`` for an unknown
+      e-mail; the actor is the account only once its password was proved.
     """
 
     def __init__(
-        self, uow: IdentityUnitOfWork, hasher: PasswordHasher, tokens: SessionTokens, guard: LoginGuard, clock: Clock
+        self,
+        uow: IdentityUnitOfWork,
+        hasher: PasswordHasher,
+        tokens: SessionTokens,
+        guard: LoginGuard,
+        clock: Clock,
+        audit: Audit,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
         self._guard = guard
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: LogInCommand) -> TokenPair:
         # The lockout key; no address is longer than 254 characters, so nothing is lost by the cut.
         key = normalize_email(cmd.email)[:EMAIL_MAX_LENGTH]
         await self._guard.throttle(cmd.client)
-        async with self._uow as uow:
-            attempt = await self._guard.admit(uow.login_attempts, key)
-            user = await self._find_user(uow, cmd.email)
-            await uow.commit()
+        try:
+            async with self._uow as uow:
+                attempt = await self._guard.admit(uow.login_attempts, key)
+                user = await self._find_user(uow, cmd.email)
+                await uow.commit()
+        except RateLimitedError as refused:
+            await self._record_locked(cmd.email, refused)
+            raise
+        subject = None if user is None else user.id
         try:
             checked = await self._check(user, cmd.password)
         except DependencyUnavailableError:
             await self._settle(lambda attempts: attempts.withdraw(key, attempt))  # never checked: no failure
             raise
         except UnauthenticatedError:
-            await self._settle(lambda attempts: attempts.fail(key, attempt))
+            await self._fail(key, attempt, subject)
             raise
         return await self._open_session(key, attempt, checked, cmd.client or ClientInfo())
 
@@ -86,6 +105,9 @@ class LogIn:
             if current is None or not current.is_active or current.password_hash != checked.user.password_hash:
                 # Changed while we checked: what passed is not the account's password any more.
                 await uow.login_attempts.fail(key, attempt)
+                await self._audit.record(
+                    uow.audit_log, AuditType.LOGIN_FAILED, subject_id=checked.user.id, actor_id=None
+                )
                 await uow.commit()
                 raise UnauthenticatedError()
             await uow.login_attempts.clear_through(key, attempt)
@@ -93,8 +115,34 @@ class LogIn:
                 current.upgrade_hash(checked.upgraded_hash, now=self._clock.now())
                 await uow.users.save(current)
             pair = await self._tokens.open(uow.sessions, current, client)
+            await self._audit.record(
+                uow.audit_log,
+                AuditType.LOGIN_SUCCEEDED,
+                subject_id=current.id,
+                actor_id=current.id,
+                detail={"session_id": str(pair.session_id)},
+            )
             await uow.commit()
         return pair
+
+    async def _fail(self, key: str, attempt: int, subject: UserId | None) -> None:
+        """The attempt stays as a failure, and ``login.failed`` is written with it."""
+        async with self._uow as uow:
+            await uow.login_attempts.fail(key, attempt)
+            await self._audit.record(uow.audit_log, AuditType.LOGIN_FAILED, subject_id=subject, actor_id=None)
+            await uow.commit()
+
+    async def _record_locked(self, raw_email: str, refused: RateLimitedError) -> None:
+        async with self._uow as uow:
+            user = await self._find_user(uow, raw_email)
+            await self._audit.record(
+                uow.audit_log,
+                AuditType.LOGIN_LOCKED,
+                subject_id=None if user is None else user.id,
+                actor_id=None,
+                detail={"retry_after": refused.retry_after},
+            )
+            await uow.commit()
 
     async def _settle(self, settle: Callable[[LoginAttemptRepository], Awaitable[None]]) -> None:
         async with self._uow as uow:

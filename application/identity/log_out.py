@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +24,10 @@ class LogOut:
     process, because authentication reads the session from the store.
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, clock: Clock, audit: Audit) -> None:
         self._uow = uow
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: LogOutCommand) -> None:
         async with self._uow as uow:
@@ -37,4 +40,11 @@ class LogOut:
             for session in sessions:
                 session.revoke(now=now, reason="logout")
                 await uow.sessions.revoke(session)
+            await self._audit.record(
+                uow.audit_log,
+                AuditType.LOGOUT,
+                subject_id=cmd.actor.user_id,
+                actor_id=cmd.actor.user_id,
+                detail={"all_sessions": cmd.all_sessions, "sessions_ended": len(sessions)},
+            )
             await uow.commit()

@@ -37,3 +37,12 @@ class UserPolicy(Policy[User]):
     def decide_listing(self, actor: Actor | None) -> Decision:
         """Listing accounts (private views, searchable by e-mail) is for admins."""
         return Decision.ALLOW if actor is not None and actor.is_admin else Decision.FORBID
+
+
+class AuditPolicy:
+    """The audit log (API.md, Audit log): admins read all of it (`READ`); everyone else is
+    refused (403; 401 anonymous). A signed-in account reads the entries about itself
+    through ``ListOwnAudit``, which needs no policy: it can name no one else."""
+
+    def decide(self, actor: Actor | None, action: Action) -> Decision:
+        return Decision.ALLOW if actor is not None and actor.is_admin and action is Action.READ else Decision.FORBID

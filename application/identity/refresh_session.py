@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import UnauthenticatedError
+from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork
 from application.identity.session_tokens import SessionTokens, TokenPair
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.identity.session import RefreshTokenReusedError, Session, SessionExpiredError
 from domain.shared.errors import VersionMismatchError
 
@@ -26,12 +28,15 @@ class RefreshSession:
       replays and revoke the session the same way.
     - Unknown, expired or revoked tokens, and tokens of inactive users, raise
       ``UnauthenticatedError``.
+    - Audited with the change: ``session.refreshed``, or ``session.reuse_detected`` with the
+      revocation (no actor then: whoever replayed the token is unknown).
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, tokens: SessionTokens, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, tokens: SessionTokens, clock: Clock, audit: Audit) -> None:
         self._uow = uow
         self._tokens = tokens
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: RefreshSessionCommand) -> TokenPair:
         async with self._uow as uow:
@@ -50,10 +55,24 @@ class RefreshSession:
                 await self._revoke_for_reuse(uow, session)
                 raise UnauthenticatedError() from None
             pair = self._tokens.pair(session, user, new_token)
+            await self._audit.record(
+                uow.audit_log,
+                AuditType.SESSION_REFRESHED,
+                subject_id=user.id,
+                actor_id=user.id,
+                detail={"session_id": str(session.id)},
+            )
             await uow.commit()
         return pair
 
     async def _revoke_for_reuse(self, uow: IdentityUnitOfWork, session: Session) -> None:
         session.revoke(now=self._clock.now(), reason="refresh_token_reuse")
         await uow.sessions.revoke(session)
+        await self._audit.record(
+            uow.audit_log,
+            AuditType.SESSION_REUSE_DETECTED,
+            subject_id=session.user_id,
+            actor_id=None,
+            detail={"session_id": str(session.id)},
+        )
         await uow.commit()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import AlreadyExistsError
+from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork, PasswordHasher
 from application.identity.session_tokens import ClientInfo
 from application.identity.throttles import IdentityThrottles
 from application.shared.ports import Clock, IdGenerator
+from domain.identity.audit import AuditType
 from domain.identity.email import Email
 from domain.identity.password_policy import check_password
 from domain.identity.user import Role, User, display_name_for
@@ -33,7 +35,7 @@ class RegisterUser:
       (``RateLimitedError``): each one costs a password hash.
     - The password is hashed before the unit of work opens, so no connection or write lock
       waits on it.
-    - Records ``UserRegistered``.
+    - Records ``UserRegistered`` and the audit entry ``user.registered``.
     """
 
     def __init__(
@@ -43,12 +45,14 @@ class RegisterUser:
         throttles: IdentityThrottles,
         clock: Clock,
         ids: IdGenerator,
+        audit: Audit,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._throttles = throttles
         self._clock = clock
         self._ids = ids
+        self._audit = audit
 
     async def __call__(self, cmd: RegisterUserCommand) -> User:
         email = Email.parse(cmd.email)
@@ -68,5 +72,6 @@ class RegisterUser:
                 now=self._clock.now(),
             )
             await uow.users.add(user)
+            await self._audit.record(uow.audit_log, AuditType.USER_REGISTERED, subject_id=user.id, actor_id=user.id)
             await uow.commit()
         return user

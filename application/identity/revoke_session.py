@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import NotFoundError
+from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.identity.ids import SessionId
 
 
@@ -23,9 +25,10 @@ class RevokeSession:
     Revoking an already revoked session of one's own succeeds (idempotent DELETE).
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, clock: Clock, audit: Audit) -> None:
         self._uow = uow
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: RevokeSessionCommand) -> None:
         async with self._uow as uow:
@@ -33,5 +36,12 @@ class RevokeSession:
             if session is None or session.user_id != cmd.actor.user_id:
                 raise NotFoundError("session", cmd.session_id)
             session.revoke(now=self._clock.now(), reason="revoked_by_user")
-            await uow.sessions.revoke(session)
+            if await uow.sessions.revoke(session):  # once: revoking it again changes nothing
+                await self._audit.record(
+                    uow.audit_log,
+                    AuditType.SESSION_REVOKED,
+                    subject_id=session.user_id,
+                    actor_id=cmd.actor.user_id,
+                    detail={"session_id": str(session.id)},
+                )
             await uow.commit()

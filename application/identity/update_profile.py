@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import UnauthenticatedError
+from application.identity.audit import Audit
 from application.identity.policy import UserPolicy
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.authorization import Action, authorize
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.identity.user import User
 from domain.shared.errors import InvalidValueError
 
@@ -33,10 +35,11 @@ class UpdateProfile:
       checked as at registration.
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock, audit: Audit) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: UpdateProfileCommand) -> User:
         if cmd.display_name is None:
@@ -46,7 +49,16 @@ class UpdateProfile:
             if user is None:
                 raise UnauthenticatedError()  # deleted since the request was authenticated
             authorize(self._policy, cmd.actor, Action.EDIT, user)
+            before = user.display_name
             user.rename(cmd.display_name, now=self._clock.now())
             await uow.users.save(user)
+            if user.display_name != before:
+                await self._audit.record(
+                    uow.audit_log,
+                    AuditType.USER_UPDATED,
+                    subject_id=user.id,
+                    actor_id=cmd.actor.user_id,
+                    detail={"display_name": True},
+                )
             await uow.commit()
         return user

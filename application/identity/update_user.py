@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.identity.account_changes import end_sessions, load, refuse_last_admin
+from application.identity.audit import Audit
 from application.identity.policy import UserPolicy
 from application.identity.ports import IdentityUnitOfWork
 from application.identity.update_profile import nothing_to_change
 from application.shared.actor import Actor
 from application.shared.authorization import Action, authorize
 from application.shared.ports import Clock
+from domain.identity.audit import AuditType
 from domain.identity.user import Role, User
 from domain.shared.ids import UserId
 
@@ -35,14 +37,15 @@ class UpdateUser:
       the second sees the first's change and is refused: never zero active admins.
     - A role change or a deactivation ends every session of the account at once (its
       access tokens get 401 on their next request, in every process).
-    - Everything happens in one transaction: a refused change applies nothing. (The audit
-      entry `user.updated` will be written in that transaction too.)
+    - Everything happens in one transaction: a refused change applies nothing. The audit
+      entry `user.updated`, naming the fields that changed, is written in it too.
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock, audit: Audit) -> None:
         self._uow = uow
         self._policy = policy
         self._clock = clock
+        self._audit = audit
 
     async def __call__(self, cmd: UpdateUserCommand) -> User:
         if cmd.role is None and cmd.is_active is None and cmd.display_name is None:
@@ -54,6 +57,7 @@ class UpdateUser:
             admins = await uow.users.lock_active_admins() if may_demote else []
             user = await load(uow, cmd.user_id, for_update=True)
             was_admin, now = user.is_active_admin, self._clock.now()
+            before = (user.role, user.is_active, user.display_name)
             if cmd.display_name is not None:
                 user.rename(cmd.display_name, now=now)
             role_changed = cmd.role is not None and user.change_role(cmd.role, now=now)
@@ -65,5 +69,20 @@ class UpdateUser:
             await uow.users.save(user)
             if role_changed or deactivated:
                 await end_sessions(uow, user.id, now, "deactivated" if deactivated else "role_changed")
+            changed: dict[str, str | bool] = {}
+            if user.role is not before[0]:
+                changed["role"] = user.role.value
+            if user.is_active is not before[1]:
+                changed["is_active"] = user.is_active
+            if user.display_name != before[2]:
+                changed["display_name"] = True  # that it changed, not to what
+            if changed:
+                await self._audit.record(
+                    uow.audit_log,
+                    AuditType.USER_UPDATED,
+                    subject_id=user.id,
+                    actor_id=cmd.actor.user_id,
+                    detail=changed,
+                )
             await uow.commit()
         return user

@@ -28,12 +28,15 @@ _Repository = TypeVar("_Repository")
 class Provenance:
     """Who caused the events of a unit of work, and in answer to which request.
 
-    One per request (or job); the HTTP layer fills it in as it learns the request id and
-    the authenticated actor. In-process callers leave it empty.
+    One per request (or job); the HTTP layer fills it in as it learns the request id, the
+    client (address and user agent, for the audit log) and the authenticated actor.
+    In-process callers leave it empty.
     """
 
     request_id: str | None = None
     actor_id: UserId | None = None
+    ip: str | None = None
+    user_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

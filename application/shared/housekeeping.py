@@ -10,7 +10,8 @@ What goes, and when (README, Background jobs):
   older than ``kept``;
 - outbox rows relayed more than ``kept`` ago;
 - finished jobs (succeeded, or dead letters) older than ``kept``, with their handled marks
-  (in one transaction).
+  (in one transaction);
+- audit entries older than ``audit_log``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class RetentionRules:
     """How long ended sessions, used links, relayed events and finished jobs stay listed."""
     login_failures: timedelta = timedelta(minutes=30)
     """The lockout window plus the lockout duration: older failures count for nothing."""
+    audit_log: timedelta = timedelta(days=365)
+    """How long audit entries are kept."""
 
 
 class Housekeeper(Protocol):

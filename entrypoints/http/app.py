@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import ASGIApp
 
 from entrypoints.container import build_container
+from entrypoints.http.audit.controllers import AuditController
 from entrypoints.http.auth import HttpProvider
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
@@ -87,7 +88,9 @@ def create_app(
         finally:
             await container.close()
 
-    api = Router(path="/api/v1", route_handlers=[AuthController, UserController, TodoController, JobController])
+    api = Router(
+        path="/api/v1", route_handlers=[AuthController, UserController, TodoController, JobController, AuditController]
+    )
     app = Litestar(
         route_handlers=[api, HealthController, openapi_json],
         exception_handlers=exception_handlers(),

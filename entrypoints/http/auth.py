@@ -41,12 +41,18 @@ class HttpProvider(Provider):
 
     @provide(scope=Scope.REQUEST, override=True)
     def provenance(self, request: Request) -> Provenance:  # type: ignore[type-arg]
-        """The request id (RequestContext) for the events this request commits. Background
+        """The request id (RequestContext) for the events this request commits, and the
+        client's address and user agent for its audit entries. Background
         work in the server process (the in-process jobs) opens scopes with ``None`` for
         the request: its events have no request id."""
         if cast(object, request) is None:
             return Provenance()
-        return Provenance(request_id=request.scope.get("state", {}).get(REQUEST_ID_STATE))
+        client = client_info(request)  # as the login throttle and the sessions see the client
+        return Provenance(
+            request_id=request.scope.get("state", {}).get(REQUEST_ID_STATE),
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )
 
     @provide(scope=Scope.REQUEST)
     async def optional_actor(

@@ -9,6 +9,7 @@ from dishka import Provider, Scope, decorate, provide, provide_all
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.security.link_tokens import HmacLinkTokens
 from adapters.sql.identity import SqlIdentityUnitOfWork
+from application.identity.audit import Audit
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.change_password import ChangePassword
 from application.identity.confirm_password_reset import ConfirmPasswordReset
@@ -17,13 +18,14 @@ from application.identity.delete_user import DeleteUser
 from application.identity.get_current_user import GetCurrentUser
 from application.identity.get_user import GetUser
 from application.identity.links import LinkIssuer
+from application.identity.list_audit import ListAudit, ListOwnAudit
 from application.identity.list_sessions import ListSessions
 from application.identity.list_users import ListUsers
 from application.identity.log_in import LogIn
 from application.identity.log_out import LogOut
 from application.identity.login_guard import LoginGuard
 from application.identity.password_reset_email import SendPasswordResetEmail
-from application.identity.policy import UserPolicy
+from application.identity.policy import AuditPolicy, UserPolicy
 from application.identity.ports import IdentityUnitOfWork, LinkTokens
 from application.identity.refresh_session import RefreshSession
 from application.identity.register_user import RegisterUser
@@ -61,6 +63,8 @@ class IdentityProvider(Provider):
     identity_throttles = provide(IdentityThrottles, scope=Scope.APP)
     login_guard = provide(LoginGuard, scope=Scope.APP)
     user_policy = provide(UserPolicy, scope=Scope.APP)
+    audit_policy = provide(AuditPolicy, scope=Scope.APP)
+    audit = provide(Audit, scope=Scope.REQUEST)
     use_cases = provide_all(
         RegisterUser,
         LogIn,
@@ -82,6 +86,8 @@ class IdentityProvider(Provider):
         UpdateProfile,
         UpdateUser,
         DeleteUser,
+        ListAudit,
+        ListOwnAudit,
         scope=Scope.REQUEST,
     )
 

@@ -59,6 +59,7 @@ class JobProvider(Provider):
         return RetentionRules(
             kept=timedelta(days=s.retention_days),
             login_failures=timedelta(seconds=s.lockout_window + s.lockout_duration),
+            audit_log=timedelta(days=s.audit_retention_days),
         )
 
     @provide(scope=Scope.APP)

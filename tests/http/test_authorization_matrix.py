@@ -206,6 +206,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/jobs"): admin_only(owner=NO_OWNER_ADMIN),
     # a random job id: the admin gets past authorization to "no such job" (or 409, not failed)
     ("POST", f"{API}/jobs/{{job_id}}/retry"): admin_only(reached(404, 409), owner=NO_OWNER_ADMIN),
+    # ---- audit log (API.md "Audit log")
+    ("GET", f"{API}/audit"): admin_only(owner=NO_OWNER_ADMIN),
+    ("GET", f"{API}/users/me/audit"): signed_in(),
     # ---- todos (API.md "Todos": each user sees only their own)
     ("GET", f"{API}/todos"): signed_in(owner="the caller itself: it lists its own todos"),
     ("POST", f"{API}/todos"): signed_in(

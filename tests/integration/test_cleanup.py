@@ -12,6 +12,7 @@ import pytest
 from application.errors import RateLimitedError, UnauthenticatedError
 from application.identity.log_in import LogInCommand
 from application.identity.log_out import LogOutCommand
+from application.identity.ports import AuditFilters, IdentityUnitOfWork
 from application.identity.request_password_reset import RequestPasswordReset, RequestPasswordResetCommand
 from application.jobs.handle_event import HandleEvent
 from application.jobs.list_jobs import ListJobs, ListJobsCommand
@@ -21,6 +22,7 @@ from application.shared.events import Envelope
 from application.shared.housekeeping import CleanUp
 from domain.identity.user import Role
 from domain.jobs.job import Job, JobStatus
+from domain.shared.pagination import PageRequest
 from entrypoints.testing.harness import Harness, harness_settings
 from tests.support.builders import T0
 
@@ -48,7 +50,9 @@ async def _relay_and_handle(app: Harness) -> int:
 
 
 async def test_cleanup_deletes_what_has_expired_and_keeps_the_rest(database_url: str) -> None:
-    async with Harness(harness_settings(database_url, retention_days=7, lockout_threshold=2), start=T0) as app:
+    async with Harness(
+        harness_settings(database_url, retention_days=7, audit_retention_days=7, lockout_threshold=2), start=T0
+    ) as app:
         ada = await app.sign_up("ada@example.com", PASSWORD)
         bob = await app.sign_up("bob@example.com", PASSWORD)
         await app.log_out(LogOutCommand(actor=bob))  # ended now: kept 7 days
@@ -62,6 +66,9 @@ async def test_cleanup_deletes_what_has_expired_and_keeps_the_rest(database_url:
         async with app.use(JobsUnitOfWork) as uow, uow:  # an old job that never ran: kept
             await uow.jobs.add(Job.queue(event_id=stuck.event_id, name=stuck.name, now=app.clock.now()), stuck)
             await uow.commit()
+        async with app.use(IdentityUnitOfWork) as uow, uow:
+            audited = (await uow.audit_log.page(AuditFilters(), PageRequest())).total
+        assert audited > 0
         app.clock.advance(timedelta(days=8))
         await app.sign_up("cyd@example.com", PASSWORD)  # fresh: an unrelayed event, a live session
         await _fail_login(app, "cyd@example.com")  # inside the lockout window: kept
@@ -72,6 +79,7 @@ async def test_cleanup_deletes_what_has_expired_and_keeps_the_rest(database_url:
             "login_failures": 1,
             "link_tokens": 0,
             "password_reset_requests": 1,
+            "audit_log": audited,  # older than 7 days; cyd's are new
             "outbox": relayed,
             "jobs": 3,
         }

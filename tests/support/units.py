@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.identity import (
+    InMemoryAuditLog,
     InMemoryLoginAttemptRepository,
     InMemorySessionRepository,
     InMemoryUserRepository,
@@ -20,16 +21,23 @@ from adapters.memory.identity import (
 from adapters.memory.todos import InMemoryTodoRepository
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork
+from adapters.sql.audit import SqlAuditLog
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
 from adapters.sql.todos import SqlTodoRepository
 from adapters.sql.unit_of_work import SqlUnitOfWork
-from application.identity.ports import LoginAttemptRepository, SessionRepository, UserRepository
+from application.identity.ports import AuditLog, LoginAttemptRepository, SessionRepository, UserRepository
 from application.todos.ports import TodoRepository
 
 __all__ = ["AllRepositories", "memory_unit", "sql_unit"]
 
-_SQL = (SqlUserRepository, SqlSessionRepository, SqlLoginAttemptRepository, SqlTodoRepository)
-_MEMORY = (InMemoryUserRepository, InMemorySessionRepository, InMemoryLoginAttemptRepository, InMemoryTodoRepository)
+_SQL = (SqlUserRepository, SqlSessionRepository, SqlLoginAttemptRepository, SqlTodoRepository, SqlAuditLog)
+_MEMORY = (
+    InMemoryUserRepository,
+    InMemorySessionRepository,
+    InMemoryLoginAttemptRepository,
+    InMemoryTodoRepository,
+    InMemoryAuditLog,
+)
 
 
 class AllRepositories(ContextUnitOfWork[Any]):
@@ -52,6 +60,10 @@ class AllRepositories(ContextUnitOfWork[Any]):
     @property
     def todos(self) -> TodoRepository:
         return self._transaction.repository(self._kinds[3])  # type: ignore[no-any-return]
+
+    @property
+    def audit_log(self) -> AuditLog:
+        return self._transaction.repository(self._kinds[4])  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transaction, name)
