@@ -12,8 +12,6 @@ from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from application.errors import AlreadyExistsError, NotFoundError
 from application.identity.ports import (
-    AuditFilters,
-    AuditLog,
     IdentityUnitOfWork,
     LinkTokenRepository,
     LoginAttempt,
@@ -24,13 +22,14 @@ from application.identity.ports import (
     UserQuery,
     UserRepository,
 )
-from domain.identity.audit import AuditEntry, AuditEntryId
+from application.shared.audit import AuditFilters, AuditLog
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.link_token import LinkPurpose, LinkToken
 from domain.identity.password_reset import PasswordResetRequest, PasswordResetRequestId
 from domain.identity.session import Session
 from domain.identity.user import User
+from domain.shared.audit import AuditEntry, AuditEntryId
 from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page, PageRequest

@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, or_
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import audit_log
-from application.identity.ports import AuditFilters, AuditLog
-from domain.identity.audit import AuditEntry, AuditEntryId
+from application.shared.audit import AuditFilters, AuditLog
+from domain.shared.audit import AuditEntry, AuditEntryId
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page, PageRequest
 

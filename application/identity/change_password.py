@@ -6,14 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, UnauthenticatedError
-from application.identity.audit import Audit
 from application.identity.login_guard import LoginGuard
 from application.identity.ports import IdentityUnitOfWork, LoginAttemptRepository, PasswordHasher
 from application.shared.actor import Actor
+from application.shared.audit import Audit
 from application.shared.ports import Clock
-from domain.identity.audit import AuditType
 from domain.identity.password_policy import check_password
 from domain.identity.user import User
+from domain.shared.audit import AuditType
 from domain.shared.errors import InvalidValueError
 
 

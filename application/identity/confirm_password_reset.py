@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.identity.audit import Audit
 from application.identity.links import InvalidLinkError
 from application.identity.ports import IdentityUnitOfWork, LinkTokens, PasswordHasher
+from application.shared.audit import Audit
 from application.shared.ports import Clock
-from domain.identity.audit import AuditType
 from domain.identity.link_token import LinkPurpose
 from domain.identity.password_policy import check_password
 from domain.identity.user import User
+from domain.shared.audit import AuditType
 
 _RESET = LinkPurpose.PASSWORD_RESET
 

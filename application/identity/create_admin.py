@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.errors import AlreadyExistsError
-from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork, PasswordHasher
+from application.shared.audit import Audit
 from application.shared.ports import Clock, IdGenerator
-from domain.identity.audit import AuditType
 from domain.identity.email import Email
 from domain.identity.password_policy import check_password
 from domain.identity.user import Role, User
+from domain.shared.audit import AuditType
 from domain.shared.errors import IllegalTransitionError
 from domain.shared.ids import UserId
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.identity.policy import AuditPolicy
-from application.identity.ports import AuditFilters, IdentityUnitOfWork
+from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
+from application.shared.audit import AuditFilters
 from application.shared.authorization import Action, enforce
-from domain.identity.audit import AuditEntry
+from domain.shared.audit import AuditEntry
 from domain.shared.errors import InvalidValueError
 from domain.shared.ids import UserId
 from domain.shared.pagination import DEFAULT_PAGE_SIZE, Page, PageRequest

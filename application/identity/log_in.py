@@ -7,14 +7,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from application.errors import DependencyUnavailableError, RateLimitedError, UnauthenticatedError
-from application.identity.audit import Audit
 from application.identity.login_guard import LoginGuard
 from application.identity.ports import IdentityUnitOfWork, LoginAttemptRepository, PasswordHasher
 from application.identity.session_tokens import ClientInfo, SessionTokens, TokenPair
+from application.shared.audit import Audit
 from application.shared.ports import Clock
-from domain.identity.audit import AuditType
 from domain.identity.email import EMAIL_MAX_LENGTH, Email, normalize_email
 from domain.identity.user import User
+from domain.shared.audit import AuditType
 from domain.shared.errors import InvalidValueError
 from domain.shared.ids import UserId
 

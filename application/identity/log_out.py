@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
+from application.shared.audit import Audit
 from application.shared.ports import Clock
-from domain.identity.audit import AuditType
+from domain.shared.audit import AuditType
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from application.shared.audit import AuditLog
 from application.shared.unit_of_work import UnitOfWork
-from domain.identity.audit import AuditEntry
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
 from domain.identity.link_token import LinkPurpose, LinkToken
@@ -198,32 +198,6 @@ class PasswordResetRequestRepository(Protocol):
     @abstractmethod
     async def add(self, request: PasswordResetRequest) -> None:
         """Store one request: the same statement whether or not an account has the address."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditFilters:
-    """Which entries to list: all of them when every field is ``None``."""
-
-    type: str | None = None
-    user_id: UserId | None = None
-    """Entries whose actor or subject is this account."""
-    subject_id: UserId | None = None
-    """Entries about this account only."""
-    since: datetime | None = None
-    """Inclusive."""
-    until: datetime | None = None
-    """Exclusive."""
-
-
-class AuditLog(Protocol):
-    """The audit log: written in the transaction of the change it records, never changed."""
-
-    @abstractmethod
-    async def record(self, entry: AuditEntry) -> None: ...
-
-    @abstractmethod
-    async def page(self, filters: AuditFilters, page: PageRequest) -> Page[AuditEntry]:
-        """The matching entries, newest first (``at``, then id, descending)."""
 
 
 class IdentityUnitOfWork(UnitOfWork, Protocol):

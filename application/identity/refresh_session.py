@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import UnauthenticatedError
-from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork
 from application.identity.session_tokens import SessionTokens, TokenPair
+from application.shared.audit import Audit
 from application.shared.ports import Clock
-from domain.identity.audit import AuditType
 from domain.identity.session import RefreshTokenReusedError, Session, SessionExpiredError
+from domain.shared.audit import AuditType
 from domain.shared.errors import VersionMismatchError
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import AlreadyExistsError
-from application.identity.audit import Audit
 from application.identity.ports import IdentityUnitOfWork, PasswordHasher
 from application.identity.session_tokens import ClientInfo
 from application.identity.throttles import IdentityThrottles
+from application.shared.audit import Audit
 from application.shared.ports import Clock, IdGenerator
-from domain.identity.audit import AuditType
 from domain.identity.email import Email
 from domain.identity.password_policy import check_password
 from domain.identity.user import Role, User, display_name_for
+from domain.shared.audit import AuditType
 from domain.shared.ids import UserId
 
 

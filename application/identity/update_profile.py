@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.errors import UnauthenticatedError
-from application.identity.audit import Audit
 from application.identity.policy import UserPolicy
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
+from application.shared.audit import Audit
 from application.shared.authorization import Action, authorize
 from application.shared.ports import Clock
-from domain.identity.audit import AuditType
 from domain.identity.user import User
+from domain.shared.audit import AuditType
 from domain.shared.errors import InvalidValueError
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.identity.account_changes import end_sessions, load, refuse_last_admin
-from application.identity.audit import Audit
 from application.identity.policy import UserPolicy
 from application.identity.ports import IdentityUnitOfWork
 from application.identity.update_profile import nothing_to_change
 from application.shared.actor import Actor
+from application.shared.audit import Audit
 from application.shared.authorization import Action, authorize
 from application.shared.ports import Clock
-from domain.identity.audit import AuditType
 from domain.identity.user import Role, User
+from domain.shared.audit import AuditType
 from domain.shared.ids import UserId
 
 

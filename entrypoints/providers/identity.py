@@ -9,7 +9,6 @@ from dishka import Provider, Scope, decorate, provide, provide_all
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.security.link_tokens import HmacLinkTokens
 from adapters.sql.identity import SqlIdentityUnitOfWork
-from application.identity.audit import Audit
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.change_password import ChangePassword
 from application.identity.confirm_password_reset import ConfirmPasswordReset
@@ -41,6 +40,7 @@ from application.identity.verification_email import SendVerificationEmail
 from application.identity.verify_email import VerifyEmail
 from application.identity.welcome_email import SendWelcomeEmail
 from application.jobs.handle_event import EventHandlers
+from application.shared.audit import Audit
 from application.shared.rate_limits import RateLimit
 from domain.identity.lockout import LockoutPolicy
 from domain.identity.session import SessionLifetime

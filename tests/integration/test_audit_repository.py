@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import uuid4
 
-from application.identity.ports import AuditFilters
-from domain.identity.audit import AuditEntry, AuditEntryId
+from application.shared.audit import AuditFilters
+from domain.shared.audit import AuditEntry, AuditEntryId
 from domain.shared.ids import UserId
 from domain.shared.pagination import PageRequest
 from tests.integration.conftest import UowFactory

@@ -15,9 +15,10 @@ from application.errors import UnauthenticatedError
 from application.identity.create_admin import CreateAdminCommand
 from application.identity.delete_user import DeleteUser, DeleteUserCommand
 from application.identity.log_in import LogInCommand
-from application.identity.ports import AuditFilters, IdentityUnitOfWork
+from application.identity.ports import IdentityUnitOfWork
 from application.identity.register_user import RegisterUserCommand
 from application.identity.update_user import UpdateUser, UpdateUserCommand
+from application.shared.audit import AuditFilters
 from domain.identity.user import Role
 from domain.shared.pagination import PageRequest
 from entrypoints.testing.harness import Harness, harness_settings

@@ -12,12 +12,13 @@ import pytest
 from application.errors import RateLimitedError, UnauthenticatedError
 from application.identity.log_in import LogInCommand
 from application.identity.log_out import LogOutCommand
-from application.identity.ports import AuditFilters, IdentityUnitOfWork
+from application.identity.ports import IdentityUnitOfWork
 from application.identity.request_password_reset import RequestPasswordReset, RequestPasswordResetCommand
 from application.jobs.handle_event import HandleEvent
 from application.jobs.list_jobs import ListJobs, ListJobsCommand
 from application.jobs.ports import JobsUnitOfWork
 from application.jobs.relay_outbox import RelayOutbox
+from application.shared.audit import AuditFilters
 from application.shared.events import Envelope
 from application.shared.housekeeping import CleanUp
 from domain.identity.user import Role

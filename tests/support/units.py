@@ -25,7 +25,8 @@ from adapters.sql.audit import SqlAuditLog
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
 from adapters.sql.todos import SqlTodoRepository
 from adapters.sql.unit_of_work import SqlUnitOfWork
-from application.identity.ports import AuditLog, LoginAttemptRepository, SessionRepository, UserRepository
+from application.identity.ports import LoginAttemptRepository, SessionRepository, UserRepository
+from application.shared.audit import AuditLog
 from application.todos.ports import TodoRepository
 
 __all__ = ["AllRepositories", "memory_unit", "sql_unit"]

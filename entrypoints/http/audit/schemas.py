@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.identity.audit import AuditEntry
+from domain.shared.audit import AuditEntry
 from domain.shared.pagination import Page
 from entrypoints.http.pages import page_fields
 

@@ -1,15 +1,47 @@
-"""``Audit``: builds the audit entries of one request (or job), for use-cases to record in
-the unit of work that makes the change they describe, before its ``commit()``."""
+"""The audit log: its port (``AuditLog``, ``AuditFilters``) and ``Audit``, which builds the
+entries of one request (or job) for use-cases to record in the unit of work that makes the
+change they describe, before its ``commit()``."""
 
 from __future__ import annotations
 
-from application.identity.ports import AuditLog
+from abc import abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
 from application.shared.events import Provenance
 from application.shared.ports import Clock, IdGenerator
-from domain.identity.audit import AuditDetail, AuditEntry, AuditEntryId
+from domain.shared.audit import AuditDetail, AuditEntry, AuditEntryId
 from domain.shared.ids import UserId
+from domain.shared.pagination import Page, PageRequest
 
-__all__ = ["Audit"]
+__all__ = ["Audit", "AuditFilters", "AuditLog"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditFilters:
+    """Which entries to list: all of them when every field is ``None``."""
+
+    type: str | None = None
+    user_id: UserId | None = None
+    """Entries whose actor or subject is this account."""
+    subject_id: UserId | None = None
+    """Entries about this account only."""
+    since: datetime | None = None
+    """Inclusive."""
+    until: datetime | None = None
+    """Exclusive."""
+
+
+class AuditLog(Protocol):
+    """The audit log: written in the transaction of the change it records, never changed."""
+
+    @abstractmethod
+    async def record(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    async def page(self, filters: AuditFilters, page: PageRequest) -> Page[AuditEntry]:
+        """The matching entries, newest first (``at``, then id, descending)."""
 
 
 class Audit:
