@@ -1,0 +1,1 @@
+"""Files: public images, recognised by content and stored under random keys."""

@@ -1,0 +1,1 @@
+"""Posts: published writing with slugs and tags (API.md, "Posts")."""
