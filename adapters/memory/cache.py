@@ -1,0 +1,95 @@
+"""``InMemoryCache``: the ``Cache`` of one process; ``NoCache``: a cache that never stores.
+
+``InMemoryCache`` keeps encoded values (so a read is a fresh copy) with their expiry, read
+from the clock, at most ``max_entries`` of them: the least recently used go first. Values of
+ended generations are never read again and age out the same way. It cannot fail, so it never
+bypasses. ``NoCache`` is for several processes without a shared store, where a per-process
+cache would serve values another process's write has ended.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TypeVar
+
+from adapters.shared.cache_codec import UndecodableError, decode, encode
+from application.shared.cache import Cache, CacheStats, Lookup
+from application.shared.ports import Clock
+
+__all__ = ["InMemoryCache", "NoCache"]
+
+_T = TypeVar("_T")
+
+_Slot = tuple[str, int, str]  # (namespace, generation, key)
+
+
+class InMemoryCache(Cache):
+    def __init__(self, clock: Clock, *, max_entries: int = 10_000) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._clock = clock
+        self._max_entries = max_entries
+        self._generations: dict[str, int] = {}
+        self._entries: OrderedDict[_Slot, tuple[bytes, float]] = OrderedDict()  # -> (value, expires at)
+        self._stats = CacheStats()
+
+    @property
+    def stats(self) -> CacheStats:
+        return self._stats
+
+    async def get(self, namespace: str, key: str, kind: type[_T]) -> Lookup[_T]:
+        generation = self._generations.get(namespace, 0)
+        slot = (namespace, generation, key)
+        entry = self._entries.get(slot)
+        value: _T | None = None
+        if entry is not None and entry[1] > self._now():
+            try:
+                value = decode(entry[0], kind)
+            except UndecodableError:
+                value = None
+        if value is None:
+            if entry is not None:
+                del self._entries[slot]
+            self._stats.misses += 1
+        else:
+            self._entries.move_to_end(slot)
+            self._stats.hits += 1
+        return Lookup(namespace, key, kind, generation, value)
+
+    async def put(self, lookup: Lookup[_T], value: _T, ttl_seconds: float) -> None:
+        generation = lookup.generation
+        # A value loaded before a bump belongs to an ended generation: nobody would read it.
+        if generation is None or ttl_seconds <= 0 or generation != self._generations.get(lookup.namespace, 0):
+            return
+        slot = (lookup.namespace, generation, lookup.key)
+        self._entries[slot] = (encode(value), self._now() + ttl_seconds)
+        self._entries.move_to_end(slot)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    async def bump(self, namespace: str) -> None:
+        self._generations[namespace] = self._generations.get(namespace, 0) + 1
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+
+class NoCache(Cache):
+    """Every ``get`` is a bypass (counted as a miss); ``put`` and ``bump`` do nothing."""
+
+    def __init__(self) -> None:
+        self._stats = CacheStats()
+
+    @property
+    def stats(self) -> CacheStats:
+        return self._stats
+
+    async def get(self, namespace: str, key: str, kind: type[_T]) -> Lookup[_T]:
+        self._stats.misses += 1
+        return Lookup(namespace, key, kind, None)
+
+    async def put(self, lookup: Lookup[_T], value: _T, ttl_seconds: float) -> None:
+        return None
+
+    async def bump(self, namespace: str) -> None:
+        return None
