@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     false,
 )
@@ -20,7 +21,9 @@ from sqlalchemy import (
 from adapters.sql.types import UtcDateTime
 
 __all__ = [
+    "POSTS_SEARCH",
     "audit_log",
+    "files",
     "handled_events",
     "jobs",
     "link_tokens",
@@ -28,8 +31,11 @@ __all__ = [
     "metadata",
     "outbox",
     "password_reset_requests",
+    "post_tags",
+    "posts",
     "refresh_tokens",
     "sessions",
+    "tags",
     "todos",
     "users",
 ]
@@ -217,3 +223,70 @@ audit_log = Table(
 Index("ix_audit_log_at", audit_log.c.at, audit_log.c.id)
 Index("ix_audit_log_subject_at", audit_log.c.subject_id, audit_log.c.at, audit_log.c.id)
 Index("ix_audit_log_actor_at", audit_log.c.actor_id, audit_log.c.at, audit_log.c.id)
+
+# Posts. ``tags`` repeats the post's tag names (sorted, space-separated, '' for none) so a
+# page of posts is one query; ``post_tags`` is the normalized copy that the tag filter and
+# the tag counts read through their indexes.
+#
+# Titles sort by code point, as todos' do. On PostgreSQL the column itself is in the "C"
+# collation, so a plain index on it serves ``ORDER BY title`` (an index in the database's
+# collation would not, and an expression index on ``title COLLATE "C"`` cannot be declared
+# for SQLite, which has no "C" collation); SQLite compares text as UTF-8 bytes (BINARY),
+# which is the same order, so it keeps its default.
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("author_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("slug", String(80), nullable=False),
+    Column("title", String(200, collation="C").with_variant(String(200), "sqlite"), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("image_key", String(64), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("slug"),
+)
+# Every sort of the public listing (published posts) and the author's own listing walks an
+# index in order and stops after one page.
+Index("ix_posts_published_created", posts.c.published, posts.c.created_at, posts.c.id)
+Index("ix_posts_published_updated", posts.c.published, posts.c.updated_at, posts.c.id)
+Index("ix_posts_published_title", posts.c.published, posts.c.title, posts.c.id)
+Index("ix_posts_author_created", posts.c.author_id, posts.c.created_at, posts.c.id)
+
+POSTS_SEARCH = "search"
+"""PostgreSQL only (migration 0009): ``posts.search``, a stored generated ``tsvector`` of
+``to_tsvector('simple', title || ' ' || content)`` with the GIN index ``ix_posts_search``.
+It is not in the ``posts`` table above, since SQLite has no ``tsvector``: queries name it
+with ``literal_column``, and the schema comparison leaves it out."""
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("name", String(32), nullable=False, unique=True),
+)
+
+post_tags = Table(
+    "post_tags",
+    metadata,
+    Column("post_id", Uuid, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", _BigId, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+# The posts of one tag (the primary key serves the tags of one post).
+Index("ix_post_tags_tag_post", post_tags.c.tag_id, post_tags.c.post_id)
+
+# The record of each stored upload (the bytes are in file storage, under ``key``).
+files = Table(
+    "files",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    # Indexed for the cascade when the owner's account is deleted.
+    Column("owner_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("content_type", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

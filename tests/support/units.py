@@ -18,26 +18,40 @@ from adapters.memory.identity import (
     InMemorySessionRepository,
     InMemoryUserRepository,
 )
+from adapters.memory.posts import InMemoryFileRepository, InMemoryPostRepository
 from adapters.memory.todos import InMemoryTodoRepository
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork
 from adapters.sql.audit import SqlAuditLog
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
+from adapters.sql.posts import SqlFileRepository, SqlPostRepository
 from adapters.sql.todos import SqlTodoRepository
 from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.files.ports import FileRepository
 from application.identity.ports import LoginAttemptRepository, SessionRepository, UserRepository
+from application.posts.ports import PostRepository
 from application.shared.audit import AuditLog
 from application.todos.ports import TodoRepository
 
 __all__ = ["AllRepositories", "memory_unit", "sql_unit"]
 
-_SQL = (SqlUserRepository, SqlSessionRepository, SqlLoginAttemptRepository, SqlTodoRepository, SqlAuditLog)
+_SQL = (
+    SqlUserRepository,
+    SqlSessionRepository,
+    SqlLoginAttemptRepository,
+    SqlTodoRepository,
+    SqlAuditLog,
+    SqlPostRepository,
+    SqlFileRepository,
+)
 _MEMORY = (
     InMemoryUserRepository,
     InMemorySessionRepository,
     InMemoryLoginAttemptRepository,
     InMemoryTodoRepository,
     InMemoryAuditLog,
+    InMemoryPostRepository,
+    InMemoryFileRepository,
 )
 
 
@@ -65,6 +79,14 @@ class AllRepositories(ContextUnitOfWork[Any]):
     @property
     def audit_log(self) -> AuditLog:
         return self._transaction.repository(self._kinds[4])  # type: ignore[no-any-return]
+
+    @property
+    def posts(self) -> PostRepository:
+        return self._transaction.repository(self._kinds[5])  # type: ignore[no-any-return]
+
+    @property
+    def files(self) -> FileRepository:
+        return self._transaction.repository(self._kinds[6])  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transaction, name)

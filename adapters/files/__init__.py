@@ -1,0 +1,1 @@
+"""File storage adapters: image bytes kept by ``FileKey``."""
