@@ -14,8 +14,10 @@ from arq.connections import ArqRedis
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from redis.asyncio import Redis
 
+from adapters.memory.cache import InMemoryCache, NoCache
 from adapters.memory.job_queue import InProcessJobQueue
 from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.redis.cache import RedisCache
 from adapters.redis.client import create_redis
 from adapters.redis.health import RedisHealthProbe
 from adapters.redis.job_queue import ArqJobQueue, arq_redis
@@ -27,6 +29,7 @@ from adapters.system.ids import Uuid7Generator
 from application.identity.ports import PasswordHasher, TokenIssuer
 from application.jobs.due_jobs import Doorbell
 from application.jobs.ports import JobQueue
+from application.shared.cache import Cache
 from application.shared.events import Provenance
 from application.shared.ports import Clock, IdGenerator
 from application.shared.rate_limits import RateLimiter, Throttle
@@ -34,6 +37,7 @@ from application.shared.readiness import CheckReadiness, HealthProbe
 from entrypoints.providers.email import EmailProvider
 from entrypoints.providers.identity import identity_providers
 from entrypoints.providers.jobs import job_providers
+from entrypoints.providers.posts import post_providers
 from entrypoints.providers.storage import DatabaseProbe, MemoryStorage, SqlStorage, Storage
 from entrypoints.providers.todos import todo_providers
 from entrypoints.settings import Settings
@@ -42,7 +46,12 @@ __all__ = ["CONTEXTS", "build_container"]
 
 # Jobs first: the other contexts add their event handlers to its ``EventHandlers`` with a
 # dishka ``decorate``, which applies only to what providers before it provide.
-CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (job_providers, identity_providers, todo_providers)
+CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (
+    job_providers,
+    identity_providers,
+    todo_providers,
+    post_providers,
+)
 
 
 class InfraProvider(Provider):
@@ -83,7 +92,9 @@ class InfraProvider(Provider):
 
 class InProcessProvider(Provider):
     """No Redis configured: per-process rate limits; jobs run in this process (the job
-    records are their queue); readiness asks the database only."""
+    records are their queue); readiness asks the database only. The cache is this
+    process's memory when it is the only process; with several ``serve`` workers there is
+    no cache at all, since one process could not end another's generation."""
 
     doorbell = provide(Doorbell, scope=Scope.APP)
     job_queue = provide(InProcessJobQueue, provides=JobQueue, scope=Scope.APP)
@@ -91,6 +102,10 @@ class InProcessProvider(Provider):
     @provide(scope=Scope.APP)
     def rate_limiter(self, clock: Clock) -> RateLimiter:
         return InMemoryRateLimiter(clock)
+
+    @provide(scope=Scope.APP)
+    def cache(self, s: Settings, clock: Clock) -> Cache:
+        return InMemoryCache(clock) if s.workers == 1 else NoCache()
 
     @provide(scope=Scope.APP)
     def probes(self, database: DatabaseProbe) -> tuple[HealthProbe, ...]:
@@ -109,6 +124,10 @@ class RedisProvider(Provider):
     @provide(scope=Scope.APP)
     def rate_limiter(self, redis: Redis) -> RateLimiter:
         return RedisRateLimiter(redis)
+
+    @provide(scope=Scope.APP)
+    def cache(self, redis: Redis) -> Cache:
+        return RedisCache(redis)
 
     @provide(scope=Scope.APP)
     def arq(self, redis: Redis) -> ArqRedis:

@@ -10,6 +10,7 @@ from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.audit import Audit
 from application.shared.authorization import Action, authorize
+from application.shared.cache import PUBLIC_CONTENT, Cache
 from application.shared.ports import Clock
 from domain.shared.audit import AuditType
 from domain.shared.ids import UserId
@@ -29,15 +30,17 @@ class DeleteUser:
       holds under concurrency as `UpdateUser`'s does (the admins' lock).
     - The account's sessions, refresh tokens, mailed links and todos go with it, in the same
       transaction: its access tokens get 401 on their next request, in every process.
-    - Posts (a later context) will be deleted with their author, in this transaction, as
-      todos are (`ON DELETE CASCADE` on `posts.author_id`): no post is left pointing at an
-      account that is gone, and none is shown with a "deleted author".
+    - Posts are deleted with their author, in this transaction, as todos are (`ON DELETE
+      CASCADE` on `posts.author_id`): no post is left pointing at an account that is gone,
+      and none is shown with a "deleted author". The cache of public content starts a new
+      generation before this returns, so no cached list still shows them.
     - The event `user.deleted` is committed with the deletion (the audit entry
       `user.deleted` is written in that transaction too, and outlives the account).
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock, audit: Audit) -> None:
+    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock, audit: Audit, cache: Cache) -> None:
         self._uow = uow
+        self._cache = cache
         self._policy = policy
         self._clock = clock
         self._audit = audit
@@ -59,3 +62,4 @@ class DeleteUser:
                 detail={"role": user.role.value},
             )
             await uow.commit()
+        await self._cache.bump(PUBLIC_CONTENT)

@@ -33,6 +33,7 @@ class AuditType:
     USER_UPDATED = "user.updated"
     USER_DELETED = "user.deleted"
     ADMIN_CREATED = "admin.created"
+    POST_DELETED_BY_ADMIN = "post.deleted_by_admin"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,11 +17,13 @@ from litestar.types import ASGIApp
 from entrypoints.container import build_container
 from entrypoints.http.audit.controllers import AuditController
 from entrypoints.http.auth import HttpProvider
+from entrypoints.http.files.controllers import FileController, UploadController
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
 from entrypoints.http.jobs.controllers import JobController
 from entrypoints.http.media_types import require_declared_media_type, require_strict_json_body
 from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, openapi_config, openapi_json
+from entrypoints.http.posts.controllers import PostController, TagController
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.request_context import RequestContext
 from entrypoints.http.todos.controllers import TodoController
@@ -89,10 +91,20 @@ def create_app(
             await container.close()
 
     api = Router(
-        path="/api/v1", route_handlers=[AuthController, UserController, TodoController, JobController, AuditController]
+        path="/api/v1",
+        route_handlers=[
+            AuthController,
+            UserController,
+            TodoController,
+            PostController,
+            TagController,
+            UploadController,
+            JobController,
+            AuditController,
+        ],
     )
     app = Litestar(
-        route_handlers=[api, HealthController, openapi_json],
+        route_handlers=[api, HealthController, FileController, openapi_json],
         exception_handlers=exception_handlers(),
         before_request=_before_request,
         lifespan=[lifespan],

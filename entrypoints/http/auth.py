@@ -15,10 +15,12 @@ from application.shared.actor import Actor
 from application.shared.events import Provenance
 from entrypoints.http.request_context import REQUEST_ID_STATE
 
-__all__ = ["BEARER_SECURITY", "HttpProvider", "bearer_token", "client_info"]
+__all__ = ["BEARER_SECURITY", "OPTIONAL_BEARER_SECURITY", "HttpProvider", "bearer_token", "client_info"]
 
 # Either scheme works on every protected operation; the OAuth2 one drives the docs UI's login.
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"OAuth2Password": []}]
+OPTIONAL_BEARER_SECURITY: list[dict[str, list[str]]] = [{}, *BEARER_SECURITY]
+"""Anonymous callers welcome; a token, when sent, must be valid (401 otherwise)."""
 
 
 def bearer_token(authorization: str | None) -> str | None:

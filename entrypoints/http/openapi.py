@@ -17,7 +17,9 @@ from litestar.openapi.spec import (
     Components,
     OAuthFlow,
     OAuthFlows,
+    OpenAPIMediaType,
     OpenAPIResponse,
+    OpenAPIType,
     Operation,
     PathItem,
     RequestBody,
@@ -118,6 +120,19 @@ _BODY_PROBLEMS = {
 }
 
 
+STREAMS = "streams"
+"""A handler's ``opt`` key: ``{media type: description}`` of the bodies its 200 streams
+(``Stream`` responses, which Litestar documents as JSON)."""
+
+
+def _streaming_operations(app: Litestar) -> Iterator[tuple[str, str, dict[str, str]]]:
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if STREAMS in handler.opt:
+                    yield from ((route.path_format, m.lower(), handler.opt[STREAMS]) for m in handler.http_methods)
+
+
 def _operations(paths: dict[str, PathItem]) -> Iterator[Operation]:
     for item in paths.values():
         for method in ("get", "put", "post", "delete", "patch"):
@@ -133,8 +148,18 @@ def finish_openapi(app: Litestar) -> None:
       = None``).
     - The problems every request can meet before its handler (431; 413 and 415 for a body)
       are listed with the operation's own, in the same problem shape as its 400.
+    - A streamed 200 (export, file download) is in the media types the handler names under
+      ``opt[STREAMS]``, not JSON.
     """
     paths = app.openapi_schema.paths or {}
+    for path, method, media_types in _streaming_operations(app):
+        operation = getattr(paths.get(path), method, None)
+        if isinstance(operation, Operation) and operation.responses is not None:
+            description = "; ".join(f"{kind}: {text}" for kind, text in media_types.items())
+            operation.responses["200"] = OpenAPIResponse(
+                description=description,
+                content={kind: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)) for kind in media_types},
+            )
     for path, method, _ in _operations_with_optional_body(app):
         operation = getattr(paths.get(path), method, None)
         if isinstance(operation, Operation) and isinstance(operation.request_body, RequestBody):

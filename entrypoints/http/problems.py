@@ -29,6 +29,7 @@ from application.errors import (
     VersionRequiredError,
 )
 from application.identity.links import InvalidLinkError
+from domain.files.images import FileTooLargeError, UnsupportedMediaTypeError
 from domain.identity.session import RefreshTokenReusedError, SessionExpiredError
 from domain.identity.user import LastActiveAdminError
 from domain.shared.errors import DomainError, IllegalTransitionError, InvalidValueError, VersionMismatchError
@@ -81,6 +82,8 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     DependencyUnavailableError: ProblemKind(503, "dependency-unavailable", "A dependency is unavailable"),
     InvalidLinkError: ProblemKind(400, "invalid-link", "The link is invalid or has expired"),
     LastActiveAdminError: ProblemKind(409, "last-active-admin", "The last active admin must stay"),
+    UnsupportedMediaTypeError: ProblemKind(415, "unsupported-media-type", "The file is not an accepted image"),
+    FileTooLargeError: ProblemKind(413, "file-too-large", "The file is too large"),
 }
 
 # Detail texts the client may see. Errors whose message could carry internals get a fixed text.

@@ -12,7 +12,11 @@ This module needs nothing beyond portside; ``entrypoints.testing.strategies`` an
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import functools
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -68,13 +72,22 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 _SECRET = "portside-testing-harness-secret-not-for-production"
 
 
+@functools.cache
+def _scratch_uploads() -> str:
+    directory = tempfile.mkdtemp(prefix="portside-uploads-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
 def harness_settings(database_url: str = MEMORY_DATABASE_URL, **changes: Any) -> Settings:
     """Settings for checks, with ``changes`` (any ``Settings`` field) on top.
 
     Hashing is argon2id at 1 MiB and one pass (fast, and far too weak for production), the
-    JWT secret is fixed, the per-client rate limits and the access log are off.
+    JWT secret is fixed, the per-client rate limits and the access log are off, and uploads
+    go to a scratch directory of this process (removed when it exits), not ``./var``.
     """
     base = Settings(
+        upload_dir=_scratch_uploads(),
         database_url=database_url,
         jwt_secret=_SECRET,
         argon2_memory_kib=1024,

@@ -40,6 +40,7 @@ from entrypoints.http.app import create_app, http_providers
 from tests.http.conftest import API, PASSWORD, Api, fixed_clock_provider
 from tests.http.helpers import PRIVATE_VIEW_KEYS, assert_problem, assert_unauthorized, claims_of
 from tests.support.builders import T0
+from tests.support.images import a_png
 from tests.support.services import truncate_pg
 from tests.support.settings import test_settings
 
@@ -97,6 +98,10 @@ def json_body(payload: dict[str, Any], **headers: str) -> Body:
 
 
 IF_MATCH_FIRST = {"If-Match": '"1"'}  # every case's todo is fresh: version 1
+
+
+async def image_body(_: Scene) -> dict[str, Any]:
+    return {"files": {"file": ("a.png", a_png(), "image/png")}}
 
 
 async def register_body(scene: Scene) -> dict[str, Any]:
@@ -160,6 +165,8 @@ def owner_only(body: Body = no_body) -> Row:
 
 
 TODO = f"{API}/todos/{{todo_id}}"
+POST = f"{API}/posts/{{post_id}}"
+POST_AUTHOR = "the post's author (every case's post is a fresh draft: hidden from other users)"
 USER = f"{API}/users/{{user_id}}"
 NO_OWNER_ADMIN = "nobody: admin only; a non-admin (owner or not) is forbidden"
 
@@ -219,6 +226,32 @@ TABLE: dict[tuple[str, str], Row] = {
     ("PATCH", TODO): owner_only(json_body({"title": "Buy oat milk"}, **IF_MATCH_FIRST)),
     ("PATCH", f"{TODO}/toggle"): owner_only(json_body({}, **IF_MATCH_FIRST)),
     ("DELETE", TODO): owner_only(json_body({}, **IF_MATCH_FIRST)),
+    # ---- posts (API.md "Posts"): a draft is its author's (an admin sees and deletes it,
+    # but only the author edits); published posts are public
+    ("GET", f"{API}/posts"): public(),
+    ("GET", f"{API}/tags"): public(),
+    ("GET", f"{API}/posts/export"): signed_in(owner="the caller itself: it exports what it may see"),
+    ("POST", f"{API}/posts"): signed_in(
+        json_body({"title": "Hello world", "content": "Body"}), owner="the caller itself: it writes its own post"
+    ),
+    ("GET", POST): Row(POST_AUTHOR, HIDDEN, HIDDEN, ALLOWED, ALLOWED),
+    ("GET", f"{API}/posts/by-slug/{{slug}}"): Row(POST_AUTHOR, HIDDEN, HIDDEN, ALLOWED, ALLOWED),
+    ("PUT", POST): Row(
+        POST_AUTHOR,
+        DENIED,
+        HIDDEN,
+        ALLOWED,
+        FORBIDDEN,
+        json_body({"title": "Renamed", "content": "Body", "tags": [], "published": False}, **IF_MATCH_FIRST),
+    ),
+    ("PATCH", POST): Row(
+        POST_AUTHOR, DENIED, HIDDEN, ALLOWED, FORBIDDEN, json_body({"title": "Renamed"}, **IF_MATCH_FIRST)
+    ),
+    ("DELETE", POST): Row(POST_AUTHOR, DENIED, HIDDEN, ALLOWED, ALLOWED, json_body({}, **IF_MATCH_FIRST)),
+    ("POST", f"{POST}/image"): Row(POST_AUTHOR, DENIED, HIDDEN, ALLOWED, FORBIDDEN, image_body),
+    # ---- files (API.md "Files and operations"): uploads need a bearer, downloads are public
+    ("POST", f"{API}/files"): signed_in(image_body, owner="the caller itself: it uploads its own file"),
+    ("GET", "/files/{key}"): public(owner="nobody: files are public by their random key"),
 }
 
 
@@ -286,6 +319,8 @@ class Scene:
     tag: str = field(default_factory=lambda: uuid4().hex[:12])
     _accounts: dict[str, Account] = field(default_factory=dict)
     _todo_id: str | None = None
+    _post: dict[str, Any] | None = None
+    _file_key: str | None = None
 
     def email(self, who: str) -> str:
         return f"{who}-{self.tag}@example.com"
@@ -314,9 +349,38 @@ class Scene:
             self._todo_id = str(response.json()["id"])
         return self._todo_id
 
+    async def post(self) -> dict[str, Any]:
+        """The owner's draft."""
+        if self._post is None:
+            owner = await self.account("owner")
+            response = await self.api.client.post(
+                f"{API}/posts",
+                json={"title": f"Draft {self.tag}", "content": "Body"},
+                headers=self.api.bearer(owner.access_token),
+            )
+            assert response.status_code == 201, response.text
+            self._post = response.json()
+        return self._post
+
+    async def file_key(self) -> str:
+        if self._file_key is None:
+            owner = await self.account("owner")
+            response = await self.api.client.post(
+                f"{API}/files", **await image_body(self), headers=self.api.bearer(owner.access_token)
+            )
+            assert response.status_code == 201, response.text
+            self._file_key = str(response.json()["url"]).rsplit("/", 1)[1]
+        return self._file_key
+
     async def path_parameter(self, name: str) -> str:
         if name == "todo_id":
             return await self.todo_id()
+        if name == "post_id":
+            return str((await self.post())["id"])
+        if name == "slug":
+            return str((await self.post())["slug"])
+        if name == "key":
+            return await self.file_key()
         if name == "user_id":
             return (await self.account("owner")).id
         if name == "session_id":

@@ -1,0 +1,1 @@
+"""Files: public images stored by random key (API.md, "Files and operations")."""

@@ -1,0 +1,1 @@
+"""``/api/v1/files`` (upload) and ``/files/{key}`` (public download)."""

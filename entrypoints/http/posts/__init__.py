@@ -1,0 +1,1 @@
+"""``/api/v1/posts`` and ``/api/v1/tags``."""
