@@ -2,7 +2,7 @@
 
 Starts PostgreSQL-backed portside (Redis configured, N workers, JSON access log to a file)
 and a bare Litestar + asyncpg reference app under the same ASGI server, seeds a user and
-1,000 todos, drives both with wrk, and prints one table (also written as JSON under
+1,000 todos and 1,000 published posts, drives both with wrk, and prints one table (also written as JSON under
 bench/results/). Targets are reported, never asserted.
 
     .venv/bin/python bench/run.py [--workers 2] [--duration 15] [--server granian|uvicorn]
@@ -136,7 +136,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-async def _seed() -> tuple[str, list[str]]:
+async def _seed() -> tuple[str, list[str], list[str]]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORTSIDE_PORT}/api/v1", timeout=30) as client:
         await client.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})
         for i in range(1, LOGIN_ACCOUNTS + 1):
@@ -149,7 +149,23 @@ async def _seed() -> tuple[str, list[str]]:
                 client.post("/todos", json={"title": f"todo {n}"}, headers=headers) for n in range(start, start + 50)
             ]
             ids += [response.json()["id"] for response in await asyncio.gather(*batch)]
-    return token, ids
+        post_ids: list[str] = []
+        for start in range(0, 1000, 50):
+            posts = [
+                client.post(
+                    "/posts",
+                    json={
+                        "title": f"Post {n}",
+                        "content": f"The body of post {n}.",
+                        "tags": [f"t{n % 10}"],
+                        "published": True,
+                    },
+                    headers=headers,
+                )
+                for n in range(start, start + 50)
+            ]
+            post_ids += [response.json()["id"] for response in await asyncio.gather(*posts)]
+    return token, ids, post_ids
 
 
 def _script(name: str) -> Path:
@@ -187,11 +203,12 @@ def _result(name: str, target: str, connections: int, data: dict[str, float]) ->
     )
 
 
-def _run_all(seconds: int, token: str, ids: list[str]) -> list[Result]:
+def _run_all(seconds: int, token: str, ids: list[str], post_ids: list[str]) -> list[Result]:
     env = {
         **os.environ,
         "BENCH_TOKEN": token,
         "BENCH_IDS": ",".join(ids[:200]),
+        "BENCH_POST_IDS": ",".join(post_ids[:200]),
         "BENCH_PASSWORD": PASSWORD,
         "BENCH_LOGIN_ACCOUNTS": str(LOGIN_ACCOUNTS),
     }
@@ -206,6 +223,8 @@ def _run_all(seconds: int, token: str, ids: list[str]) -> list[Result]:
         ("GET /todos?size=20", "portside", 64, f"{p}/api/v1/todos?size=20", "get"),
         ("GET /todos/{id}", "portside", 64, f"{p}/api/v1/todos/", "get_many"),
         ("GET /todos/{id}", "portside", 256, f"{p}/api/v1/todos/", "get_many"),
+        ("GET /posts?size=20 anonymous", "portside", 64, f"{p}/api/v1/posts?size=20", "get_anonymous"),
+        ("GET /posts/{id} anonymous", "portside", 64, f"{p}/api/v1/posts/", "get_many_anonymous"),
         ("POST /todos", "portside", 64, f"{p}/api/v1/todos", "post_todo"),
         ("PATCH /todos/{id} If-Match: *", "portside", 64, f"{p}/api/v1/todos/", "patch_todo"),
         ("POST /auth/login", "portside", 8, f"{p}/api/v1/auth/login", "login"),
@@ -258,6 +277,7 @@ def _targets(results: list[Result], ratios: dict[str, float]) -> list[tuple[str,
     portside = [r for r in results if r.target == "portside"]
     return [
         ("GET /todos/{id} >= 0.5 x one-row ceiling", ratios["GET /todos/{id} c=64"] >= 0.5),
+        ("GET /posts/{id} >= 0.5 x one-row ceiling", ratios["GET /posts/{id} anonymous c=64"] >= 0.5),
         ("/health >= 0.6 x JSON ceiling", ratios["GET /health c=64"] >= 0.6),
         (
             "list and writes >= 0.35 x one-row ceiling",
@@ -335,9 +355,9 @@ def main() -> int:
     try:
         _wait_until_up(f"http://127.0.0.1:{PORTSIDE_PORT}/health", portside)
         _wait_until_up(f"http://127.0.0.1:{REFERENCE_PORT}/json", reference)
-        token, ids = asyncio.run(_seed())
+        token, ids, post_ids = asyncio.run(_seed())
         print(f"portside vs ceiling, {args.server}, {args.workers} workers each, wrk -t1, {args.duration} s per run")
-        results = _run_all(args.duration, token, ids)
+        results = _run_all(args.duration, token, ids, post_ids)
     finally:
         for process in (portside, reference):
             process.terminate()
