@@ -10,10 +10,14 @@ Every failure of Redis (refused, reset, timed out) is counted in ``stats.errors`
 *pending*: its reads bypass, and each one first retries the bump (inside the same script)
 until one succeeds, because Redis may still hold values of the generation the failed bump
 should have ended. The client must not decode responses (``decode_responses=False``).
+
+Each call waits at most ``timeout`` seconds (0.5 by default), far less than the client's own
+socket timeout: a Redis that hangs costs a read half a second, then the database answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TypeVar
 
 import structlog
@@ -46,8 +50,9 @@ _UNAVAILABLE = (RedisError, OSError)
 
 
 class RedisCache(Cache):
-    def __init__(self, redis: Redis, *, prefix: str = "portside:cache:") -> None:
+    def __init__(self, redis: Redis, *, prefix: str = "portside:cache:", timeout: float = 0.5) -> None:
         self._redis = redis
+        self._timeout = timeout
         self._get = redis.register_script(_GET)
         self._prefix = prefix
         # Namespaces whose bump failed, each with the number of that failure: a success
@@ -63,10 +68,11 @@ class RedisCache(Cache):
     async def get(self, namespace: str, key: str, kind: type[_T]) -> Lookup[_T]:
         pending = self._pending.get(namespace)
         try:
-            generation, data = await self._get(
-                keys=[self._generation_key(namespace)],
-                args=[f"{self._prefix}{namespace}:", key, "0" if pending is None else "1"],
-            )
+            async with asyncio.timeout(self._timeout):
+                generation, data = await self._get(
+                    keys=[self._generation_key(namespace)],
+                    args=[f"{self._prefix}{namespace}:", key, "0" if pending is None else "1"],
+                )
         except _UNAVAILABLE as error:
             self._failed("get" if pending is None else "bump", namespace, error)
             return Lookup(namespace, key, kind, None)
@@ -90,14 +96,16 @@ class RedisCache(Cache):
             return
         name = f"{self._prefix}{lookup.namespace}:{lookup.generation}:{lookup.key}"
         try:
-            await self._redis.set(name, encode(value), px=ttl_ms)
+            async with asyncio.timeout(self._timeout):
+                await self._redis.set(name, encode(value), px=ttl_ms)
         except _UNAVAILABLE as error:
             self._failed("put", lookup.namespace, error)
 
     async def bump(self, namespace: str) -> None:
         failures = self._failures
         try:
-            await self._redis.incr(self._generation_key(namespace))
+            async with asyncio.timeout(self._timeout):
+                await self._redis.incr(self._generation_key(namespace))
         except _UNAVAILABLE as error:
             self._failures += 1
             self._pending[namespace] = self._failures

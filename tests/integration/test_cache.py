@@ -327,6 +327,32 @@ async def proxied(redis_url: str) -> AsyncIterator[Proxied]:
             await direct.aclose()
 
 
+async def test_a_redis_that_accepts_but_never_answers_costs_a_read_its_timeout_only() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.read(-1)  # read everything, answer nothing
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    redis = Redis(host="127.0.0.1", port=port, socket_timeout=30)
+    cache = RedisCache(redis, prefix="hung:", timeout=0.2)
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        lookup = await cache.get("posts", "k", int)
+        await cache.put(Lookup("posts", "k", int, 1), 1, 60)
+        await cache.bump("posts")
+        elapsed = loop.time() - started
+    finally:
+        await redis.aclose()
+        server.close()
+        await server.wait_closed()
+    assert lookup.generation is None and cache.stats.errors == 3
+    assert elapsed < 5  # three waits of 0.2 s, not the client's 30 s socket timeout
+
+
 async def test_a_failed_bump_bypasses_reads_until_a_read_retries_it(proxied: Proxied) -> None:
     proxy, cache, direct, prefix = proxied.proxy, proxied.cache, proxied.direct, proxied.prefix
     await cache.put(await cache.get("posts", "1", Post), a_post(1), TTL)
