@@ -238,7 +238,8 @@ posts = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("author_id", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("slug", String(80), nullable=False),
+    # "C" too: a slug's numbered forms are one index range in code-point order (used_slugs).
+    Column("slug", String(80, collation="C").with_variant(String(80), "sqlite"), nullable=False),
     Column("title", String(200, collation="C").with_variant(String(200), "sqlite"), nullable=False),
     Column("content", Text, nullable=False),
     Column("tags", Text, nullable=False),

@@ -28,7 +28,9 @@ def upgrade() -> None:
         "posts",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("author_id", sa.Uuid(), nullable=False),
-        sa.Column("slug", sa.String(length=80), nullable=False),
+        sa.Column(
+            "slug", sa.String(length=80, collation="C").with_variant(sa.String(length=80), "sqlite"), nullable=False
+        ),
         # The "C" collation on PostgreSQL: titles sort by code point (see tables.py).
         sa.Column(
             "title", sa.String(length=200, collation="C").with_variant(sa.String(length=200), "sqlite"), nullable=False
