@@ -7,8 +7,10 @@ use-cases and its unit of work on the chosen storage. Adding a context adds one 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from arq.connections import ArqRedis
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
@@ -126,8 +128,12 @@ class RedisProvider(Provider):
         return RedisRateLimiter(redis)
 
     @provide(scope=Scope.APP)
-    def cache(self, redis: Redis) -> Cache:
-        return RedisCache(redis)
+    def cache(self, redis: Redis, s: Settings) -> Cache:
+        """Keys under a digest of the database's name (the URL's path, not its host or
+        credentials, which replicas may spell differently): deployments, or test runs, on
+        other databases that share one Redis never read each other's pages."""
+        database = hashlib.sha256(urlsplit(s.database_url).path.encode()).hexdigest()[:16]
+        return RedisCache(redis, prefix=f"portside:cache:{database}:")
 
     @provide(scope=Scope.APP)
     def arq(self, redis: Redis) -> ArqRedis:

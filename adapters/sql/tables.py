@@ -259,7 +259,9 @@ Index("ix_posts_author_created", posts.c.author_id, posts.c.created_at, posts.c.
 
 POSTS_SEARCH = "search"
 """PostgreSQL only (migration 0009): ``posts.search``, a stored generated ``tsvector`` of
-``to_tsvector('simple', title || ' ' || content)`` with the GIN index ``ix_posts_search``.
+``to_tsvector('simple', title || ' ' || content)``, ASCII punctuation first turned into spaces
+(so PostgreSQL splits words where ``domain/posts/search.py`` does), with the GIN index
+``ix_posts_search``.
 It is not in the ``posts`` table above, since SQLite has no ``tsvector``: queries name it
 with ``literal_column``, and the schema comparison leaves it out."""
 

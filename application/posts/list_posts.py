@@ -44,7 +44,8 @@ class CachedPage:
 def post_filter(
     actor: Actor | None, tag: str | None, author_id: UserId | None, published: bool | None, q: str | None
 ) -> PostFilter:
-    """The filter of a listing or an export, over what ``actor`` may see.
+    """The filter of a listing or an export, over what ``actor`` may see. A blank ``q`` is no
+    search; one with no word in it (``%``) matches nothing.
 
     Raises ``InvalidValueError`` for a malformed tag or a search longer than 200 characters.
     """
@@ -55,7 +56,7 @@ def post_filter(
         tag=None if tag is None else tag_name(tag),
         author_id=author_id,
         published=published,
-        words=None if q is None else words(q),
+        words=None if q is None or not q.strip() else words(q),
     )
 
 
@@ -95,6 +96,8 @@ class ListPosts:
 
 
 def _key(query: PostQuery) -> str:
+    """Every field of the query, so two queries share a key only if they match alike (a
+    search with no words, which matches nothing, is not the same as no search)."""
     f = query.filter
-    search = "" if f.words is None else " ".join(f.words)
+    search = "-" if f.words is None else "q:" + " ".join(f.words)
     return f"posts:{f.tag}:{f.author_id}:{f.published}:{query.sort.value}:{query.page.page}:{query.page.size}:{search}"
