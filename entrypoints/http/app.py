@@ -21,7 +21,7 @@ from entrypoints.http.files.controllers import FileController, UploadController
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
 from entrypoints.http.jobs.controllers import JobController
-from entrypoints.http.media_types import require_declared_media_type, require_strict_json_body
+from entrypoints.http.media_types import buffer_multipart_body, require_declared_media_type, require_strict_json_body
 from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, openapi_config, openapi_json
 from entrypoints.http.posts.controllers import PostController, TagController
 from entrypoints.http.problems import exception_handlers
@@ -59,6 +59,7 @@ async def _before_request(request: Request[Any, Any, Any]) -> Response[None] | N
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": _allow(request)})
     await require_declared_media_type(request)
     await require_strict_json_body(request)
+    await buffer_multipart_body(request)
     return None
 
 
