@@ -14,7 +14,8 @@ Needs hypothesis: ``pip install portside[testing]``.
 """
 
 from entrypoints.testing.machines.accounts import AccountsMachine
+from entrypoints.testing.machines.posts import PostMachine
 from entrypoints.testing.machines.sessions import SessionMachine
 from entrypoints.testing.machines.todos import TodoMachine
 
-__all__ = ["AccountsMachine", "SessionMachine", "TodoMachine"]
+__all__ = ["AccountsMachine", "PostMachine", "SessionMachine", "TodoMachine"]
