@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
-from application.posts.access import edit_post
+from application.posts.access import PostEdit, edit_post
 from application.posts.ports import PostUnitOfWork
 from application.shared.actor import Actor
 from application.shared.authorization import Policy
@@ -42,12 +43,27 @@ class UpdatePostCommand:
     published: bool | None = None
 
 
+class _Changes(TypedDict):
+    """Keyword arguments of ``Post.edit`` other than the version and the time."""
+
+    title: PostTitle | None
+    content: str | None
+    tags: Tags | None
+    published: bool | None
+
+
 class _EditPost:
     def __init__(self, uow: PostUnitOfWork, clock: Clock, policy: Policy[Post], cache: Cache) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
         self._cache = cache
+
+    async def _edit(self, cmd: PostEdit, changes: _Changes) -> Post:
+        async def change(post: Post) -> None:
+            post.edit(expected=cmd.expected_version, now=self._clock.now(), **changes)
+
+        return await edit_post(self._uow, self._cache, self._policy, cmd, change)
 
 
 class ReplacePost(_EditPost):
@@ -61,37 +77,23 @@ class ReplacePost(_EditPost):
     """
 
     async def __call__(self, cmd: ReplacePostCommand) -> Post:
-        title, body, tags = PostTitle.parse(cmd.title), content(cmd.content), Tags.parse(cmd.tags)
-
-        async def change(post: Post) -> None:
-            post.edit(
-                expected=cmd.expected_version,
-                now=self._clock.now(),
-                title=title,
-                content=body,
-                tags=tags,
-                published=cmd.published,
-            )
-
-        return await edit_post(self._uow, self._cache, self._policy, cmd, change)
+        changes = _Changes(
+            title=PostTitle.parse(cmd.title),
+            content=content(cmd.content),
+            tags=Tags.parse(cmd.tags),
+            published=cmd.published,
+        )
+        return await self._edit(cmd, changes)
 
 
 class UpdatePost(_EditPost):
     """Change the given fields of the author's post; the rules of ``ReplacePost`` hold."""
 
     async def __call__(self, cmd: UpdatePostCommand) -> Post:
-        title = None if cmd.title is None else PostTitle.parse(cmd.title)
-        body = None if cmd.content is None else content(cmd.content)
-        tags = None if cmd.tags is None else Tags.parse(cmd.tags)
-
-        async def change(post: Post) -> None:
-            post.edit(
-                expected=cmd.expected_version,
-                now=self._clock.now(),
-                title=title,
-                content=body,
-                tags=tags,
-                published=cmd.published,
-            )
-
-        return await edit_post(self._uow, self._cache, self._policy, cmd, change)
+        changes = _Changes(
+            title=None if cmd.title is None else PostTitle.parse(cmd.title),
+            content=None if cmd.content is None else content(cmd.content),
+            tags=None if cmd.tags is None else Tags.parse(cmd.tags),
+            published=cmd.published,
+        )
+        return await self._edit(cmd, changes)
