@@ -27,7 +27,9 @@ def detached(entity: _Entity) -> _Entity:
 
 
 class ContextTables(Protocol):
-    """One context's tables: built empty, copied at the start of a transaction."""
+    """One context's tables: built empty, copied at the start of a transaction. Tables with
+    rows that belong to an account also define ``drop_user(user_id)``, doing what their SQL
+    foreign keys to ``users.id`` cascade (``InMemoryUnitOfWork.drop_user`` calls it)."""
 
     def __init__(self) -> None: ...
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from adapters.memory.database import detached
+from adapters.memory.files import InMemoryFileRepository
 from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from application.errors import AlreadyExistsError, NotFoundError
@@ -106,8 +107,8 @@ class InMemoryUserRepository(InMemoryRepository[IdentityTables], UserRepository)
     async def delete(self, user: User) -> None:
         tables = self._writable
         tables.users.pop(user.id, None)
-        # As the SQL foreign keys cascade. The account's todos stay in the todo context's
-        # tables, unreachable: nobody can sign in as an account that is gone.
+        # As the SQL foreign keys cascade, here and in the other contexts' tables.
+        self._unit.drop_user(user.id)
         gone = {s.id for s in tables.sessions.values() if s.user_id == user.id}
         tables.sessions = {k: v for k, v in tables.sessions.items() if k not in gone}
         tables.refresh_tokens = {k: v for k, v in tables.refresh_tokens.items() if v not in gone}
@@ -281,6 +282,7 @@ class InMemoryAuditLog(InMemoryRepository[IdentityTables], AuditLog):
 
 
 class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], IdentityUnitOfWork):
+    files = repository(InMemoryFileRepository)
     users = repository(InMemoryUserRepository)
     sessions = repository(InMemorySessionRepository)
     login_attempts = repository(InMemoryLoginAttemptRepository)

@@ -1,4 +1,4 @@
-"""``InMemoryPostRepository`` and ``InMemoryFileRepository``: the SQL adapters' semantics
+"""``InMemoryPostRepository``: the SQL adapter's semantics
 over dicts (ordering, visibility, word search by the same tokenizer)."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.memory.database import detached
+from adapters.memory.files import InMemoryFileRepository
 from adapters.memory.identity import InMemoryAuditLog
 from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.search_words import has_words
 from adapters.shared.slug_forms import numbered_forms
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
-from application.files.ports import FileRepository, FileUnitOfWork, StoredFile
 from application.posts.ports import (
     ExportCursor,
     PostFilter,
@@ -26,15 +26,13 @@ from application.posts.ports import (
     SlugTakenError,
     TagCount,
 )
-from domain.files.images import FileKey
 from domain.posts.post import Post, PostId
 from domain.posts.slug import Slug
 from domain.shared.errors import VersionMismatchError
+from domain.shared.ids import UserId
 from domain.shared.pagination import Page
 
 __all__ = [
-    "InMemoryFileRepository",
-    "InMemoryFileUnitOfWork",
     "InMemoryPostRepository",
     "InMemoryPostUnitOfWork",
     "PostTables",
@@ -66,11 +64,13 @@ def _matches(post: Post, post_filter: PostFilter) -> bool:
 @dataclass(slots=True)
 class PostTables:
     posts: dict[PostId, Post] = field(default_factory=dict)
-    files: dict[FileKey, StoredFile] = field(default_factory=dict)
-    """Immutable records, so copies share them."""
 
     def copy(self) -> PostTables:
-        return PostTables(posts=dict(self.posts), files=dict(self.files))
+        return PostTables(posts=dict(self.posts))
+
+    def drop_user(self, user_id: UserId) -> None:
+        """As ``ON DELETE CASCADE`` on ``posts.author_id``."""
+        self.posts = {k: p for k, p in self.posts.items() if p.author_id != user_id}
 
 
 class InMemoryPostRepository(InMemoryRepository[PostTables], PostRepository):
@@ -130,22 +130,7 @@ class InMemoryPostRepository(InMemoryRepository[PostTables], PostRepository):
             raise VersionMismatchError(expected=version, actual=None if stored is None else stored.version)
 
 
-class InMemoryFileRepository(InMemoryRepository[PostTables], FileRepository):
-    def __init__(self, unit: InMemoryUnitOfWork) -> None:
-        super().__init__(unit, PostTables)
-
-    async def add(self, file: StoredFile) -> None:
-        self._writable.files[file.key] = file
-
-    async def remove(self, key: FileKey) -> None:
-        self._writable.files.pop(key, None)
-
-
 class InMemoryPostUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], PostUnitOfWork):
     posts = repository(InMemoryPostRepository)
     files = repository(InMemoryFileRepository)
     audit_log = repository(InMemoryAuditLog)
-
-
-class InMemoryFileUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], FileUnitOfWork):
-    files = repository(InMemoryFileRepository)

@@ -39,6 +39,10 @@ class TodoTables:
     def copy(self) -> TodoTables:
         return TodoTables(todos=dict(self.todos))
 
+    def drop_user(self, user_id: UserId) -> None:
+        """As ``ON DELETE CASCADE`` on ``todos.owner_id``."""
+        self.todos = {k: t for k, t in self.todos.items() if t.owner_id != user_id}
+
 
 class InMemoryTodoRepository(InMemoryRepository[TodoTables], TodoRepository):
     def __init__(self, unit: InMemoryUnitOfWork) -> None:

@@ -13,6 +13,7 @@ from adapters.system.ids import Uuid7Generator
 from application.shared.events import Provenance
 from application.shared.ports import IdGenerator
 from application.shared.unit_of_work import UnitOfWork
+from domain.shared.ids import UserId
 
 __all__ = ["InMemoryRepository", "InMemoryUnitOfWork"]
 
@@ -64,6 +65,14 @@ class InMemoryUnitOfWork(UnitOfWork, Transaction["InMemoryUnitOfWork"]):
                 return self._database.tables(kind)
             tables = self._working[kind] = self._database.tables(kind).copy()
         return tables
+
+    def drop_user(self, user_id: UserId) -> None:
+        """What the SQL foreign keys to ``users.id`` cascade: every context's tables that
+        define ``drop_user`` (posts, todos, ...) forget the account's rows in this block."""
+        assert self._working is not None
+        for kind in set(self._database.committed) | set(self._working):
+            if hasattr(kind, "drop_user"):
+                self.tables(kind, write=True).drop_user(user_id)
 
     def repository(self, build: Callable[[InMemoryUnitOfWork], _Repository]) -> _Repository:
         return self._current().repository(build)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.audit import SqlAuditLog
+from adapters.sql.files import SqlFileRepository
 from adapters.sql.link_tokens import SqlLinkTokenRepository
 from adapters.sql.password_reset_requests import SqlPasswordResetRequestRepository
 from adapters.sql.session import SqlSession
@@ -206,6 +207,7 @@ class SqlLoginAttemptRepository(LoginAttemptRepository):
 
 
 class SqlIdentityUnitOfWork(ContextUnitOfWork[SqlSession], IdentityUnitOfWork):
+    files = repository(SqlFileRepository)
     users = repository(SqlUserRepository)
     sessions = repository(SqlSessionRepository)
     login_attempts = repository(SqlLoginAttemptRepository)

@@ -1,9 +1,9 @@
-"""``SqlPostRepository`` and ``SqlFileRepository``: posts with their tags, and file records."""
+"""``SqlPostRepository``: posts with their tags."""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -24,11 +24,11 @@ from adapters.shared.slug_forms import family_range, numbered_forms
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.audit import SqlAuditLog
 from adapters.sql.errors import ConstraintErrors
+from adapters.sql.files import SqlFileRepository
 from adapters.sql.post_listing import export, listing, matching
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
-from adapters.sql.tables import files, post_tags, posts, tags
-from application.files.ports import FileRepository, FileUnitOfWork, StoredFile
+from adapters.sql.tables import post_tags, posts, tags
 from application.posts.ports import (
     ExportCursor,
     PostFilter,
@@ -38,7 +38,6 @@ from application.posts.ports import (
     SlugTakenError,
     TagCount,
 )
-from domain.files.images import FileKey
 from domain.posts.post import Post, PostId, PostTitle
 from domain.posts.slug import Slug
 from domain.posts.tags import Tags
@@ -46,7 +45,7 @@ from domain.shared.errors import VersionMismatchError
 from domain.shared.ids import UserId
 from domain.shared.pagination import Page
 
-__all__ = ["SqlFileRepository", "SqlFileUnitOfWork", "SqlPostRepository", "SqlPostUnitOfWork"]
+__all__ = ["SqlPostRepository", "SqlPostUnitOfWork"]
 
 _SLUG_TAKEN = ConstraintErrors(posts, {"uq_posts_slug": SlugTakenError})
 
@@ -80,9 +79,6 @@ _TAG_COUNTS_BY_DIALECT = {
     "postgresql": Query(_TAG_COUNTS.order_by(_TAG_COUNT.desc(), tags.c.name.collate("C"))),
     "sqlite": Query(_TAG_COUNTS.order_by(_TAG_COUNT.desc(), tags.c.name)),
 }
-
-_FILE_INSERT = Query(insert(files).values({c.name: bindparam(c.name) for c in files.c}))
-_FILE_DELETE = Query(delete(files).where(files.c.key == bindparam("key")))
 
 
 def _row(post: Post) -> dict[str, Any]:
@@ -207,33 +203,7 @@ class SqlPostRepository(PostRepository):
         return None if row is None else int(row["version"])
 
 
-def _file_row(file: StoredFile) -> Mapping[str, Any]:
-    return {
-        "id": file.id,
-        "key": file.key.value,
-        "owner_id": file.owner_id,
-        "content_type": file.content_type,
-        "size": file.size,
-        "created_at": file.created_at,
-    }
-
-
-class SqlFileRepository(FileRepository):
-    def __init__(self, session: SqlSession) -> None:
-        self._db = session
-
-    async def add(self, file: StoredFile) -> None:
-        await self._db.write(_FILE_INSERT, _file_row(file))
-
-    async def remove(self, key: FileKey) -> None:
-        await self._db.write(_FILE_DELETE, {"key": key.value})
-
-
 class SqlPostUnitOfWork(ContextUnitOfWork[SqlSession], PostUnitOfWork):
     posts = repository(SqlPostRepository)
     files = repository(SqlFileRepository)
     audit_log = repository(SqlAuditLog)
-
-
-class SqlFileUnitOfWork(ContextUnitOfWork[SqlSession], FileUnitOfWork):
-    files = repository(SqlFileRepository)

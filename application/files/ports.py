@@ -35,6 +35,10 @@ class FileRepository(Protocol):
     async def add(self, file: StoredFile) -> None: ...
 
     @abstractmethod
+    async def keys_of(self, owner_id: UserId) -> list[FileKey]:
+        """The keys of every file the account uploaded (its post images included)."""
+
+    @abstractmethod
     async def remove(self, key: FileKey) -> None:
         """Forget the record of ``key`` (its file was replaced); a missing one is no error."""
 
@@ -58,7 +62,9 @@ class FileStorage(Protocol):
 
     @abstractmethod
     async def delete(self, key: FileKey) -> None:
-        """Remove the file; a missing one is not an error."""
+        """Remove the file, best effort: it is called after a commit, when the change stands
+        whatever happens to the bytes, so a missing file or a storage error never raises
+        (an error is logged, and the file stays behind)."""
 
 
 class FileUnitOfWork(UnitOfWork, Protocol):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.identity.account_changes import load, refuse_last_admin
+from application.identity.account_cleanup import AccountCleanup
 from application.identity.policy import UserPolicy
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
 from application.shared.audit import Audit
 from application.shared.authorization import Action, authorize
-from application.shared.cache import PUBLIC_CONTENT, Cache
 from application.shared.ports import Clock
 from domain.shared.audit import AuditType
 from domain.shared.ids import UserId
@@ -28,8 +28,10 @@ class DeleteUser:
 
     - The last active admin cannot be deleted (409), by themselves included; the check
       holds under concurrency as `UpdateUser`'s does (the admins' lock).
-    - The account's sessions, refresh tokens, mailed links and todos go with it, in the same
-      transaction: its access tokens get 401 on their next request, in every process.
+    - The account's sessions, refresh tokens, mailed links, todos and upload records go with
+      it, in the same transaction: its access tokens get 401 on their next request, in every
+      process. The bytes of its uploads (post images included) are deleted once that has
+      committed, so none stays public under its old URL.
     - Posts are deleted with their author, in this transaction, as todos are (`ON DELETE
       CASCADE` on `posts.author_id`): no post is left pointing at an account that is gone,
       and none is shown with a "deleted author". The cache of public content starts a new
@@ -38,9 +40,11 @@ class DeleteUser:
       `user.deleted` is written in that transaction too, and outlives the account).
     """
 
-    def __init__(self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock, audit: Audit, cache: Cache) -> None:
+    def __init__(
+        self, uow: IdentityUnitOfWork, policy: UserPolicy, clock: Clock, audit: Audit, cleanup: AccountCleanup
+    ) -> None:
         self._uow = uow
-        self._cache = cache
+        self._cleanup = cleanup
         self._policy = policy
         self._clock = clock
         self._audit = audit
@@ -53,6 +57,7 @@ class DeleteUser:
             if user.is_active_admin:
                 refuse_last_admin(admins, user.id)
             user.delete(now=self._clock.now())
+            uploads = await uow.files.keys_of(user.id)
             await uow.users.delete(user)
             await self._audit.record(
                 uow.audit_log,
@@ -62,4 +67,4 @@ class DeleteUser:
                 detail={"role": user.role.value},
             )
             await uow.commit()
-        await self._cache.bump(PUBLIC_CONTENT)
+        await self._cleanup.after_deletion(uploads)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from application.files.ports import FileRepository
 from application.shared.audit import AuditLog
 from application.shared.unit_of_work import UnitOfWork
 from domain.identity.email import Email
@@ -226,6 +227,11 @@ class IdentityUnitOfWork(UnitOfWork, Protocol):
     @property
     @abstractmethod
     def audit_log(self) -> AuditLog: ...
+
+    @property
+    @abstractmethod
+    def files(self) -> FileRepository:
+        """The records of the account's uploads, whose bytes go with the account."""
 
 
 class PasswordHasher(Protocol):

@@ -9,6 +9,7 @@ from dishka import Provider, Scope, decorate, provide, provide_all
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.security.link_tokens import HmacLinkTokens
 from adapters.sql.identity import SqlIdentityUnitOfWork
+from application.identity.account_cleanup import AccountCleanup
 from application.identity.authenticate_access_token import AuthenticateAccessToken
 from application.identity.change_password import ChangePassword
 from application.identity.confirm_password_reset import ConfirmPasswordReset
@@ -64,6 +65,7 @@ class IdentityProvider(Provider):
     login_guard = provide(LoginGuard, scope=Scope.APP)
     user_policy = provide(UserPolicy, scope=Scope.APP)
     audit_policy = provide(AuditPolicy, scope=Scope.APP)
+    account_cleanup = provide(AccountCleanup, scope=Scope.APP)
     audit = provide(Audit, scope=Scope.REQUEST)
     use_cases = provide_all(
         RegisterUser,

@@ -7,8 +7,10 @@ from pathlib import Path
 from dishka import Provider, Scope, provide, provide_all
 
 from adapters.files.local import LocalFileStorage
-from adapters.memory.posts import InMemoryFileUnitOfWork, InMemoryPostUnitOfWork
-from adapters.sql.posts import SqlFileUnitOfWork, SqlPostUnitOfWork
+from adapters.memory.files import InMemoryFileUnitOfWork
+from adapters.memory.posts import InMemoryPostUnitOfWork
+from adapters.sql.files import SqlFileUnitOfWork
+from adapters.sql.posts import SqlPostUnitOfWork
 from application.files.ports import FileStorage, FileUnitOfWork
 from application.files.upload_image import ImageStore, UploadImage
 from application.posts.attach_image import AttachImage

@@ -12,19 +12,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
+from adapters.memory.files import InMemoryFileRepository
 from adapters.memory.identity import (
     InMemoryAuditLog,
     InMemoryLoginAttemptRepository,
     InMemorySessionRepository,
     InMemoryUserRepository,
 )
-from adapters.memory.posts import InMemoryFileRepository, InMemoryPostRepository
+from adapters.memory.posts import InMemoryPostRepository
 from adapters.memory.todos import InMemoryTodoRepository
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork
 from adapters.sql.audit import SqlAuditLog
+from adapters.sql.files import SqlFileRepository
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
-from adapters.sql.posts import SqlFileRepository, SqlPostRepository
+from adapters.sql.posts import SqlPostRepository
 from adapters.sql.todos import SqlTodoRepository
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.files.ports import FileRepository
