@@ -16,10 +16,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
+import structlog
+
 from application.files.ports import FileStorage
 from domain.files.images import FileKey
 
 __all__ = ["LocalFileStorage"]
+
+_log = structlog.get_logger("portside.files")
 
 _DIR_MODE = 0o750
 _FILE_MODE = 0o640
@@ -62,7 +66,10 @@ class LocalFileStorage(FileStorage):
             handle.close()  # a read-only regular file: closing does not block
 
     async def delete(self, key: FileKey) -> None:
-        await asyncio.to_thread(self._delete, key)
+        try:
+            await asyncio.to_thread(self._delete, key)
+        except OSError as error:  # a read-only volume, permissions: the file stays behind
+            _log.warning("file_delete_failed", key=key.value, error=type(error).__name__)
 
     def _save(self, key: FileKey, data: bytes) -> None:
         path = self.path_of(key)

@@ -62,11 +62,14 @@ class UploadImage:
 
     async def __call__(self, cmd: UploadImageCommand) -> StoredFile:
         stored = await self._images.store(cmd.actor, cmd.data)
+        committing = False
         try:
             async with self._uow as uow:
                 await uow.files.add(stored)
+                committing = True  # the commit may land even if it reports failure: keep the file
                 await uow.commit()
         except BaseException:
-            await self._images.discard(stored)
+            if not committing:
+                await self._images.discard(stored)
             raise
         return stored

@@ -7,6 +7,8 @@ from typing import Any, cast
 
 from dishka import Provider, Scope, provide
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 
 from application.errors import UnauthenticatedError
 from application.identity.authenticate_access_token import AuthenticateAccessToken
@@ -15,7 +17,14 @@ from application.shared.actor import Actor
 from application.shared.events import Provenance
 from entrypoints.http.request_context import REQUEST_ID_STATE
 
-__all__ = ["BEARER_SECURITY", "OPTIONAL_BEARER_SECURITY", "HttpProvider", "bearer_token", "client_info"]
+__all__ = [
+    "BEARER_SECURITY",
+    "OPTIONAL_BEARER_SECURITY",
+    "HttpProvider",
+    "authenticated_first",
+    "bearer_token",
+    "client_info",
+]
 
 # Either scheme works on every protected operation; the OAuth2 one drives the docs UI's login.
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"OAuth2Password": []}]
@@ -90,3 +99,10 @@ class HttpProvider(Provider):
         if caller is None:
             raise UnauthenticatedError()
         return caller
+
+
+async def authenticated_first(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard for handlers with a large body (uploads): resolve the caller (401 otherwise)
+    before the body is read, so an anonymous client cannot make the server take in
+    megabytes first. The actor is cached in the request's scope for the handler."""
+    await connection.state.dishka_container.get(Actor)

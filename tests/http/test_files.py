@@ -407,3 +407,13 @@ async def test_the_raw_path_traversal_is_404(api: Api, token: str, upload_dir: P
         response = await api.client.get(url)
         assert response.status_code == 404, (path, response.status_code, response.text)
         assert SENTINEL not in response.content
+
+
+async def test_an_anonymous_upload_is_refused_before_its_body_is_read(api: Api, upload_dir: Path) -> None:
+    """401 and not 413 for a body over the limit: the caller is checked before the body."""
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        response = await api.client.post(
+            UPLOAD, files={"file": ("x.png", png_of_size(8 * MIB), "image/png")}, headers=headers
+        )
+        assert_problem(response, 401)
+    assert files_on_disk(upload_dir) == []

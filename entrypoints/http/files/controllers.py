@@ -14,7 +14,7 @@ from application.files.ports import FileStorage
 from application.files.upload_image import UploadImage, UploadImageCommand
 from application.shared.actor import Actor
 from domain.files.images import FileKey, ImageType
-from entrypoints.http.auth import BEARER_SECURITY
+from entrypoints.http.auth import BEARER_SECURITY, authenticated_first
 from entrypoints.http.files.schemas import FileView
 from entrypoints.http.openapi import STREAMS
 from entrypoints.http.posts.controllers import UPLOAD_MAX_BODY, ImageForm
@@ -44,6 +44,7 @@ class UploadController(Controller):
         summary="Upload an image",
         description=f"{UploadImage.__doc__}\n\nMultipart field `file`; at most 5 MiB (413); PNG, JPEG, "
         "WebP or GIF by content (415 otherwise); an empty file is 422. `Location` is the file's URL.",
+        guards=[authenticated_first],
         request_max_body_size=UPLOAD_MAX_BODY,
         responses=problem_responses(400, 401, 413, 415, 422),
     )

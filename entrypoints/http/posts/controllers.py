@@ -29,7 +29,7 @@ from application.shared.actor import Actor
 from domain.files.images import MAX_IMAGE_BYTES
 from domain.posts.post import Post, PostId
 from domain.shared.ids import UserId
-from entrypoints.http.auth import BEARER_SECURITY, OPTIONAL_BEARER_SECURITY
+from entrypoints.http.auth import BEARER_SECURITY, OPTIONAL_BEARER_SECURITY, authenticated_first
 from entrypoints.http.conditional import etag, expected_version, none_match
 from entrypoints.http.openapi import STREAMS
 from entrypoints.http.pages import PageNumber, PageSize
@@ -296,6 +296,7 @@ class PostController(Controller):
         "at most 5 MiB (413), recognised by its bytes, never the part's Content-Type (415); empty: 422. "
         "The response's `ETag` is the post's new version.",
         security=BEARER_SECURITY,
+        guards=[authenticated_first],
         request_max_body_size=UPLOAD_MAX_BODY,
         responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422),
     )
