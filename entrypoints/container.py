@@ -128,12 +128,14 @@ class RedisProvider(Provider):
         return RedisRateLimiter(redis)
 
     @provide(scope=Scope.APP)
-    def cache(self, redis: Redis, s: Settings) -> Cache:
+    async def cache(self, redis: Redis, s: Settings) -> AsyncIterator[Cache]:
         """Keys under a digest of the database's name (the URL's path, not its host or
         credentials, which replicas may spell differently): deployments, or test runs, on
         other databases that share one Redis never read each other's pages."""
         database = hashlib.sha256(urlsplit(s.database_url).path.encode()).hexdigest()[:16]
-        return RedisCache(redis, prefix=f"portside:cache:{database}:")
+        cache = RedisCache(redis, prefix=f"portside:cache:{database}:")
+        yield cache
+        await cache.close()
 
     @provide(scope=Scope.APP)
     def arq(self, redis: Redis) -> ArqRedis:

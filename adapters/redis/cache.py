@@ -9,7 +9,10 @@ Every failure of Redis (refused, reset, timed out) is counted in ``stats.errors`
 ``cache_unavailable`` and answered as a bypass. A namespace whose ``bump`` failed stays
 *pending*: its reads bypass, and each one first retries the bump (inside the same script)
 until one succeeds, because Redis may still hold values of the generation the failed bump
-should have ended. The client must not decode responses (``decode_responses=False``).
+should have ended. A background task retries it too (0.1 s doubling to 2 s), so the other
+processes, which know nothing of the failure, stop reading the old generation as soon as
+Redis takes the bump, not only when this process next reads. ``close()`` stops those tasks.
+The client must not decode responses (``decode_responses=False``).
 
 Each call waits at most ``timeout`` seconds (0.5 by default), far less than the client's own
 socket timeout: a Redis that hangs costs a read half a second, then the database answers.
@@ -60,6 +63,7 @@ class RedisCache(Cache):
         self._pending: dict[str, int] = {}
         self._failures = 0
         self._stats = CacheStats()
+        self._retries: dict[str, asyncio.Task[None]] = {}
 
     @property
     def stats(self) -> CacheStats:
@@ -110,8 +114,33 @@ class RedisCache(Cache):
             self._failures += 1
             self._pending[namespace] = self._failures
             self._failed("bump", namespace, error)
+            if namespace not in self._retries:
+                self._retries[namespace] = asyncio.create_task(self._retry_bump(namespace))
         else:
             self._settled(namespace, failures)
+
+    async def close(self) -> None:
+        """Stop retrying failed bumps (the process is ending)."""
+        tasks = list(self._retries.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _retry_bump(self, namespace: str) -> None:
+        delay = 0.1
+        try:
+            while namespace in self._pending:
+                await asyncio.sleep(delay)
+                failures = self._failures
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        await self._redis.incr(self._generation_key(namespace))
+                except _UNAVAILABLE:
+                    delay = min(delay * 2, 2.0)
+                else:
+                    self._settled(namespace, failures)
+        finally:
+            self._retries.pop(namespace, None)
 
     def _settled(self, namespace: str, attempted_after: int) -> None:
         """A bump of ``namespace`` succeeded that was sent after failure ``attempted_after``."""

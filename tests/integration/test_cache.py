@@ -527,3 +527,22 @@ def test_reads_through_memory_are_never_stale() -> None:
 def test_reads_through_redis_are_never_stale_even_across_outages(redis_url: str) -> None:
     machine = type("Machine", (RedisReadThrough,), {"redis_url": redis_url})
     run_state_machine_as_test(machine, settings=machine_settings())
+
+
+async def test_a_failed_bump_is_retried_in_the_background_for_the_other_processes(proxied: Proxied) -> None:
+    """Other processes know nothing of the failure: the generation must move on in Redis
+    as soon as it is reachable again, without waiting for this process to read."""
+    proxy, cache, direct, prefix = proxied.proxy, proxied.cache, proxied.direct, proxied.prefix
+    other = RedisCache(direct, prefix=prefix)  # another process, straight to Redis
+    await other.put(await other.get("posts", "1", Post), a_post(1), TTL)
+    proxy.cut()
+    await cache.bump("posts")
+    assert (await other.get("posts", "1", Post)).hit  # the failure is invisible over there
+    proxy.restore()
+    for _ in range(50):
+        if await direct.get(f"{prefix}posts:gen") is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert int(await direct.get(f"{prefix}posts:gen")) >= 1
+    assert not (await other.get("posts", "1", Post)).hit
+    await cache.close()
