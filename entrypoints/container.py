@@ -95,8 +95,10 @@ class InfraProvider(Provider):
 class InProcessProvider(Provider):
     """No Redis configured: per-process rate limits; jobs run in this process (the job
     records are their queue); readiness asks the database only. The cache is this
-    process's memory when it is the only process; with several ``serve`` workers there is
-    no cache at all, since one process could not end another's generation."""
+    process's memory when no other process can write the data: one ``serve`` worker on
+    SQLite or ``memory://``. With several workers, or on PostgreSQL (which other replicas
+    may share), there is no cache at all, since one process could not end another's
+    generation: configure Redis for a shared one."""
 
     doorbell = provide(Doorbell, scope=Scope.APP)
     job_queue = provide(InProcessJobQueue, provides=JobQueue, scope=Scope.APP)
@@ -107,7 +109,8 @@ class InProcessProvider(Provider):
 
     @provide(scope=Scope.APP)
     def cache(self, s: Settings, clock: Clock) -> Cache:
-        return InMemoryCache(clock) if s.workers == 1 else NoCache()
+        alone = s.workers == 1 and not s.database_url.startswith("postgresql")
+        return InMemoryCache(clock) if alone else NoCache()
 
     @provide(scope=Scope.APP)
     def probes(self, database: DatabaseProbe) -> tuple[HealthProbe, ...]:

@@ -1,7 +1,8 @@
 """``InMemoryCache``: the ``Cache`` of one process; ``NoCache``: a cache that never stores.
 
 ``InMemoryCache`` keeps encoded values (so a read is a fresh copy) with their expiry, read
-from the clock, at most ``max_entries`` of them: the least recently used go first. Values of
+from the clock, at most ``max_entries`` of them and ``max_bytes`` in all: the least recently
+used go first; a value over ``MAX_VALUE_BYTES`` is not stored. Values of
 ended generations are never read again and age out the same way. It cannot fail, so it never
 bypasses. ``NoCache`` is for several processes without a shared store, where a per-process
 cache would serve values another process's write has ended.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TypeVar
 
-from adapters.shared.cache_codec import UndecodableError, decode, encode
+from adapters.shared.cache_codec import MAX_VALUE_BYTES, UndecodableError, decode, encode
 from application.shared.cache import Cache, CacheStats, Lookup
 from application.shared.ports import Clock
 
@@ -24,11 +25,13 @@ _Slot = tuple[str, int, str]  # (namespace, generation, key)
 
 
 class InMemoryCache(Cache):
-    def __init__(self, clock: Clock, *, max_entries: int = 10_000) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+    def __init__(self, clock: Clock, *, max_entries: int = 10_000, max_bytes: int = 64 * 1024 * 1024) -> None:
+        if max_entries < 1 or max_bytes < 1:
+            raise ValueError("max_entries and max_bytes must be at least 1")
         self._clock = clock
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._generations: dict[str, int] = {}
         self._entries: OrderedDict[_Slot, tuple[bytes, float]] = OrderedDict()  # -> (value, expires at)
         self._stats = CacheStats()
@@ -49,7 +52,7 @@ class InMemoryCache(Cache):
                 value = None
         if value is None:
             if entry is not None:
-                del self._entries[slot]
+                self._drop(slot)
             self._stats.misses += 1
         else:
             self._entries.move_to_end(slot)
@@ -61,11 +64,20 @@ class InMemoryCache(Cache):
         # A value loaded before a bump belongs to an ended generation: nobody would read it.
         if generation is None or ttl_seconds <= 0 or generation != self._generations.get(lookup.namespace, 0):
             return
+        data = encode(value)
+        if len(data) > MAX_VALUE_BYTES:
+            return
         slot = (lookup.namespace, generation, lookup.key)
-        self._entries[slot] = (encode(value), self._now() + ttl_seconds)
-        self._entries.move_to_end(slot)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        if slot in self._entries:
+            self._drop(slot)
+        self._entries[slot] = (data, self._now() + ttl_seconds)
+        self._bytes += len(data)
+        while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, slot: _Slot) -> None:
+        data, _ = self._entries.pop(slot)
+        self._bytes -= len(data)
 
     async def bump(self, namespace: str) -> None:
         self._generations[namespace] = self._generations.get(namespace, 0) + 1

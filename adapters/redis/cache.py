@@ -27,7 +27,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from adapters.shared.cache_codec import UndecodableError, decode, encode
+from adapters.shared.cache_codec import MAX_VALUE_BYTES, UndecodableError, decode, encode
 from application.shared.cache import Cache, CacheStats, Lookup
 
 __all__ = ["RedisCache"]
@@ -98,10 +98,13 @@ class RedisCache(Cache):
         ttl_ms = int(ttl_seconds * 1000)
         if lookup.generation is None or ttl_ms <= 0:
             return
+        data = encode(value)
+        if len(data) > MAX_VALUE_BYTES:
+            return
         name = f"{self._prefix}{lookup.namespace}:{lookup.generation}:{lookup.key}"
         try:
             async with asyncio.timeout(self._timeout):
-                await self._redis.set(name, encode(value), px=ttl_ms)
+                await self._redis.set(name, data, px=ttl_ms)
         except _UNAVAILABLE as error:
             self._failed("put", lookup.namespace, error)
 

@@ -11,7 +11,12 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 
-__all__ = ["UndecodableError", "decode", "encode"]
+__all__ = ["MAX_VALUE_BYTES", "UndecodableError", "decode", "encode"]
+
+MAX_VALUE_BYTES = 1024 * 1024
+"""Encoded values larger than this are not cached: a page of a hundred long posts costs
+the database one query, while caching it could let clients fill the store with
+megabyte-sized entries of every sort, size and page."""
 
 _T = TypeVar("_T")
 

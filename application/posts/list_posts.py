@@ -99,5 +99,5 @@ def _key(query: PostQuery) -> str:
     """Every field of the query, so two queries share a key only if they match alike (a
     search with no words, which matches nothing, is not the same as no search)."""
     f = query.filter
-    search = "-" if f.words is None else "q:" + " ".join(f.words)
+    search = "-" if f.words is None else "q:" + " ".join(sorted(f.words))  # all required: order is moot
     return f"posts:{f.tag}:{f.author_id}:{f.published}:{query.sort.value}:{query.page.page}:{query.page.size}:{search}"

@@ -31,6 +31,7 @@ from redis.asyncio import Redis
 
 from adapters.memory.cache import InMemoryCache, NoCache
 from adapters.redis.cache import RedisCache
+from adapters.shared.cache_codec import MAX_VALUE_BYTES
 from adapters.system.clock import FixedClock
 from application.shared.cache import Cache, Lookup
 from tests.support.builders import T0
@@ -239,6 +240,24 @@ async def test_memory_keeps_the_most_recently_used_entries() -> None:
     assert (await cache.get("posts", "a", Post)).hit  # "a" is now the most recent
     await cache.put(await cache.get("posts", "c", Post), a_post(), TTL)
     assert [(await cache.get("posts", key, Post)).hit for key in ("a", "b", "c")] == [True, False, True]
+
+
+async def test_a_value_over_the_size_cap_is_not_stored(subject: Subject) -> None:
+    cache = subject.cache
+    await cache.put(await cache.get("big", "x", str), "x" * (MAX_VALUE_BYTES + 1), TTL)
+    await cache.put(await cache.get("big", "y", str), "y" * 1000, TTL)
+    assert not (await cache.get("big", "x", str)).hit
+    assert (await cache.get("big", "y", str)).hit
+
+
+async def test_memory_keeps_at_most_max_bytes_dropping_the_least_recently_used() -> None:
+    cache = InMemoryCache(FixedClock(T0), max_bytes=2500)
+    for key in ("a", "b", "c"):
+        await cache.put(await cache.get("posts", key, str), key * 1000, TTL)
+    assert [(await cache.get("posts", key, str)).hit for key in ("a", "b", "c")] == [False, True, True]
+    await cache.put(await cache.get("posts", "b", str), "b", TTL)  # replacing frees the old bytes
+    await cache.put(await cache.get("posts", "d", str), "d" * 1000, TTL)
+    assert [(await cache.get("posts", key, str)).hit for key in ("b", "c", "d")] == [True, True, True]
 
 
 async def test_no_cache_always_bypasses() -> None:
