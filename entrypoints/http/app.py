@@ -23,7 +23,8 @@ from entrypoints.http.identity.controllers import AuthController
 from entrypoints.http.jobs.controllers import JobController
 from entrypoints.http.media_types import buffer_multipart_body, require_declared_media_type, require_strict_json_body
 from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, openapi_config, openapi_json
-from entrypoints.http.posts.controllers import PostController, TagController
+from entrypoints.http.posts.controllers import PostController
+from entrypoints.http.posts.tags import TagController
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.request_context import RequestContext
 from entrypoints.http.todos.controllers import TodoController

@@ -6,10 +6,27 @@ Litestar has none of this, so every versioned resource (todos now, posts later) 
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from litestar.params import HeaderParameter
 
 from domain.shared.versioning import ExpectedVersion
 
-__all__ = ["etag", "expected_version", "none_match"]
+__all__ = ["IfMatch", "IfNoneMatch", "etag", "expected_version", "none_match"]
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description='The ETag (`"<version>"`) this change expects, or `*`. Takes precedence over `version`.',
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-None-Match", required=False, description="An ETag you hold; 304 when it is current."),
+]
+
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 # A version is a positive 64-bit integer: at most 19 ASCII digits. str.isdigit() would also

@@ -16,7 +16,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from entrypoints.http.posts.controllers import UPLOAD_MAX_BODY
+from entrypoints.http.uploads import UPLOAD_MAX_BODY
 from tests.http.conftest import API, Api, running_api
 from tests.http.helpers import assert_problem, assert_unauthorized, field_errors
 from tests.support.images import a_gif, a_jpeg, a_png, a_webp, jpeg_segment, png_chunk, png_of_size
@@ -417,3 +417,11 @@ async def test_an_anonymous_upload_is_refused_before_its_body_is_read(api: Api, 
         )
         assert_problem(response, 401)
     assert files_on_disk(upload_dir) == []
+
+
+async def test_if_none_match_on_a_file_that_is_gone_is_404_not_304(api: Api, token: str, upload_dir: Path) -> None:
+    key = (await upload(api, token, a_png())).json()["url"].rsplit("/", 1)[1]
+    for path in upload_dir.rglob(key):
+        path.unlink()
+    for tag in (f'"{key}"', "*"):
+        assert_problem(await api.client.get(f"/files/{key}", headers={"If-None-Match": tag}), 404)

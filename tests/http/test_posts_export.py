@@ -160,6 +160,7 @@ async def test_csv_neutralizes_formulas_and_round_trips_awkward_text(api: Api) -
         ({"title": "-2+3 minus", "content": "-exec"}, "'-2+3 minus", "'-exec"),
         ({"title": "@SUM(1)", "content": "@handle"}, "'@SUM(1)", "'@handle"),
         ({"title": "  =trimmed  ", "content": " =not first"}, "'=trimmed", " =not first"),
+        ({"title": "Tabbed", "content": "\t=1+1"}, "Tabbed", "'\t=1+1"),  # OWASP: tab and CR too
         ({"title": "Safe a=b", "content": awkward}, "Safe a=b", awkward),
     ]
     made = []
@@ -175,7 +176,7 @@ async def test_csv_neutralizes_formulas_and_round_trips_awkward_text(api: Api) -
     # NDJSON is data, not a spreadsheet: nothing is prefixed there
     lines = await ndjson(api, ada.auth)
     assert [line["title"] for line in lines[:5]] == ["=SUM(A1:A2)", "+1 555 call", "-2+3 minus", "@SUM(1)", "=trimmed"]
-    assert lines[5]["content"] == awkward
+    assert lines[6]["content"] == awkward
     assert lines[-1]["tags"] == ["-lead", "z"]
 
 

@@ -15,11 +15,11 @@ from application.files.upload_image import UploadImage, UploadImageCommand
 from application.shared.actor import Actor
 from domain.files.images import FileKey, ImageType
 from entrypoints.http.auth import BEARER_SECURITY, authenticated_first
+from entrypoints.http.conditional import IfNoneMatch
 from entrypoints.http.files.schemas import FileView
 from entrypoints.http.openapi import STREAMS
-from entrypoints.http.posts.controllers import UPLOAD_MAX_BODY, ImageForm
 from entrypoints.http.problems import problem_responses
-from entrypoints.http.todos.controllers import IfNoneMatch
+from entrypoints.http.uploads import UPLOAD_MAX_BODY, ImageForm
 
 __all__ = ["FileController", "UploadController"]
 
@@ -81,12 +81,12 @@ class FileController(Controller):
         file_key = FileKey.parse(key)  # validated before any path exists: no traversal
         if file_key is None:
             raise NotFoundError("file", "with that key")
-        tag = f'"{file_key.value}"'
-        if if_none_match is not None and (if_none_match.strip() == "*" or tag in if_none_match):
-            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag, **_FILE_HEADERS})
         size = await storage.size(file_key)
         if size is None:
             raise NotFoundError("file", "with that key")
+        tag = f'"{file_key.value}"'
+        if if_none_match is not None and (if_none_match.strip() == "*" or tag in if_none_match):
+            return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag, **_FILE_HEADERS})
         headers = {"ETag": tag, "Content-Length": str(size), **_FILE_HEADERS}
         return Stream(  # type: ignore[return-value]
             storage.read(file_key), media_type=file_key.image_type.content_type, headers=headers

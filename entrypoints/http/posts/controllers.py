@@ -1,17 +1,13 @@
-"""``/api/v1/posts`` and ``/api/v1/tags``: public reading, author writing, cached."""
+"""``/api/v1/posts``: public reading, author writing, cached."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from msgspec import UNSET
@@ -23,14 +19,12 @@ from application.posts.edit_post import ReplacePost, ReplacePostCommand, UpdateP
 from application.posts.export_posts import ExportPosts, ExportPostsCommand
 from application.posts.get_post import GetPost, GetPostBySlug
 from application.posts.list_posts import ListPosts, ListPostsCommand
-from application.posts.list_tags import ListTags
 from application.posts.ports import PostSort
 from application.shared.actor import Actor
-from domain.files.images import MAX_IMAGE_BYTES
 from domain.posts.post import Post, PostId
 from domain.shared.ids import UserId
 from entrypoints.http.auth import BEARER_SECURITY, OPTIONAL_BEARER_SECURITY, authenticated_first
-from entrypoints.http.conditional import etag, expected_version, none_match
+from entrypoints.http.conditional import IfMatch, IfNoneMatch, etag, expected_version, none_match
 from entrypoints.http.openapi import STREAMS
 from entrypoints.http.pages import PageNumber, PageSize
 from entrypoints.http.posts.export import ExportFormat, export_stream
@@ -41,37 +35,15 @@ from entrypoints.http.posts.schemas import (
     PostPatch,
     PostReplace,
     PostView,
-    TagCountView,
+    SearchText,
+    TagFilter,
 )
 from entrypoints.http.problems import problem_responses
-from entrypoints.http.todos.controllers import IfMatch, IfNoneMatch
+from entrypoints.http.uploads import UPLOAD_MAX_BODY, ImageForm
 
-__all__ = ["UPLOAD_MAX_BODY", "ImageUpload", "PostController", "TagController"]
+__all__ = ["PostController"]
 
-UPLOAD_MAX_BODY = MAX_IMAGE_BYTES + 64 * 1024
-"""A multipart body may hold a 5 MiB file plus its part headers; a larger body is refused
-with 413 while it streams in, before it is read whole."""
-
-TagFilter = Annotated[str | None, QueryParameter(max_length=64, description="Posts with this tag")]
-SearchText = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=200,
-        description="Whole words, all required, in the title or content, case-insensitively "
-        "(PostgreSQL full text; on SQLite a LIKE prefilter and a whole-word check)",
-    ),
-]
 NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="Not modified")}
-
-
-@dataclass
-class ImageUpload:
-    """A multipart form with one part, ``file``."""
-
-    file: UploadFile
-
-
-ImageForm = Annotated[ImageUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
 
 
 def _with_etag(post: Post, status_code: int = 200) -> Response[PostView]:
@@ -321,20 +293,3 @@ class PostController(Controller):
         return Response(
             view, status_code=HTTP_201_CREATED, headers={"ETag": etag(changed.version), "Location": view.url}
         )
-
-
-class TagController(Controller):
-    path = "/tags"
-    tags = ["posts"]
-
-    @get(
-        "/",
-        summary="Tags of published posts",
-        description=ListTags.__doc__,
-        security=OPTIONAL_BEARER_SECURITY,
-        responses=problem_responses(401),
-    )
-    @inject
-    async def list_tags(self, actor: FromDishka[Actor | None], list_tags: FromDishka[ListTags]) -> list[TagCountView]:
-        del actor  # a token, when sent, must still be valid
-        return [TagCountView.of(tag) for tag in await list_tags()]

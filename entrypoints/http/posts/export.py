@@ -17,7 +17,9 @@ from entrypoints.http.posts.schemas import PostView
 __all__ = ["CSV_COLUMNS", "ExportFormat", "export_stream", "neutralized"]
 
 CSV_COLUMNS = ("id", "slug", "title", "content", "tags", "published", "author_id", "created_at", "updated_at")
-_FORMULA_STARTS = ("=", "+", "-", "@")
+# API.md's four, and tab and carriage return, which OWASP lists too: a spreadsheet skips
+# them and reads the formula after them.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _encoder = msgspec.json.Encoder()
 
 
@@ -28,7 +30,7 @@ class ExportFormat(enum.StrEnum):
 
 def neutralized(cell: str) -> str:
     """A CSV cell a spreadsheet will not run as a formula: one starting with ``= + - @``
-    gets a leading ``'`` (CSV injection)."""
+    (or a tab or carriage return) gets a leading ``'`` (CSV injection)."""
     return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 from msgspec import UNSET, Meta, UnsetType
 
 from application.files.ports import StoredFile
@@ -23,7 +24,9 @@ __all__ = [
     "PostPatch",
     "PostReplace",
     "PostView",
+    "SearchText",
     "TagCountView",
+    "TagFilter",
     "image_url",
 ]
 
@@ -43,6 +46,16 @@ TagList = Annotated[
     ),
 ]
 Version = Annotated[int, Meta(ge=1, description="The version this change expects (or send If-Match)")]
+TagFilter = Annotated[str | None, QueryParameter(max_length=64, description="Posts with this tag")]
+SearchText = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=200,
+        description="Whole words, all required, in the title or content, case-insensitively "
+        "(PostgreSQL full text; on SQLite a LIKE prefilter and a whole-word check). A word is a run "
+        "of letters and digits; a blank `q` is no search, one with no word in it matches nothing",
+    ),
+]
 
 
 class PostCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from msgspec import UNSET
 
@@ -23,25 +22,12 @@ from application.todos.toggle_todo import ToggleTodo, ToggleTodoCommand
 from application.todos.update_todo import UpdateTodo, UpdateTodoCommand
 from domain.todos.todo import Todo, TodoId
 from entrypoints.http.auth import BEARER_SECURITY
-from entrypoints.http.conditional import etag, expected_version, none_match
+from entrypoints.http.conditional import IfMatch, IfNoneMatch, etag, expected_version, none_match
 from entrypoints.http.pages import PageNumber, PageSize
 from entrypoints.http.problems import problem_responses
 from entrypoints.http.todos.schemas import TodoCreate, TodoPage, TodoPatch, TodoReplace, TodoView
 
 __all__ = ["TodoController"]
-
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(
-        name="If-Match",
-        required=False,
-        description='The ETag (`"<version>"`) this change expects, or `*`. Takes precedence over `version`.',
-    ),
-]
-IfNoneMatch = Annotated[
-    str | None,
-    HeaderParameter(name="If-None-Match", required=False, description="An ETag you hold; 304 when it is current."),
-]
 
 
 def _with_etag(todo: Todo, status_code: int = 200) -> Response[TodoView]:
