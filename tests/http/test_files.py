@@ -419,9 +419,13 @@ async def test_an_anonymous_upload_is_refused_before_its_body_is_read(api: Api, 
     assert files_on_disk(upload_dir) == []
 
 
-async def test_if_none_match_on_a_file_that_is_gone_is_404_not_304(api: Api, token: str, upload_dir: Path) -> None:
-    key = (await upload(api, token, a_png())).json()["url"].rsplit("/", 1)[1]
+def remove_from_disk(upload_dir: Path, key: str) -> None:
     for path in upload_dir.rglob(key):
         path.unlink()
+
+
+async def test_if_none_match_on_a_file_that_is_gone_is_404_not_304(api: Api, token: str, upload_dir: Path) -> None:
+    key = (await upload(api, token, a_png())).json()["url"].rsplit("/", 1)[1]
+    remove_from_disk(upload_dir, key)
     for tag in (f'"{key}"', "*"):
         assert_problem(await api.client.get(f"/files/{key}", headers={"If-None-Match": tag}), 404)
