@@ -11,6 +11,7 @@ from adapters.memory.files import InMemoryFileUnitOfWork
 from adapters.memory.posts import InMemoryPostUnitOfWork
 from adapters.sql.files import SqlFileUnitOfWork
 from adapters.sql.posts import SqlPostUnitOfWork
+from application.files.open_file import OpenFile
 from application.files.ports import FileStorage, FileUnitOfWork
 from application.files.upload_image import ImageStore, UploadImage
 from application.posts.attach_image import AttachImage
@@ -46,6 +47,7 @@ class PostProvider(Provider):
         AttachImage,
         ExportPosts,
         UploadImage,
+        OpenFile,
         scope=Scope.REQUEST,
     )
 

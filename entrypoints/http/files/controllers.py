@@ -9,11 +9,10 @@ from litestar.params import FromPath
 from litestar.response import Stream
 from litestar.status_codes import HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
-from application.errors import NotFoundError
-from application.files.ports import FileStorage
+from application.files.open_file import OpenFile
 from application.files.upload_image import UploadImage, UploadImageCommand
 from application.shared.actor import Actor
-from domain.files.images import FileKey, ImageType
+from domain.files.images import ImageType
 from entrypoints.http.auth import BEARER_SECURITY, authenticated_first
 from entrypoints.http.conditional import IfNoneMatch
 from entrypoints.http.files.schemas import FileView
@@ -76,18 +75,11 @@ class FileController(Controller):
     )
     @inject
     async def download(
-        self, key: FromPath[str], storage: FromDishka[FileStorage], if_none_match: IfNoneMatch = None
+        self, key: FromPath[str], open_file: FromDishka[OpenFile], if_none_match: IfNoneMatch = None
     ) -> Response[bytes]:
-        file_key = FileKey.parse(key)  # validated before any path exists: no traversal
-        if file_key is None:
-            raise NotFoundError("file", "with that key")
-        size = await storage.size(file_key)
-        if size is None:
-            raise NotFoundError("file", "with that key")
-        tag = f'"{file_key.value}"'
+        opened = await open_file(key)
+        tag = f'"{opened.key.value}"'
         if if_none_match is not None and (if_none_match.strip() == "*" or tag in if_none_match):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers={"ETag": tag, **_FILE_HEADERS})
-        headers = {"ETag": tag, "Content-Length": str(size), **_FILE_HEADERS}
-        return Stream(  # type: ignore[return-value]
-            storage.read(file_key), media_type=file_key.image_type.content_type, headers=headers
-        )
+        headers = {"ETag": tag, "Content-Length": str(opened.size), **_FILE_HEADERS}
+        return Stream(opened.chunks, media_type=opened.content_type, headers=headers)  # type: ignore[return-value]
