@@ -250,12 +250,21 @@ posts = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("slug"),
 )
-# Every sort of the public listing (published posts) and the author's own listing walks an
-# index in order and stops after one page.
+# Every sort of every listing walks an index in order and stops after one page
+# (adapters/sql/post_listing.py): the public one (published posts), a signed-in author's
+# (the published posts, merged with the author's own drafts: author_id and published are
+# both equalities there, so their range of the index is exactly the drafts, however many
+# posts the author published) and an admin's (every post). The author indexes also serve
+# the cascade when a user is deleted.
 Index("ix_posts_published_created", posts.c.published, posts.c.created_at, posts.c.id)
 Index("ix_posts_published_updated", posts.c.published, posts.c.updated_at, posts.c.id)
 Index("ix_posts_published_title", posts.c.published, posts.c.title, posts.c.id)
-Index("ix_posts_author_created", posts.c.author_id, posts.c.created_at, posts.c.id)
+Index("ix_posts_author_published_created", posts.c.author_id, posts.c.published, posts.c.created_at, posts.c.id)
+Index("ix_posts_author_published_updated", posts.c.author_id, posts.c.published, posts.c.updated_at, posts.c.id)
+Index("ix_posts_author_published_title", posts.c.author_id, posts.c.published, posts.c.title, posts.c.id)
+Index("ix_posts_created", posts.c.created_at, posts.c.id)
+Index("ix_posts_updated", posts.c.updated_at, posts.c.id)
+Index("ix_posts_title", posts.c.title, posts.c.id)
 
 POSTS_SEARCH = "search"
 """PostgreSQL only (migration 0009): ``posts.search``, a stored generated ``tsvector`` of

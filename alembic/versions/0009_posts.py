@@ -50,7 +50,18 @@ def upgrade() -> None:
         batch_op.create_index("ix_posts_published_created", ["published", "created_at", "id"], unique=False)
         batch_op.create_index("ix_posts_published_updated", ["published", "updated_at", "id"], unique=False)
         batch_op.create_index("ix_posts_published_title", ["published", "title", "id"], unique=False)
-        batch_op.create_index("ix_posts_author_created", ["author_id", "created_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_posts_author_published_created", ["author_id", "published", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_posts_author_published_updated", ["author_id", "published", "updated_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_posts_author_published_title", ["author_id", "published", "title", "id"], unique=False
+        )
+        batch_op.create_index("ix_posts_created", ["created_at", "id"], unique=False)
+        batch_op.create_index("ix_posts_updated", ["updated_at", "id"], unique=False)
+        batch_op.create_index("ix_posts_title", ["title", "id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         # ASCII punctuation becomes a space before parsing, so that PostgreSQL's parser
         # splits words exactly where the application does (domain/posts/search.py): it
@@ -110,7 +121,12 @@ def downgrade() -> None:
 
     # Dropping the table drops its generated column and the GIN index with it, on PostgreSQL.
     with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.drop_index("ix_posts_author_created")
+        batch_op.drop_index("ix_posts_title")
+        batch_op.drop_index("ix_posts_updated")
+        batch_op.drop_index("ix_posts_created")
+        batch_op.drop_index("ix_posts_author_published_title")
+        batch_op.drop_index("ix_posts_author_published_updated")
+        batch_op.drop_index("ix_posts_author_published_created")
         batch_op.drop_index("ix_posts_published_title")
         batch_op.drop_index("ix_posts_published_updated")
         batch_op.drop_index("ix_posts_published_created")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import uuid4
 
@@ -10,7 +11,8 @@ import pytest
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from adapters.sql.post_listing import listing, matching  # what the repository runs
-from application.posts.ports import PostFilter, PostQuery
+from application.posts.ports import PostFilter, PostQuery, PostSort, Visibility
+from domain.shared.ids import UserId
 
 pytestmark = pytest.mark.postgres
 
@@ -51,12 +53,54 @@ async def plan(connection: Any, query: PostQuery) -> str:
     return "\n".join(row[0] for row in rows)
 
 
+# The index of each sort's column, as in ix_posts_<column>, ix_posts_published_<column>, ...
+_INDEXED = {"created_at": "created", "updated_at": "updated", "title": "title"}
+_SORT_NODE = re.compile(r"(^|->\s+)(Incremental )?Sort\s+\(", re.MULTILINE)  # a node, not a "Sort Key"
+
+
+async def the_author(connection: Any) -> UserId:
+    """The author of every post, and so of 10,000 drafts."""
+    return UserId(await connection.fetchval("SELECT id FROM users WHERE email = 'plans@example.com'"))
+
+
+def walks_in_order(found: str) -> bool:
+    """The plan reads no table whole and sorts nothing: its index scans yield the order."""
+    return "Seq Scan on posts" not in found and not _SORT_NODE.search(found) and "Index Scan" in found
+
+
 async def test_the_listings_walk_indexes(many_posts: Any) -> None:
     default = await plan(many_posts, PostQuery())
-    assert "ix_posts_published_created" in default and "Seq Scan on posts" not in default, default
+    # Most posts are published, so ix_posts_created (filtering drafts out) serves as well.
+    assert walks_in_order(default), default
+    assert re.search(r"Index Scan Backward using ix_posts_(published_)?created on posts", default), default
 
     tagged = await plan(many_posts, PostQuery(PostFilter(tag="tag7")))
     assert "Seq Scan on posts" not in tagged and "Index" in tagged, tagged
 
     searched = await plan(many_posts, PostQuery(PostFilter(words=("word4242",))))
+    assert "Bitmap Index Scan on ix_posts_search" in searched, searched
+
+
+async def test_an_admins_listing_walks_the_index_of_each_sort(many_posts: Any) -> None:
+    for sort in PostSort:  # one seeding for every sort
+        found = await plan(many_posts, PostQuery(PostFilter(Visibility(everything=True)), sort))
+        index = f"ix_posts_{_INDEXED[sort.value.lstrip('-')]}"
+        assert walks_in_order(found) and re.search(rf"Index Scan (Backward )?using {index} on posts", found), found
+
+
+async def test_an_authors_listing_merges_the_published_posts_with_their_drafts(many_posts: Any) -> None:
+    author = await the_author(many_posts)
+    for sort in PostSort:
+        found = await plan(many_posts, PostQuery(PostFilter(Visibility(drafts_of=author)), sort))
+        column = _INDEXED[sort.value.lstrip("-")]
+        assert "Merge Append" in found and walks_in_order(found), found
+        # The published posts on the sort's index or the published one's; the drafts on the
+        # author's, from exactly their range of it.
+        assert re.search(rf"using ix_posts_(published_)?{column} on posts\b", found), found
+        assert re.search(rf"using ix_posts_author_published_{column} on posts", found), found
+        assert "Index Cond: ((author_id = " in found and "AND (published = false))" in found, found
+
+    tagged = await plan(many_posts, PostQuery(PostFilter(Visibility(drafts_of=author), tag="tag7")))
+    assert "Merge Append" in tagged and walks_in_order(tagged), tagged
+    searched = await plan(many_posts, PostQuery(PostFilter(Visibility(drafts_of=author), words=("word4242",))))
     assert "Bitmap Index Scan on ix_posts_search" in searched, searched
