@@ -153,6 +153,35 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    """Register ``{PORTSIDE_PUBLIC_URL}/api/v1/bot/webhook`` (or ``--url``) with Telegram,
+    with ``PORTSIDE_TELEGRAM_WEBHOOK_SECRET`` as the secret it will send back."""
+    from adapters.telegram.http_client import HttpTelegramClient
+    from application.telegram.client import TelegramUnavailableError
+
+    token, secret = settings.telegram_bot_token, settings.telegram_webhook_secret
+    if token is None or secret is None:
+        missing = "PORTSIDE_TELEGRAM_BOT_TOKEN" if token is None else "PORTSIDE_TELEGRAM_WEBHOOK_SECRET"
+        print(f"portside: set-webhook: {missing} is not set", file=sys.stderr)
+        return 2
+    url = args.url or f"{settings.public_url.rstrip('/')}/api/v1/bot/webhook"
+
+    async def register() -> None:
+        client = HttpTelegramClient(token, settings.telegram_api_base)
+        try:
+            await client.set_webhook(url, secret)
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(register())
+    except TelegramUnavailableError as error:
+        print(f"portside: set-webhook: Telegram refused or could not be reached: {error}", file=sys.stderr)
+        return 1
+    print(f"webhook set: {url}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portside", description="Run and operate portside.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +202,10 @@ def _parser() -> argparse.ArgumentParser:
         help="allow promoting, re-activating or re-passwording an existing account (ends its sessions)",
     )
     commands.add_parser("openapi", help="print the OpenAPI document")
+    webhook = commands.add_parser(
+        "set-webhook", help="register the bot's webhook with Telegram (PORTSIDE_TELEGRAM_BOT_TOKEN, ..._WEBHOOK_SECRET)"
+    )
+    webhook.add_argument("--url", help="the webhook URL (default: PORTSIDE_PUBLIC_URL + /api/v1/bot/webhook)")
     return parser
 
 
@@ -182,6 +215,7 @@ _COMMANDS = {
     "migrate": _migrate,
     "create-admin": _create_admin,
     "openapi": _openapi,
+    "set-webhook": _set_webhook,
 }
 
 

@@ -19,11 +19,13 @@ from redis.asyncio import Redis
 from adapters.memory.cache import InMemoryCache, NoCache
 from adapters.memory.job_queue import InProcessJobQueue
 from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.send_pacer import InMemorySendPacer
 from adapters.redis.cache import RedisCache
 from adapters.redis.client import create_redis
 from adapters.redis.health import RedisHealthProbe
 from adapters.redis.job_queue import ArqJobQueue, arq_redis
 from adapters.redis.rate_limiter import RedisRateLimiter
+from adapters.redis.send_pacer import RedisSendPacer
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
 from adapters.security.jwt_issuer import JwtSettings, JwtTokenIssuer
 from adapters.system.clock import SystemClock
@@ -36,11 +38,13 @@ from application.shared.events import Provenance
 from application.shared.ports import Clock, IdGenerator
 from application.shared.rate_limits import RateLimiter, Throttle
 from application.shared.readiness import CheckReadiness, HealthProbe
+from application.telegram.pacing import SendPacer
 from entrypoints.providers.email import EmailProvider
 from entrypoints.providers.identity import identity_providers
 from entrypoints.providers.jobs import job_providers
 from entrypoints.providers.posts import post_providers
 from entrypoints.providers.storage import DatabaseProbe, MemoryStorage, SqlStorage, Storage
+from entrypoints.providers.telegram import telegram_providers
 from entrypoints.providers.todos import todo_providers
 from entrypoints.settings import Settings
 
@@ -53,6 +57,7 @@ CONTEXTS: tuple[Callable[[Storage], tuple[Provider, ...]], ...] = (
     identity_providers,
     todo_providers,
     post_providers,
+    telegram_providers,
 )
 
 
@@ -108,6 +113,11 @@ class InProcessProvider(Provider):
         return InMemoryRateLimiter(clock)
 
     @provide(scope=Scope.APP)
+    def pacer(self) -> SendPacer:
+        """This process is the only sender."""
+        return InMemorySendPacer()
+
+    @provide(scope=Scope.APP)
     def cache(self, s: Settings, clock: Clock) -> Cache:
         alone = s.workers == 1 and not s.database_url.startswith("postgresql")
         return InMemoryCache(clock) if alone else NoCache()
@@ -139,6 +149,11 @@ class RedisProvider(Provider):
         cache = RedisCache(redis, prefix=f"portside:cache:{database}:")
         yield cache
         await cache.close()
+
+    @provide(scope=Scope.APP)
+    def pacer(self, redis: Redis) -> SendPacer:
+        """Telegram's limits hold across every worker process."""
+        return RedisSendPacer(redis)
 
     @provide(scope=Scope.APP)
     def arq(self, redis: Redis) -> ArqRedis:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    true,
 )
 
 from adapters.sql.types import UtcDateTime
@@ -23,6 +24,11 @@ from adapters.sql.types import UtcDateTime
 __all__ = [
     "POSTS_SEARCH",
     "audit_log",
+    "bot_updates",
+    "campaigns",
+    "chat_messages",
+    "chat_threads",
+    "deliveries",
     "files",
     "handled_events",
     "jobs",
@@ -36,6 +42,7 @@ __all__ = [
     "refresh_tokens",
     "sessions",
     "tags",
+    "telegram_chats",
     "todos",
     "users",
 ]
@@ -302,3 +309,114 @@ files = Table(
     Column("size", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# Broadcast campaigns. ``created_by`` cascades: the domain's ``Campaign.created_by`` is a
+# ``UserId``, never absent, so a campaign cannot outlive the admin who created it (ON DELETE
+# SET NULL would need ``UserId | None`` there). ``sender_token``/``sender_until`` are the
+# sender's lease, written apart from the user-visible columns: they move no ``version``.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    # Indexed for the cascade when the account is deleted.
+    Column("created_by", Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("sender_token", String(64), nullable=True),
+    Column("sender_until", UtcDateTime, nullable=True),
+)
+# The listing (newest first), and the sender's claim: running campaigns, oldest started first.
+Index("ix_campaigns_created", campaigns.c.created_at, campaigns.c.id)
+Index(
+    "ix_campaigns_running",
+    campaigns.c.started_at,
+    campaigns.c.id,
+    postgresql_where=campaigns.c.status == "running",
+    sqlite_where=campaigns.c.status == "running",
+)
+
+# One row per (campaign, chat): the primary key is what makes a recipient get at most one
+# message per campaign; it also serves the page of deliveries (chat id order).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("campaign_id", Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True),
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", String(32), nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+)
+# Counts by status (stats, unfinished), the bulk moves of one status (cancel, fail in
+# flight) and the earliest next attempt; the partial index walks the due rows in the order
+# the sender takes them (fewest attempts, then chat id) and stops after one batch.
+Index("ix_deliveries_campaign_status", deliveries.c.campaign_id, deliveries.c.status, deliveries.c.next_attempt_at)
+Index(
+    "ix_deliveries_pending",
+    deliveries.c.campaign_id,
+    deliveries.c.attempts,
+    deliveries.c.chat_id,
+    postgresql_where=deliveries.c.status == "pending",
+    sqlite_where=deliveries.c.status == "pending",
+)
+
+# The chats the bot knows (``/start``, ``/stop``, a 403 from Telegram).
+telegram_chats = Table(
+    "telegram_chats",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("subscribed", Boolean, nullable=False),
+    Column("blocked", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+# The audience of a ``subscribers`` campaign, and its count.
+Index(
+    "ix_telegram_chats_subscribed",
+    telegram_chats.c.chat_id,
+    postgresql_where=telegram_chats.c.subscribed == true(),
+    sqlite_where=telegram_chats.c.subscribed == true(),
+)
+
+# Webhook updates as received, once per ``update_id``. ``payload`` is the JSON text.
+bot_updates = Table(
+    "bot_updates",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("update_id", BigInteger, nullable=False, unique=True),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+# One thread per chat; ``blocked`` is read from ``telegram_chats``, not stored here.
+chat_threads = Table(
+    "chat_threads",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("chat_id", BigInteger, nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("last_message_at", UtcDateTime, nullable=False),
+)
+Index("ix_chat_threads_last_message", chat_threads.c.last_message_at, chat_threads.c.id)
+
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("thread_id", Uuid, ForeignKey("chat_threads.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", String(32), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+)
+# A thread's messages, newest first (and the cascade when the thread goes).
+Index("ix_chat_messages_thread_created", chat_messages.c.thread_id, chat_messages.c.created_at, chat_messages.c.id)

@@ -28,7 +28,7 @@ from application.shared.actor import Actor
 from domain.shared.events import Aggregate
 from domain.shared.ids import UserId
 
-__all__ = ["Action", "Decision", "Policy", "allows", "authorize", "enforce", "same_user"]
+__all__ = ["Action", "AdminOnly", "Decision", "Policy", "allows", "authorize", "enforce", "same_user"]
 
 _Resource = TypeVar("_Resource", bound=Aggregate)
 _Resource_contra = TypeVar("_Resource_contra", bound=Aggregate, contravariant=True)
@@ -97,3 +97,16 @@ def allows(policy: Policy[_Resource], actor: Actor | None, action: Action, resou
 def same_user(actor: Actor | None, user_id: UserId) -> bool:
     """Whether the caller is the user ``user_id`` (an owner, an author, oneself)."""
     return actor is not None and actor.user_id == user_id
+
+
+class AdminOnly:
+    """The policy of operations data (jobs, campaigns, the bot's chats): admins may do
+    everything; anyone else is refused (403; 401 when anonymous), since that such data
+    exists is no secret."""
+
+    def decide(self, actor: Actor | None, action: Action) -> Decision:
+        return Decision.ALLOW if actor is not None and actor.is_admin else Decision.FORBID
+
+    def require(self, actor: Actor | None, action: Action, what: str) -> None:
+        """Return for an admin; else raise as ``enforce`` does for ``what`` (``"start campaigns"``)."""
+        enforce(self.decide(actor, action), actor, what)

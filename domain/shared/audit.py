@@ -34,6 +34,8 @@ class AuditType:
     USER_DELETED = "user.deleted"
     ADMIN_CREATED = "admin.created"
     POST_DELETED_BY_ADMIN = "post.deleted_by_admin"
+    CAMPAIGN_STARTED = "campaign.started"
+    CAMPAIGN_CANCELLED = "campaign.cancelled"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

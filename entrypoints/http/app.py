@@ -17,6 +17,8 @@ from litestar.types import ASGIApp
 from entrypoints.container import build_container
 from entrypoints.http.audit.controllers import AuditController
 from entrypoints.http.auth import HttpProvider
+from entrypoints.http.broadcast.controllers import CampaignController
+from entrypoints.http.chat.controllers import BotController, ChatController
 from entrypoints.http.files.controllers import FileController, UploadController
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
@@ -101,6 +103,9 @@ def create_app(
             PostController,
             TagController,
             UploadController,
+            CampaignController,
+            BotController,
+            ChatController,
             JobController,
             AuditController,
         ],

@@ -18,6 +18,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from application.chat.conversations import ReplyNotSentError
+from application.chat.webhook import WebhookSecretError
 from application.errors import (
     AlreadyExistsError,
     ApplicationError,
@@ -84,6 +86,8 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     LastActiveAdminError: ProblemKind(409, "last-active-admin", "The last active admin must stay"),
     UnsupportedMediaTypeError: ProblemKind(415, "unsupported-media-type", "The file is not an accepted image"),
     FileTooLargeError: ProblemKind(413, "file-too-large", "The file is too large"),
+    WebhookSecretError: ProblemKind(401, "webhook-secret", "The webhook secret token is missing or wrong"),
+    ReplyNotSentError: ProblemKind(503, "dependency-unavailable", "A dependency is unavailable"),  # jobs only
 }
 
 # Detail texts the client may see. Errors whose message could carry internals get a fixed text.
@@ -132,7 +136,7 @@ def _headers(problem: Problem, exc: Exception) -> dict[str, str]:
         headers["ETag"] = f'"{problem.current_version}"'
     if isinstance(exc, RateLimitedError | DependencyUnavailableError):
         headers["Retry-After"] = str(exc.retry_after)
-    if problem.status == 401:
+    if problem.status == 401 and not isinstance(exc, WebhookSecretError):  # not a bearer-token matter
         headers["WWW-Authenticate"] = 'Bearer realm="portside"'
     return headers
 

@@ -7,7 +7,7 @@ is a view over, the outbox reader, and the database's health probe.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,15 @@ from application.shared.ports import Clock, IdGenerator
 from application.shared.readiness import HealthProbe
 from entrypoints.settings import MEMORY_DATABASE_URL, Settings
 
-__all__ = ["DatabaseProbe", "MemoryStorage", "SqlStorage", "Storage", "unit_of_work_provider"]
+__all__ = [
+    "DatabaseProbe",
+    "FreshTransactions",
+    "MemoryStorage",
+    "SqlStorage",
+    "Storage",
+    "fresh_units",
+    "unit_of_work_provider",
+]
 
 
 class Storage(enum.Enum):
@@ -41,6 +49,14 @@ class Storage(enum.Enum):
     @classmethod
     def of(cls, settings: Settings) -> Storage:
         return cls.MEMORY if settings.database_url == MEMORY_DATABASE_URL else cls.SQL
+
+
+@dataclass(frozen=True, slots=True)
+class FreshTransactions:
+    """Makes transactions of their own, outside any request (long-running loops such as the
+    campaign sender): each one checks a connection out per block and gives it back."""
+
+    new: Callable[[], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +90,10 @@ class SqlStorage(Provider):
         return SqlOutboxReader(engine, clock, ids)
 
     @provide(scope=Scope.APP)
+    def fresh(self, engine: AsyncEngine, ids: IdGenerator) -> FreshTransactions:
+        return FreshTransactions(lambda: SqlUnitOfWork(engine, provenance=Provenance(), ids=ids))
+
+    @provide(scope=Scope.APP)
     def housekeeper(self, engine: AsyncEngine) -> Housekeeper:
         return SqlHousekeeper(engine)
 
@@ -96,6 +116,10 @@ class MemoryStorage(Provider):
         return InMemoryOutboxReader(database, clock, ids)
 
     @provide(scope=Scope.APP)
+    def fresh(self, database: InMemoryDatabase, ids: IdGenerator) -> FreshTransactions:
+        return FreshTransactions(lambda: InMemoryUnitOfWork(database, provenance=Provenance(), ids=ids))
+
+    @provide(scope=Scope.APP)
     def housekeeper(self, database: InMemoryDatabase) -> Housekeeper:
         return InMemoryHousekeeper(database)
 
@@ -115,4 +139,18 @@ def unit_of_work_provider(storage: Storage, protocol: Any, *, sql: type[Any], me
     unit_of_work.__annotations__ = {"transaction": transaction, "return": protocol}  # what dishka reads
     provider = Provider(scope=Scope.REQUEST)
     provider.provide(unit_of_work)
+    return provider
+
+
+def fresh_units(storage: Storage, factory: Any, *, sql: type[Any], memory: type[Any]) -> Provider:
+    """``factory`` (a port such as ``BroadcastUnits``): units of work of a context, each on a
+    fresh transaction of its own (``FreshTransactions``), for work outside requests."""
+    view = sql if storage is Storage.SQL else memory
+
+    def units(fresh: FreshTransactions) -> Any:
+        return lambda: view(fresh.new())
+
+    units.__annotations__ = {"fresh": FreshTransactions, "return": factory}  # what dishka reads
+    provider = Provider(scope=Scope.APP)
+    provider.provide(units)
     return provider

@@ -28,7 +28,7 @@ from application.jobs.due_jobs import RequeueOverdueJobs
 from application.jobs.handle_event import HandleEvent
 from application.shared.housekeeping import CleanUp
 from entrypoints.settings import Settings
-from entrypoints.worker.loops import relay_forever, watch_lag_forever
+from entrypoints.worker.loops import relay_forever, send_campaigns_forever, watch_lag_forever
 
 __all__ = ["HEALTH_KEY", "check", "run", "serve", "worker_settings"]
 
@@ -109,7 +109,8 @@ def run(settings: Settings, container: AsyncContainer) -> None:
 
 
 async def serve(settings: Settings, container: AsyncContainer) -> None:
-    """The relay and an arq worker until SIGTERM or SIGINT, then: take no new job, give the
+    """The relay, the campaign sender and an arq worker until SIGTERM or SIGINT, then: take
+    no new job, give the
     running ones ``SHUTDOWN_GRACE`` seconds, cancel the rest (arq queues them again and
     their leases let the next start redo them), stop the relay, close the container.
 
@@ -119,7 +120,11 @@ async def serve(settings: Settings, container: AsyncContainer) -> None:
     """
     loop = asyncio.get_running_loop()
     stopping, relay_stop = asyncio.Event(), asyncio.Event()
-    relay = asyncio.gather(relay_forever(container, relay_stop), watch_lag_forever(container, relay_stop))
+    relay = asyncio.gather(
+        relay_forever(container, relay_stop),
+        watch_lag_forever(container, relay_stop),
+        send_campaigns_forever(container, relay_stop),
+    )
     worker: Worker | None = None
 
     def stop(signum: signal.Signals) -> None:

@@ -20,6 +20,7 @@ from uuid import UUID
 import structlog
 from dishka import AsyncContainer
 
+from application.broadcast.sender import CampaignSender
 from application.errors import DependencyUnavailableError
 from application.jobs.due_jobs import Doorbell, FindDueJobs, RunnerRules
 from application.jobs.handle_event import HandleEvent, JobOutcome
@@ -66,6 +67,24 @@ async def relay_forever(container: AsyncContainer, stop: asyncio.Event, context:
             raise DependencyUnavailableError("relay") from error
 
     await relay_until_stopped(one_pass, await container.get(RelayRules), stop)
+
+
+async def send_campaigns_forever(container: AsyncContainer, stop: asyncio.Event) -> None:
+    """The campaign sender until ``stop``: a database or pacer outage only pauses it (0.5 s
+    doubling to 10 s); the campaign's lease lets this or another process resume it."""
+    sender = await container.get(CampaignSender)
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await sender.run(stop)
+            delay = 0.5
+        except DependencyUnavailableError as error:
+            _log.warning("campaign sender waits: a dependency is unavailable", dependency=str(error), retry_in=delay)
+        except Exception:  # noqa: BLE001 - the sender outlives any one failure
+            _log.exception("campaign sender failed; starting again", retry_in=delay)
+        if await _stopped(stop, delay):
+            return
+        delay = min(delay * 2, 10.0)
 
 
 LAG_WARNING = timedelta(minutes=1)
@@ -162,8 +181,8 @@ async def _drain(running: dict[UUID, asyncio.Task[None]]) -> None:
 async def in_process_jobs(
     container: AsyncContainer, context: Context = None, *, grace: float = 10.0
 ) -> AsyncIterator[None]:
-    """The relay, the job runner, the hourly cleanup and the lag watch as tasks of this
-    process while the context is open.
+    """The relay, the job runner, the campaign sender, the hourly cleanup and the lag watch
+    as tasks of this process while the context is open.
 
     On exit they stop taking work; jobs still running after ``grace`` seconds are
     cancelled (their attempts are redone later). Open it inside the container's lifetime.
@@ -175,6 +194,7 @@ async def in_process_jobs(
         asyncio.create_task(run_jobs_forever(container, stop, context), name="portside-jobs"),
         asyncio.create_task(clean_up_forever(container, stop, context), name="portside-cleanup"),
         asyncio.create_task(watch_lag_forever(container, stop, context), name="portside-lag"),
+        asyncio.create_task(send_campaigns_forever(container, stop), name="portside-campaigns"),
     ]
     try:
         yield

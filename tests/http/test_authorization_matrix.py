@@ -166,6 +166,7 @@ def owner_only(body: Body = no_body) -> Row:
 
 TODO = f"{API}/todos/{{todo_id}}"
 POST = f"{API}/posts/{{post_id}}"
+CAMPAIGN = f"{API}/campaigns/{{campaign_id}}"
 POST_AUTHOR = "the post's author (every case's post is a fresh draft: hidden from other users)"
 USER = f"{API}/users/{{user_id}}"
 NO_OWNER_ADMIN = "nobody: admin only; a non-admin (owner or not) is forbidden"
@@ -249,6 +250,26 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("DELETE", POST): Row(POST_AUTHOR, DENIED, HIDDEN, ALLOWED, ALLOWED, json_body({}, **IF_MATCH_FIRST)),
     ("POST", f"{POST}/image"): Row(POST_AUTHOR, DENIED, HIDDEN, ALLOWED, FORBIDDEN, image_body),
+    # ---- campaigns, the bot and its chats (API.md "Broadcast campaigns", "Telegram bot and
+    # chat"): admins only; a random id gets the admin past authorization to "not found"
+    ("POST", f"{API}/campaigns"): admin_only(
+        body=json_body({"name": "Launch", "text": "Hello", "recipients": [1, 2]}), owner=NO_OWNER_ADMIN
+    ),
+    ("GET", f"{API}/campaigns"): admin_only(owner=NO_OWNER_ADMIN),
+    ("GET", CAMPAIGN): admin_only(reached(404), owner=NO_OWNER_ADMIN),
+    ("DELETE", CAMPAIGN): admin_only(reached(404), owner=NO_OWNER_ADMIN),
+    ("POST", f"{CAMPAIGN}/start"): admin_only(reached(404), owner=NO_OWNER_ADMIN),
+    ("POST", f"{CAMPAIGN}/cancel"): admin_only(reached(404), owner=NO_OWNER_ADMIN),
+    ("GET", f"{CAMPAIGN}/deliveries"): admin_only(reached(404), owner=NO_OWNER_ADMIN),
+    # no webhook secret is configured here: the webhook does not exist, for everyone
+    ("POST", f"{API}/bot/webhook"): public(reached(404), json_body({"update_id": 1})),
+    ("GET", f"{API}/bot/status"): admin_only(owner=NO_OWNER_ADMIN),
+    ("GET", f"{API}/chat/threads"): admin_only(owner=NO_OWNER_ADMIN),
+    ("GET", f"{API}/chat/threads/{{thread_id}}/messages"): admin_only(reached(404), owner=NO_OWNER_ADMIN),
+    ("POST", f"{API}/chat/threads/{{thread_id}}/messages"): admin_only(
+        reached(404), json_body({"text": "Hi"}), owner=NO_OWNER_ADMIN
+    ),
+    ("GET", f"{API}/chat/messages/{{message_id}}"): admin_only(reached(404), owner=NO_OWNER_ADMIN),
     # ---- files (API.md "Files and operations"): uploads need a bearer, downloads are public
     ("POST", f"{API}/files"): signed_in(image_body, owner="the caller itself: it uploads its own file"),
     ("GET", "/files/{key}"): public(owner="nobody: files are public by their random key"),
@@ -385,7 +406,7 @@ class Scene:
             return (await self.account("owner")).id
         if name == "session_id":
             return (await self.account("owner")).session_id
-        if name == "job_id":
+        if name in ("job_id", "campaign_id", "thread_id", "message_id"):
             return str(uuid4())
         if name == "path":
             return "nothing-here"

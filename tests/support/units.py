@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.memory.broadcast import InMemoryCampaignRepository, InMemoryDeliveryRepository
+from adapters.memory.chat import InMemoryMessageRepository, InMemoryThreadRepository, InMemoryUpdateRepository
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.files import InMemoryFileRepository
 from adapters.memory.identity import (
@@ -20,19 +22,26 @@ from adapters.memory.identity import (
     InMemoryUserRepository,
 )
 from adapters.memory.posts import InMemoryPostRepository
+from adapters.memory.telegram_chats import InMemoryTelegramChatRepository
 from adapters.memory.todos import InMemoryTodoRepository
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork
 from adapters.sql.audit import SqlAuditLog
+from adapters.sql.broadcast import SqlCampaignRepository, SqlDeliveryRepository
+from adapters.sql.chat import SqlMessageRepository, SqlThreadRepository, SqlUpdateRepository
 from adapters.sql.files import SqlFileRepository
 from adapters.sql.identity import SqlLoginAttemptRepository, SqlSessionRepository, SqlUserRepository
 from adapters.sql.posts import SqlPostRepository
+from adapters.sql.telegram_chats import SqlTelegramChatRepository
 from adapters.sql.todos import SqlTodoRepository
 from adapters.sql.unit_of_work import SqlUnitOfWork
+from application.broadcast.ports import CampaignRepository, DeliveryRepository
+from application.chat.ports import MessageRepository, ThreadRepository, UpdateRepository
 from application.files.ports import FileRepository
 from application.identity.ports import LoginAttemptRepository, SessionRepository, UserRepository
 from application.posts.ports import PostRepository
 from application.shared.audit import AuditLog
+from application.telegram.ports import TelegramChatRepository
 from application.todos.ports import TodoRepository
 
 __all__ = ["AllRepositories", "memory_unit", "sql_unit"]
@@ -45,6 +54,12 @@ _SQL = (
     SqlAuditLog,
     SqlPostRepository,
     SqlFileRepository,
+    SqlCampaignRepository,
+    SqlDeliveryRepository,
+    SqlTelegramChatRepository,
+    SqlUpdateRepository,
+    SqlThreadRepository,
+    SqlMessageRepository,
 )
 _MEMORY = (
     InMemoryUserRepository,
@@ -54,6 +69,12 @@ _MEMORY = (
     InMemoryAuditLog,
     InMemoryPostRepository,
     InMemoryFileRepository,
+    InMemoryCampaignRepository,
+    InMemoryDeliveryRepository,
+    InMemoryTelegramChatRepository,
+    InMemoryUpdateRepository,
+    InMemoryThreadRepository,
+    InMemoryMessageRepository,
 )
 
 
@@ -89,6 +110,30 @@ class AllRepositories(ContextUnitOfWork[Any]):
     @property
     def files(self) -> FileRepository:
         return self._transaction.repository(self._kinds[6])  # type: ignore[no-any-return]
+
+    @property
+    def campaigns(self) -> CampaignRepository:
+        return self._transaction.repository(self._kinds[7])  # type: ignore[no-any-return]
+
+    @property
+    def deliveries(self) -> DeliveryRepository:
+        return self._transaction.repository(self._kinds[8])  # type: ignore[no-any-return]
+
+    @property
+    def chats(self) -> TelegramChatRepository:
+        return self._transaction.repository(self._kinds[9])  # type: ignore[no-any-return]
+
+    @property
+    def updates(self) -> UpdateRepository:
+        return self._transaction.repository(self._kinds[10])  # type: ignore[no-any-return]
+
+    @property
+    def threads(self) -> ThreadRepository:
+        return self._transaction.repository(self._kinds[11])  # type: ignore[no-any-return]
+
+    @property
+    def messages(self) -> MessageRepository:
+        return self._transaction.repository(self._kinds[12])  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transaction, name)

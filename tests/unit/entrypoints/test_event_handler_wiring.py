@@ -16,7 +16,13 @@ from application.shared.handlers import EventHandler
 from entrypoints.container import build_container
 from entrypoints.testing.harness import harness_settings, overriding
 
-IDENTITY_HANDLERS = {"identity.welcome_email", "identity.password_reset_email", "identity.verification_email"}
+CONTEXT_HANDLERS = {
+    "identity.welcome_email",
+    "identity.password_reset_email",
+    "identity.verification_email",
+    "chat.handle_update",
+    "chat.send_reply",
+}
 
 
 class Noop(EventHandler):
@@ -46,9 +52,9 @@ def test_the_jobs_provider_imports_no_other_contexts_code() -> None:
     ]
 
 
-async def test_the_container_has_every_identity_handler_once() -> None:
+async def test_the_container_has_every_contexts_handler_once() -> None:
     names = await handler_names()
-    assert sorted(names) == sorted(IDENTITY_HANDLERS)
+    assert sorted(names) == sorted(CONTEXT_HANDLERS)
 
 
 async def test_an_override_of_event_handlers_wins_over_the_contexts_additions() -> None:

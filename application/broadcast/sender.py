@@ -1,0 +1,184 @@
+"""``CampaignSender``: delivers running campaigns, each message at most once.
+
+One sender at a time works on a campaign: it holds the campaign's sender lease (renewed as
+it goes) and stops when it loses it. Each delivery goes through four steps, each its own
+transaction or call:
+
+1. book a send slot with the ``SendPacer`` (30 a second overall, one a second per chat,
+   across every process) and wait for it;
+2. claim the delivery, ``pending`` -> ``sending``, and commit: from here on the message is
+   never sent again, whatever happens;
+3. call Telegram;
+4. record what the outcome class proves: ``sent``; back to ``pending`` (due after
+   ``retry_after``, or a backoff) only when it was provably not sent; ``failed`` with the
+   rejection (a blocked bot also marks the chat blocked and unsubscribed); ``failed`` with
+   ``unknown_outcome`` when nobody can know.
+
+A sender that dies between 2 and 4 leaves rows in ``sending``; the next one to take the
+lease fails them with ``unknown_outcome`` before sending anything. So a recipient gets at
+most one message, and the only messages lost to a crash are those in flight at that moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from application.broadcast.ports import BroadcastUnits
+from application.shared.ports import Clock
+from application.telegram.client import Rejection, SendOutcome, SendResult, TelegramClient
+from application.telegram.pacing import SendPacer
+from domain.broadcast.campaign import Campaign, CampaignId, CampaignStatus
+from domain.broadcast.delivery import Delivery, DeliveryError
+
+__all__ = ["CampaignSender", "SenderRules"]
+
+_ERRORS = {
+    Rejection.BLOCKED: DeliveryError.BLOCKED,
+    Rejection.CHAT_NOT_FOUND: DeliveryError.CHAT_NOT_FOUND,
+    Rejection.REJECTED: DeliveryError.REJECTED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SenderRules:
+    lease: timedelta = timedelta(seconds=30)
+    """How long a dead sender holds its campaign: its successor waits this long."""
+    renew_every: float = 5.0
+    concurrency: int = 8
+    """Sends in flight at once (each waits for its slot first)."""
+    batch: int = 64
+    idle_poll: float = 0.5
+    """Seconds between looks for a campaign to send, when there is none."""
+    max_retry_delay: float = 60.0
+
+
+class CampaignSender:
+    def __init__(
+        self, units: BroadcastUnits, telegram: TelegramClient, pacer: SendPacer, clock: Clock, rules: SenderRules
+    ) -> None:
+        self._units = units
+        self._telegram = telegram
+        self._pacer = pacer
+        self._clock = clock
+        self._rules = rules
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send campaigns until ``stop``: take the lease of a running campaign nobody is
+        sending, drive it, look again. A dependency that fails (``DependencyUnavailableError``
+        from the database or the pacer) ends the call: the caller waits and calls again."""
+        while not stop.is_set():
+            if not await self.send_one_campaign(stop):
+                await _wait(stop, self._rules.idle_poll)
+
+    async def send_one_campaign(self, stop: asyncio.Event) -> bool:
+        """Take one campaign and drive it until it ends, the lease is lost or ``stop``.
+        False when no campaign needed a sender."""
+        token = secrets.token_hex(16)
+        now = self._clock.now()
+        async with self._units() as uow:
+            campaign = await uow.campaigns.claim_sender(now, now + self._rules.lease, token)
+            if campaign is not None:
+                # Left by a sender that died mid-send: Telegram may have them. Never resend.
+                await uow.deliveries.fail_in_flight(campaign.id)
+            await uow.commit()
+        if campaign is None:
+            return False
+        try:
+            await self._drive(campaign, token, stop)
+        finally:
+            async with self._units() as uow:
+                await uow.campaigns.release_sender(campaign.id, token)
+                await uow.commit()
+        return True
+
+    async def _drive(self, campaign: Campaign, token: str, stop: asyncio.Event) -> None:
+        renewed = asyncio.get_running_loop().time()
+        while not stop.is_set():
+            if asyncio.get_running_loop().time() - renewed >= self._rules.renew_every:
+                if not await self._renew(campaign.id, token):
+                    return
+                renewed = asyncio.get_running_loop().time()
+            async with self._units() as uow:
+                current = await uow.campaigns.get(campaign.id)
+                if current is None or current.status is not CampaignStatus.RUNNING:
+                    return  # cancelled (its pending deliveries failed with it) or deleted
+                due = await uow.deliveries.due(campaign.id, self._clock.now(), self._rules.batch)
+            if due:
+                await self._send_all(current, due)
+                continue
+            wait = await self._complete_or_wait(campaign.id)
+            if wait is None:
+                return
+            await _wait(stop, min(wait, self._rules.renew_every))
+
+    async def _complete_or_wait(self, campaign_id: CampaignId) -> float | None:
+        """Complete the campaign when no delivery is left (None); else the seconds until the
+        next one is due."""
+        async with self._units() as uow:
+            if await uow.deliveries.unfinished(campaign_id) == 0:
+                campaign = await uow.campaigns.get(campaign_id)
+                if campaign is not None and campaign.status is CampaignStatus.RUNNING:
+                    campaign.complete(self._clock.now())
+                    await uow.campaigns.save(campaign)
+                    await uow.commit()
+                return None
+            next_due = await uow.deliveries.next_due_at(campaign_id)
+        if next_due is None:
+            return self._rules.idle_poll  # only rows in flight elsewhere: look again soon
+        return max(0.0, (next_due - self._clock.now()).total_seconds())
+
+    async def _renew(self, campaign_id: CampaignId, token: str) -> bool:
+        async with self._units() as uow:
+            kept = await uow.campaigns.renew_sender(campaign_id, token, self._clock.now() + self._rules.lease)
+            await uow.commit()
+        return kept
+
+    async def _send_all(self, campaign: Campaign, due: list[Delivery]) -> None:
+        slots = asyncio.Semaphore(self._rules.concurrency)
+
+        async def one(delivery: Delivery) -> None:
+            async with slots:
+                await self._send(campaign, delivery)
+
+        # A failure (the pacer's store or the database gone) cancels the other sends: one
+        # cancelled after its claim leaves its row ``sending``, failed later as unknown.
+        async with asyncio.TaskGroup() as group:
+            for delivery in due:
+                group.create_task(one(delivery))
+
+    async def _send(self, campaign: Campaign, delivery: Delivery) -> None:
+        await asyncio.sleep(await self._pacer.reserve(delivery.chat_id))
+        async with self._units() as uow:
+            claimed = await uow.deliveries.claim(campaign.id, delivery.chat_id)
+            await uow.commit()
+        if not claimed:
+            return  # cancelled meanwhile, or another sender took it
+        result = await self._telegram.send_message(delivery.chat_id, campaign.text)
+        await self._record(campaign.id, delivery, result)
+
+    async def _record(self, campaign_id: CampaignId, delivery: Delivery, result: SendResult) -> None:
+        now = self._clock.now()
+        chat_id = delivery.chat_id
+        async with self._units() as uow:
+            if result.outcome is SendOutcome.ACCEPTED:
+                await uow.deliveries.mark_sent(campaign_id, chat_id, now)
+            elif result.outcome is SendOutcome.NOT_SENT:
+                delay = result.retry_after or min(2.0 ** (delivery.attempts + 1), self._rules.max_retry_delay)
+                await uow.deliveries.retry_at(campaign_id, chat_id, now + timedelta(seconds=delay))
+            elif result.outcome is SendOutcome.REJECTED:
+                rejection = result.rejection or Rejection.REJECTED
+                await uow.deliveries.mark_failed(campaign_id, chat_id, _ERRORS[rejection])
+                if rejection is Rejection.BLOCKED:
+                    await uow.chats.mark_blocked(chat_id, now)
+            else:
+                await uow.deliveries.mark_failed(campaign_id, chat_id, DeliveryError.UNKNOWN_OUTCOME)
+            await uow.commit()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,1 @@
+"""Chat use-cases: the bot's webhook, its updates, and admins' replies."""

@@ -1,0 +1,1 @@
+"""Broadcast: campaigns that send one text to many Telegram chats, each at most once."""

@@ -1,0 +1,50 @@
+"""Deliveries: one per recipient of a campaign, sent at most once."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.broadcast.campaign import CampaignId
+
+__all__ = ["Delivery", "DeliveryError", "DeliveryStatus", "Stats"]
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    """Claimed in a committed write before the request to Telegram: if the sender dies now,
+    nobody can know whether Telegram took it, so it ends ``failed``/``unknown_outcome`` and
+    is never sent again. Shown as ``pending`` in the API until it ends."""
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class DeliveryError(enum.StrEnum):
+    BLOCKED = "blocked"
+    CHAT_NOT_FOUND = "chat_not_found"
+    REJECTED = "rejected"
+    UNKNOWN_OUTCOME = "unknown_outcome"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    campaign_id: CampaignId
+    chat_id: int
+    status: DeliveryStatus
+    attempts: int
+    error: DeliveryError | None
+    sent_at: datetime | None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counted from the delivery rows (``sending`` counts as pending: it has not ended)."""
+
+    total: int = 0
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0

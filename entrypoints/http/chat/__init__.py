@@ -1,0 +1,1 @@
+"""``/api/v1/bot`` and ``/api/v1/chat``."""
