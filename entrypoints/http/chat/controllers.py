@@ -7,6 +7,8 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Controller, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
@@ -38,6 +40,13 @@ SecretToken = Annotated[
 ]
 
 
+async def secret_first(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: the webhook's secret (and whether the webhook exists at all) is checked
+    before its body is read, so nobody without the secret learns how bodies are read."""
+    receive = await connection.state.dishka_container.get(ReceiveUpdate)
+    receive.check(connection.headers.get("x-telegram-bot-api-secret-token"))
+
+
 class BotController(Controller):
     path = "/bot"
     tags = ["bot"]
@@ -49,6 +58,7 @@ class BotController(Controller):
         description=f"{ReceiveUpdate.__doc__}\n\nThe body is a Telegram `Update`; unknown fields are "
         "accepted here (the one exception to the unknown-field rule). 401 carries no `WWW-Authenticate`.",
         security=[{}],
+        guards=[secret_first],
         responses=problem_responses(400, 401, 404, 422),
     )
     @inject
