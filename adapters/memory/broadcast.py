@@ -147,6 +147,10 @@ class InMemoryCampaignRepository(InMemoryRepository[BroadcastTables], CampaignRe
         if self._holds(campaign_id, token):
             del self._writable.leases[campaign_id]
 
+    async def has_live_sender(self, campaign_id: CampaignId, now: datetime) -> bool:
+        lease = self._tables.leases.get(campaign_id)
+        return lease is not None and lease.until >= now
+
     def _holds(self, campaign_id: CampaignId, token: str) -> bool:
         lease = self._tables.leases.get(campaign_id)
         return lease is not None and lease.token == token
@@ -217,6 +221,16 @@ class InMemoryDeliveryRepository(InMemoryRepository[BroadcastTables], DeliveryRe
 
     async def fail_in_flight(self, campaign_id: CampaignId) -> int:
         return self._end_all(campaign_id, _SENDING, DeliveryError.UNKNOWN_OUTCOME)
+
+    async def stranded(self, now: datetime) -> list[CampaignId]:
+        tables = self._tables
+        return [
+            campaign.id
+            for campaign in tables.campaigns.values()
+            if campaign.status is not CampaignStatus.RUNNING
+            and ((lease := tables.leases.get(campaign.id)) is None or lease.until < now)
+            and any(d.status is _SENDING for d in self._rows(campaign.id))
+        ]
 
     async def cancel_pending(self, campaign_id: CampaignId) -> int:
         return self._end_all(campaign_id, _PENDING, DeliveryError.CANCELLED)

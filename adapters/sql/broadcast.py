@@ -89,6 +89,11 @@ _RELEASE = Query(
 )
 
 
+_LIVE_SENDER = Query(
+    select(_c.id).where(_c.id == bindparam("id"), _c.sender_until.is_not(None), _c.sender_until >= bindparam("now"))
+)
+
+
 def _campaign_row(campaign: Campaign) -> dict[str, Any]:
     return {name: getattr(campaign, name) for name in _USER_FIELDS}
 
@@ -146,6 +151,9 @@ class SqlCampaignRepository(CampaignRepository):
 
     async def release_sender(self, campaign_id: CampaignId, token: str) -> None:
         await self._db.write(_RELEASE, {"key_id": campaign_id, "token": token})
+
+    async def has_live_sender(self, campaign_id: CampaignId, now: datetime) -> bool:
+        return (await self._db.read(_LIVE_SENDER, {"id": campaign_id, "now": now})).first() is not None
 
     async def _stored_version(self, campaign_id: CampaignId) -> int | None:
         row = (await self._db.read(_VERSION, {"id": campaign_id})).first()

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    exists,
     func,
     insert,
     literal,
@@ -27,10 +28,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from adapters.sql.errors import ConstraintErrors
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
-from adapters.sql.tables import deliveries
+from adapters.sql.tables import campaigns, deliveries
 from application.broadcast.ports import DeliveryRepository
 from application.errors import AlreadyExistsError
-from domain.broadcast.campaign import CampaignId
+from domain.broadcast.campaign import CampaignId, CampaignStatus
 from domain.broadcast.delivery import Delivery, DeliveryError, DeliveryStatus, Stats
 from domain.shared.pagination import Page, PageRequest
 
@@ -103,6 +104,13 @@ _FAILED = _move(_SENDING, status=DeliveryStatus.FAILED.value, error=bindparam("e
 _RETRY = _move(_SENDING, status=_PENDING.value, next_attempt_at=bindparam("at"))
 _FAIL_IN_FLIGHT = _move(
     _SENDING, one=False, status=DeliveryStatus.FAILED.value, error=DeliveryError.UNKNOWN_OUTCOME.value
+)
+_STRANDED = Query(
+    select(campaigns.c.id).where(
+        campaigns.c.status != CampaignStatus.RUNNING.value,
+        or_(campaigns.c.sender_until.is_(None), campaigns.c.sender_until < bindparam("now")),
+        exists().where(_d.campaign_id == campaigns.c.id, _d.status == _SENDING.value),
+    )
 )
 _CANCEL = _move(_PENDING, one=False, status=DeliveryStatus.FAILED.value, error=DeliveryError.CANCELLED.value)
 _PENDING_ROWS = and_(_OF_CAMPAIGN, _is(_d.status, _PENDING))
@@ -192,6 +200,10 @@ class SqlDeliveryRepository(DeliveryRepository):
 
     async def fail_in_flight(self, campaign_id: CampaignId) -> int:
         return (await self._db.write(_FAIL_IN_FLIGHT, {"key_campaign": campaign_id})).rowcount
+
+    async def stranded(self, now: datetime) -> builtins.list[CampaignId]:
+        rows = (await self._db.read(_STRANDED, {"now": now})).rows
+        return [CampaignId(row["id"]) for row in rows]
 
     async def cancel_pending(self, campaign_id: CampaignId) -> int:
         return (await self._db.write(_CANCEL, {"key_campaign": campaign_id})).rowcount

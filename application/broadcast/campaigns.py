@@ -187,7 +187,9 @@ class StartCampaign(_Transition):
 class CancelCampaign(_Transition):
     """``draft`` or ``running`` -> ``cancelled`` (202); otherwise 409. Deliveries not yet
     sent end ``failed`` with ``cancelled`` in the same transaction, so no send starts after
-    this returns (one already in flight may finish). Audited as ``campaign.cancelled``."""
+    this returns (one already in flight may finish, and its sender records it). Deliveries
+    a sender that died had claimed end ``failed`` with ``unknown_outcome`` (no live sender
+    holds the campaign). Audited as ``campaign.cancelled``."""
 
     async def __call__(self, actor: Actor | None, campaign_id: CampaignId) -> CampaignView:
         self._policy.require(actor, Action.EDIT, "cancel campaigns")
@@ -202,6 +204,9 @@ class CancelCampaign(_Transition):
 
             campaign = await compare_and_set(None, cancel)
             await uow.deliveries.cancel_pending(campaign.id)
+            if not await uow.campaigns.has_live_sender(campaign.id, self._clock.now()):
+                # A dead sender's claims: nobody will record them, nobody may resend them.
+                await uow.deliveries.fail_in_flight(campaign.id)
             await self._audit.record(
                 uow.audit_log,
                 AuditType.CAMPAIGN_CANCELLED,

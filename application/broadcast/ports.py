@@ -51,6 +51,10 @@ class CampaignRepository(Protocol):
     @abstractmethod
     async def release_sender(self, campaign_id: CampaignId, token: str) -> None: ...
 
+    @abstractmethod
+    async def has_live_sender(self, campaign_id: CampaignId, now: datetime) -> bool:
+        """Whether a sender holds the campaign's lease (one that has not lapsed by ``now``)."""
+
 
 class DeliveryRepository(Protocol):
     """One row per (campaign, chat): the unique key that makes a recipient receive at most
@@ -92,6 +96,11 @@ class DeliveryRepository(Protocol):
     async def fail_in_flight(self, campaign_id: CampaignId) -> int:
         """Every ``sending`` row of the campaign -> ``failed``/``unknown_outcome``: a sender
         that died left them, and whether Telegram took them nobody can know. How many."""
+
+    @abstractmethod
+    async def stranded(self, now: datetime) -> builtins.list[CampaignId]:
+        """Campaigns that are not running and that no live sender holds, with deliveries
+        still ``sending``: a sender died with them in flight and nobody will resume it."""
 
     @abstractmethod
     async def cancel_pending(self, campaign_id: CampaignId) -> int:

@@ -54,6 +54,8 @@ class SenderRules:
     idle_poll: float = 0.5
     """Seconds between looks for a campaign to send, when there is none."""
     max_retry_delay: float = 60.0
+    sweep_every: float = 30.0
+    """Seconds between looks for deliveries stranded by a sender that died (``fail_stranded``)."""
 
 
 class CampaignSender:
@@ -68,11 +70,26 @@ class CampaignSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send campaigns until ``stop``: take the lease of a running campaign nobody is
-        sending, drive it, look again. A dependency that fails (``DependencyUnavailableError``
-        from the database or the pacer) ends the call: the caller waits and calls again."""
+        sending, drive it, look again; now and then end what dead senders stranded. A
+        dependency that fails (``DependencyUnavailableError`` from the database or the
+        pacer) ends the call: the caller waits and calls again."""
+        swept = float("-inf")
         while not stop.is_set():
+            if asyncio.get_running_loop().time() - swept >= self._rules.sweep_every:
+                await self.fail_stranded()
+                swept = asyncio.get_running_loop().time()
             if not await self.send_one_campaign(stop):
                 await _wait(stop, self._rules.idle_poll)
+
+    async def fail_stranded(self) -> int:
+        """Fail with ``unknown_outcome`` the deliveries a dead sender left ``sending`` in a
+        campaign that was cancelled meanwhile (no sender takes it up again). How many."""
+        failed = 0
+        async with self._units() as uow:
+            for campaign_id in await uow.deliveries.stranded(self._clock.now()):
+                failed += await uow.deliveries.fail_in_flight(campaign_id)
+            await uow.commit()
+        return failed
 
     async def send_one_campaign(self, stop: asyncio.Event) -> bool:
         """Take one campaign and drive it until it ends, the lease is lost or ``stop``.

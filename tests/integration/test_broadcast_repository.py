@@ -332,3 +332,26 @@ async def test_in_flight_and_pending_deliveries_end_in_bulk(new_uow: UowFactory)
     unknown, cancelled = DeliveryError.UNKNOWN_OUTCOME, DeliveryError.CANCELLED
     assert errors == [unknown, unknown, None, cancelled, cancelled]
     assert stats == {cid: Stats(total=5, sent=1, failed=4), other.id: Stats(total=5, pending=5)}
+
+
+async def test_a_cancelled_campaigns_in_flight_rows_are_stranded_once_no_live_sender_holds_it(
+    new_uow: UowFactory,
+) -> None:
+    admin = await an_admin(new_uow)
+    stranded, running, idle = a_campaign(admin, started=0), a_campaign(admin, started=1), a_campaign(admin, started=2)
+    await added(new_uow, stranded, running, idle, chats=[1, 2])
+    async with new_uow() as uow:  # a sender takes the first, claims a row of each, and dies
+        assert await uow.campaigns.claim_sender(T0, T0 + LEASE, "dead") is not None
+        for campaign in (stranded, running):
+            await uow.deliveries.claim(campaign.id, 1)
+        stranded.cancel(T0)
+        await uow.campaigns.save(stranded)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.campaigns.has_live_sender(stranded.id, T0 + LEASE) is True
+        assert await uow.campaigns.has_live_sender(running.id, T0) is False
+        assert await uow.deliveries.stranded(T0) == []  # the lease is live: its holder may record
+        lapsed = T0 + LEASE + timedelta(seconds=1)
+        assert await uow.campaigns.has_live_sender(stranded.id, lapsed) is False
+        # running campaigns are the sender's to clean up; idle has nothing in flight
+        assert await uow.deliveries.stranded(lapsed) == [stranded.id]
