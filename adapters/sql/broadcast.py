@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
 from adapters.sql.audit import SqlAuditLog
 from adapters.sql.deliveries import SqlDeliveryRepository
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
+from adapters.sql.statements import status_is as _is
 from adapters.sql.tables import campaigns
 from adapters.sql.telegram_chats import SqlTelegramChatRepository
 from application.broadcast.ports import BroadcastUnitOfWork, CampaignRepository
@@ -24,12 +25,6 @@ from domain.shared.pagination import Page, PageRequest
 __all__ = ["SqlBroadcastUnitOfWork", "SqlCampaignRepository", "SqlDeliveryRepository"]
 
 _c = campaigns.c
-
-
-def _is(column: Any, value: str) -> Any:
-    """``column = 'value'`` with the value in the SQL text, not a parameter: PostgreSQL's
-    generic plans of prepared statements match a partial index only on a literal."""
-    return column == literal_column(f"'{value}'")
 
 
 _USER_FIELDS = (

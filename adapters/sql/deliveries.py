@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from adapters.sql.errors import ConstraintErrors
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
+from adapters.sql.statements import status_is as _is
 from adapters.sql.tables import campaigns, deliveries
 from application.broadcast.ports import DeliveryRepository
 from application.errors import AlreadyExistsError
@@ -42,12 +43,6 @@ CHUNK = 1000
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 _d = deliveries.c
-
-
-def _is(column: Any, value: str) -> Any:
-    """``column = 'value'`` with the value in the SQL text, not a parameter: PostgreSQL's
-    generic plans of prepared statements match a partial index only on a literal."""
-    return column == literal_column(f"'{value}'")
 
 
 _DUPLICATE = ConstraintErrors(deliveries, {"pk_deliveries": lambda: AlreadyExistsError("delivery", "chat_id")})

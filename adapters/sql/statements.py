@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Executable
+from sqlalchemy import Executable, literal_column
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
@@ -135,3 +135,10 @@ def locks_rows(statement: object) -> bool:
     """Whether ``statement`` is a ``SELECT ... FOR UPDATE`` (or ``FOR SHARE``)."""
     # SQLAlchemy keeps the locking clause in ``_for_update_arg``; it has no public reader.
     return isinstance(statement, Select) and statement._for_update_arg is not None
+
+
+def status_is(column: Any, value: str) -> Any:
+    """``column = 'value'`` with the value in the SQL text, not a parameter: PostgreSQL's
+    generic plans of prepared statements match a partial index only on a literal. For
+    fixed enum values only, never client input."""
+    return column == literal_column(f"'{value}'")

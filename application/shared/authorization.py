@@ -101,8 +101,8 @@ def same_user(actor: Actor | None, user_id: UserId) -> bool:
 
 class AdminOnly:
     """The policy of operations data (jobs, campaigns, the bot's chats): admins may do
-    everything; anyone else is refused (403; 401 when anonymous), since that such data
-    exists is no secret."""
+    everything; anyone else is refused (403; 401 when anonymous), since it is no secret
+    that such data exists."""
 
     def decide(self, actor: Actor | None, action: Action) -> Decision:
         return Decision.ALLOW if actor is not None and actor.is_admin else Decision.FORBID

@@ -11,7 +11,7 @@ from uuid import UUID
 from domain.shared.errors import IllegalTransitionError, InvalidValueError
 from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
-from domain.shared.text import refuse_control_characters, refuse_nul
+from domain.shared.text import TELEGRAM_TEXT_MAX, refuse_control_characters, telegram_text
 
 __all__ = [
     "MAX_RECIPIENTS",
@@ -31,7 +31,7 @@ __all__ = [
 CampaignId = NewType("CampaignId", UUID)
 
 NAME_MAX = 200
-TEXT_MAX = 4096
+TEXT_MAX = TELEGRAM_TEXT_MAX
 MAX_RECIPIENTS = 100_000
 _CHAT_ID_MIN, _CHAT_ID_MAX = -(2**63), 2**63 - 1
 
@@ -60,13 +60,8 @@ def campaign_name(raw: str) -> str:
 
 
 def campaign_text(raw: str) -> str:
-    """The message: 1..4096 characters (Telegram's limit), not blank, no NUL; kept as sent."""
-    refuse_nul("text", raw)
-    if not raw.strip():
-        raise InvalidValueError("text", "must not be blank")
-    if len(raw) > TEXT_MAX:
-        raise InvalidValueError("text", f"must be at most {TEXT_MAX} characters")
-    return raw
+    """The message: see ``telegram_text``."""
+    return telegram_text(raw)
 
 
 def chat_ids(raw: list[int]) -> list[int]:

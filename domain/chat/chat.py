@@ -8,9 +8,8 @@ from datetime import datetime
 from typing import Any, ClassVar, NewType
 from uuid import UUID
 
-from domain.shared.errors import InvalidValueError
 from domain.shared.events import Aggregate, DomainEvent
-from domain.shared.text import refuse_nul
+from domain.shared.text import TELEGRAM_TEXT_MAX, telegram_text
 
 __all__ = [
     "Direction",
@@ -27,7 +26,7 @@ __all__ = [
 
 ThreadId = NewType("ThreadId", UUID)
 MessageId = NewType("MessageId", UUID)
-TEXT_MAX = 4096
+TEXT_MAX = TELEGRAM_TEXT_MAX
 
 
 class Direction(enum.StrEnum):
@@ -45,13 +44,8 @@ class MessageStatus(enum.StrEnum):
 
 
 def message_text(raw: str) -> str:
-    """An admin's reply: 1..4096 characters, not blank, no NUL; kept as sent."""
-    refuse_nul("text", raw)
-    if not raw.strip():
-        raise InvalidValueError("text", "must not be blank")
-    if len(raw) > TEXT_MAX:
-        raise InvalidValueError("text", f"must be at most {TEXT_MAX} characters")
-    return raw
+    """An admin's reply: see ``telegram_text``."""
+    return telegram_text(raw)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,3 +21,16 @@ def refuse_nul(field: str, value: str) -> None:
     """Raise ``InvalidValueError`` for ``field`` when ``value`` holds NUL (multi-line text may keep the rest)."""
     if "\x00" in value:
         raise InvalidValueError(field, "must not contain NUL characters")
+
+
+TELEGRAM_TEXT_MAX = 4096
+
+
+def telegram_text(raw: str) -> str:
+    """A message for Telegram: 1..4096 characters (its limit), not blank, no NUL; kept as sent."""
+    refuse_nul("text", raw)
+    if not raw.strip():
+        raise InvalidValueError("text", "must not be blank")
+    if len(raw) > TELEGRAM_TEXT_MAX:
+        raise InvalidValueError("text", f"must be at most {TELEGRAM_TEXT_MAX} characters")
+    return raw
