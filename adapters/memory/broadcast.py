@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -147,6 +148,9 @@ class InMemoryCampaignRepository(InMemoryRepository[BroadcastTables], CampaignRe
         if self._holds(campaign_id, token):
             del self._writable.leases[campaign_id]
 
+    async def announce(self, campaign: Campaign) -> None:
+        pass  # the unit of work takes the campaign's events: see the port
+
     async def has_live_sender(self, campaign_id: CampaignId, now: datetime) -> bool:
         lease = self._tables.leases.get(campaign_id)
         return lease is not None and lease.until >= now
@@ -162,12 +166,7 @@ class InMemoryCampaignRepository(InMemoryRepository[BroadcastTables], CampaignRe
 
 
 def _stats(rows: _CampaignDeliveries | None) -> Stats:
-    counts = dict.fromkeys(DeliveryStatus, 0)
-    for delivery in rows or ():
-        counts[delivery.status] += 1
-    pending = counts[_PENDING] + counts[_SENDING]
-    sent, failed = counts[DeliveryStatus.SENT], counts[DeliveryStatus.FAILED]
-    return Stats(total=pending + sent + failed, pending=pending, sent=sent, failed=failed)
+    return Stats.count(Counter(delivery.status.value for delivery in rows or ()))
 
 
 class InMemoryDeliveryRepository(InMemoryRepository[BroadcastTables], DeliveryRepository):
@@ -201,7 +200,10 @@ class InMemoryDeliveryRepository(InMemoryRepository[BroadcastTables], DeliveryRe
         ]
         return sorted(due, key=lambda d: (d.attempts, d.chat_id))[:limit]
 
-    async def claim(self, campaign_id: CampaignId, chat_id: int) -> bool:
+    async def claim(self, campaign_id: CampaignId, chat_id: int, token: str, now: datetime) -> bool:
+        lease = self._tables.leases.get(campaign_id)
+        if lease is None or lease.token != token or lease.until < now:
+            return False
         stored = self._in(campaign_id, chat_id, _PENDING)
         if stored is not None:
             self._put(replace(stored, status=_SENDING, attempts=stored.attempts + 1))

@@ -147,6 +147,9 @@ class SqlCampaignRepository(CampaignRepository):
     async def release_sender(self, campaign_id: CampaignId, token: str) -> None:
         await self._db.write(_RELEASE, {"key_id": campaign_id, "token": token})
 
+    async def announce(self, campaign: Campaign) -> None:
+        pass  # the unit of work takes the campaign's events: see the port
+
     async def has_live_sender(self, campaign_id: CampaignId, now: datetime) -> bool:
         return (await self._db.read(_LIVE_SENDER, {"id": campaign_id, "now": now})).first() is not None
 

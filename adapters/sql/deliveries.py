@@ -93,7 +93,21 @@ def _move(source: DeliveryStatus, *, one: bool = True, **values: Any) -> Query:
 
 
 _SENDING, _PENDING = DeliveryStatus.SENDING, DeliveryStatus.PENDING
-_CLAIM_ONE = _move(_PENDING, status=_SENDING.value, attempts=_d.attempts + 1)
+# Only under the sender's own lease, unlapsed: one statement, so no window between the
+# lease check and the claim.
+_CLAIM_ONE = Query(
+    update(deliveries)
+    .where(
+        _ONE,
+        _is(_d.status, _PENDING),
+        exists().where(
+            campaigns.c.id == bindparam("key_campaign"),
+            campaigns.c.sender_token == bindparam("token"),
+            campaigns.c.sender_until >= bindparam("now"),
+        ),
+    )
+    .values(status=_SENDING.value, attempts=_d.attempts + 1)
+)
 _SENT = _move(_SENDING, status=DeliveryStatus.SENT.value, sent_at=bindparam("at"), error=None)
 _FAILED = _move(_SENDING, status=DeliveryStatus.FAILED.value, error=bindparam("error"))
 _RETRY = _move(_SENDING, status=_PENDING.value, next_attempt_at=bindparam("at"))
@@ -137,12 +151,6 @@ def _delivery(row: Any) -> Delivery:
     )
 
 
-def _stats(counts: dict[str, int]) -> Stats:
-    pending = counts.get(_PENDING, 0) + counts.get(_SENDING, 0)
-    sent, failed = counts.get(DeliveryStatus.SENT, 0), counts.get(DeliveryStatus.FAILED, 0)
-    return Stats(total=pending + sent + failed, pending=pending, sent=sent, failed=failed)
-
-
 class SqlDeliveryRepository(DeliveryRepository):
     def __init__(self, session: SqlSession) -> None:
         self._db = session
@@ -166,7 +174,7 @@ class SqlDeliveryRepository(DeliveryRepository):
             )
             for row in (await self._db.read(statement)).rows:
                 counts[CampaignId(row["campaign_id"])][row["status"]] = int(row["count"])
-        return {campaign_id: _stats(by_status) for campaign_id, by_status in counts.items()}
+        return {campaign_id: Stats.count(by_status) for campaign_id, by_status in counts.items()}
 
     async def page(self, campaign_id: CampaignId, page: PageRequest) -> Page[Delivery]:
         key = {"key_campaign": campaign_id}
@@ -181,8 +189,8 @@ class SqlDeliveryRepository(DeliveryRepository):
         rows = (await self._db.read(_DUE, {"key_campaign": campaign_id, "now": now, "limit": limit})).rows
         return [_delivery(row) for row in rows]
 
-    async def claim(self, campaign_id: CampaignId, chat_id: int) -> bool:
-        return await self._one(_CLAIM_ONE, campaign_id, chat_id)
+    async def claim(self, campaign_id: CampaignId, chat_id: int, token: str, now: datetime) -> bool:
+        return await self._one(_CLAIM_ONE, campaign_id, chat_id, token=token, now=now)
 
     async def mark_sent(self, campaign_id: CampaignId, chat_id: int, at: datetime) -> None:
         await self._one(_SENT, campaign_id, chat_id, at=at)

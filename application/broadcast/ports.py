@@ -52,6 +52,11 @@ class CampaignRepository(Protocol):
     async def release_sender(self, campaign_id: CampaignId, token: str) -> None: ...
 
     @abstractmethod
+    async def announce(self, campaign: Campaign) -> None:
+        """Store nothing, but hand the events the campaign recorded without changing
+        (``campaign.progress``) to the unit of work, which commits them to the outbox."""
+
+    @abstractmethod
     async def has_live_sender(self, campaign_id: CampaignId, now: datetime) -> bool:
         """Whether a sender holds the campaign's lease (one that has not lapsed by ``now``)."""
 
@@ -77,8 +82,10 @@ class DeliveryRepository(Protocol):
         """Pending deliveries whose next attempt is due, oldest attempt first."""
 
     @abstractmethod
-    async def claim(self, campaign_id: CampaignId, chat_id: int) -> bool:
-        """``pending`` -> ``sending``, one more attempt; False when it was not pending any more."""
+    async def claim(self, campaign_id: CampaignId, chat_id: int, token: str, now: datetime) -> bool:
+        """``pending`` -> ``sending``, one more attempt, only while ``token`` holds the
+        campaign's sender lease unlapsed at ``now``: a sender that lost its lease (paused past
+        it, and another took over) claims nothing more. False when nothing was claimed."""
 
     @abstractmethod
     async def mark_sent(self, campaign_id: CampaignId, chat_id: int, at: datetime) -> None:

@@ -1,8 +1,9 @@
 """``CampaignSender``: delivers running campaigns, each message at most once.
 
-One sender at a time works on a campaign: it holds the campaign's sender lease (renewed as
-it goes) and stops when it loses it. Each delivery goes through four steps, each its own
-transaction or call:
+One sender at a time works on a campaign: it holds the campaign's sender lease, renewed in
+the background every few seconds, and stops when it loses it; a claim is taken only under
+the sender's own unlapsed lease, so a sender paused past its lease sends nothing more. Each
+delivery goes through four steps, each its own transaction or call:
 
 1. book a send slot with the ``SendPacer`` (30 a second overall, one a second per chat,
    across every process) and wait for it;
@@ -13,6 +14,8 @@ transaction or call:
    ``retry_after``, or a backoff) only when it was provably not sent; ``failed`` with the
    rejection (a blocked bot also marks the chat blocked and unsubscribed); ``failed`` with
    ``unknown_outcome`` when nobody can know.
+
+After each batch, ``campaign.progress`` (the counts) goes to the outbox.
 
 A sender that dies between 2 and 4 leaves rows in ``sending``; the next one to take the
 lease fails them with ``unknown_outcome`` before sending anything. So a recipient gets at
@@ -27,12 +30,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from application.broadcast.ports import BroadcastUnits
+from application.broadcast.ports import BroadcastUnitOfWork, BroadcastUnits
+from application.errors import DependencyUnavailableError
 from application.shared.ports import Clock
 from application.telegram.client import Rejection, SendOutcome, SendResult, TelegramClient
 from application.telegram.pacing import SendPacer
 from domain.broadcast.campaign import Campaign, CampaignId, CampaignStatus
-from domain.broadcast.delivery import Delivery, DeliveryError
+from domain.broadcast.delivery import Delivery, DeliveryError, Stats
+from domain.shared.errors import VersionMismatchError
 
 __all__ = ["CampaignSender", "SenderRules"]
 
@@ -113,40 +118,73 @@ class CampaignSender:
         return True
 
     async def _drive(self, campaign: Campaign, token: str, stop: asyncio.Event) -> None:
-        renewed = asyncio.get_running_loop().time()
-        while not stop.is_set():
-            if asyncio.get_running_loop().time() - renewed >= self._rules.renew_every:
-                if not await self._renew(campaign.id, token):
+        lost = asyncio.Event()
+        renewing = asyncio.create_task(self._keep_lease(campaign.id, token, lost, stop))
+        try:
+            while not (stop.is_set() or lost.is_set()):
+                async with self._units() as uow:
+                    current = await uow.campaigns.get(campaign.id)
+                    if current is None or current.status is not CampaignStatus.RUNNING:
+                        return  # cancelled (its pending deliveries failed with it) or deleted
+                    due = await uow.deliveries.due(campaign.id, self._clock.now(), self._rules.batch)
+                if due:
+                    claimed = await self._send_all(current, token, due, halt=(stop, lost))
+                    await self._report(campaign.id)
+                    if not claimed and not await self._renew(campaign.id, token):
+                        return  # claims refused: the lease went to another sender
+                    continue
+                wait = await self._complete_or_wait(campaign.id)
+                if wait is None:
                     return
-                renewed = asyncio.get_running_loop().time()
-            async with self._units() as uow:
-                current = await uow.campaigns.get(campaign.id)
-                if current is None or current.status is not CampaignStatus.RUNNING:
-                    return  # cancelled (its pending deliveries failed with it) or deleted
-                due = await uow.deliveries.due(campaign.id, self._clock.now(), self._rules.batch)
-            if due:
-                await self._send_all(current, due)
+                await _wait(stop, min(wait, self._rules.renew_every))
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _keep_lease(self, campaign_id: CampaignId, token: str, lost: asyncio.Event, stop: asyncio.Event) -> None:
+        """Renew the lease every ``renew_every`` seconds while the campaign is driven, sends in
+        flight or not; set ``lost`` when another sender has it. A renewal that fails (the
+        database away) is tried again: claims check the lease themselves, so a lease that
+        lapses meanwhile claims nothing more."""
+        while not await _stopped(stop, self._rules.renew_every):
+            try:
+                kept = await self._renew(campaign_id, token)
+            except DependencyUnavailableError:
                 continue
-            wait = await self._complete_or_wait(campaign.id)
-            if wait is None:
+            if not kept:
+                lost.set()
                 return
-            await _wait(stop, min(wait, self._rules.renew_every))
 
     async def _complete_or_wait(self, campaign_id: CampaignId) -> float | None:
         """Complete the campaign when no delivery is left (None); else the seconds until the
-        next one is due."""
+        next one is due. A cancel that won the race has ended it already (None too)."""
         async with self._units() as uow:
             if await uow.deliveries.unfinished(campaign_id) == 0:
                 campaign = await uow.campaigns.get(campaign_id)
                 if campaign is not None and campaign.status is CampaignStatus.RUNNING:
                     campaign.complete(self._clock.now())
-                    await uow.campaigns.save(campaign)
-                    await uow.commit()
+                    campaign.report_progress(
+                        (await uow.deliveries.stats([campaign_id]))[campaign_id], self._clock.now()
+                    )
+                    with contextlib.suppress(VersionMismatchError):  # cancelled meanwhile
+                        await uow.campaigns.save(campaign)
+                        await uow.commit()
                 return None
             next_due = await uow.deliveries.next_due_at(campaign_id)
         if next_due is None:
             return self._rules.idle_poll  # only rows in flight elsewhere: look again soon
         return max(0.0, (next_due - self._clock.now()).total_seconds())
+
+    async def _report(self, campaign_id: CampaignId) -> None:
+        """``campaign.progress`` after a batch, with the counts as committed."""
+        async with self._units() as uow:
+            campaign = await uow.campaigns.get(campaign_id)
+            if campaign is None:
+                return
+            campaign.report_progress(await _stats(uow, campaign_id), self._clock.now())
+            await uow.campaigns.announce(campaign)
+            await uow.commit()
 
     async def _renew(self, campaign_id: CampaignId, token: str) -> bool:
         async with self._units() as uow:
@@ -154,28 +192,47 @@ class CampaignSender:
             await uow.commit()
         return kept
 
-    async def _send_all(self, campaign: Campaign, due: list[Delivery]) -> None:
+    async def _send_all(
+        self, campaign: Campaign, token: str, due: list[Delivery], halt: tuple[asyncio.Event, ...]
+    ) -> int:
+        """Send ``due``, ``concurrency`` at a time; how many were claimed. Once one send fails
+        (the pacer's store or the database gone), or any event in ``halt`` is set, no further
+        delivery is claimed; the sends already past their claim finish and are recorded, and
+        then the first failure is raised. A delivery never claimed stays ``pending``."""
         slots = asyncio.Semaphore(self._rules.concurrency)
+        failed = asyncio.Event()
+        halt = (*halt, failed)
+        failures: list[Exception] = []
 
-        async def one(delivery: Delivery) -> None:
+        async def one(delivery: Delivery) -> bool:
             async with slots:
-                await self._send(campaign, delivery)
+                if any(event.is_set() for event in halt):
+                    return False
+                try:
+                    return await self._send(campaign, token, delivery, halt)
+                except Exception as error:  # noqa: BLE001 - raised below, after the others end
+                    failures.append(error)
+                    failed.set()
+                    return False
 
-        # A failure (the pacer's store or the database gone) cancels the other sends: one
-        # cancelled after its claim leaves its row ``sending``, failed later as unknown.
-        async with asyncio.TaskGroup() as group:
-            for delivery in due:
-                group.create_task(one(delivery))
+        claimed = sum(await asyncio.gather(*(one(delivery) for delivery in due)))
+        if failures:
+            raise failures[0]
+        return claimed
 
-    async def _send(self, campaign: Campaign, delivery: Delivery) -> None:
+    async def _send(self, campaign: Campaign, token: str, delivery: Delivery, halt: tuple[asyncio.Event, ...]) -> bool:
+        """Wait for a send slot, claim, call Telegram, record; whether it was claimed."""
         await asyncio.sleep(await self._pacer.reserve(delivery.chat_id))
+        if any(event.is_set() for event in halt):
+            return False  # stopping, or the lease is lost: the slot goes unused
         async with self._units() as uow:
-            claimed = await uow.deliveries.claim(campaign.id, delivery.chat_id)
+            claimed = await uow.deliveries.claim(campaign.id, delivery.chat_id, token, self._clock.now())
             await uow.commit()
         if not claimed:
-            return  # cancelled meanwhile, or another sender took it
+            return False  # cancelled meanwhile, taken by another sender, or our lease lapsed
         result = await self._telegram.send_message(delivery.chat_id, campaign.text)
         await self._record(campaign.id, delivery, result)
+        return True
 
     async def _record(self, campaign_id: CampaignId, delivery: Delivery, result: SendResult) -> None:
         now = self._clock.now()
@@ -199,3 +256,13 @@ class CampaignSender:
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` or until ``stop``; whether it was ``stop``."""
+    await _wait(stop, seconds)
+    return stop.is_set()
+
+
+async def _stats(uow: BroadcastUnitOfWork, campaign_id: CampaignId) -> Stats:
+    return (await uow.deliveries.stats([campaign_id]))[campaign_id]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, NewType
-from uuid import UUID
+from typing import ClassVar
 
+from domain.broadcast.delivery import Stats
+from domain.broadcast.ids import CampaignId
 from domain.shared.errors import IllegalTransitionError, InvalidValueError
 from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
@@ -21,14 +22,13 @@ __all__ = [
     "CampaignCancelled",
     "CampaignCompleted",
     "CampaignId",
+    "CampaignProgress",
     "CampaignStarted",
     "CampaignStatus",
     "campaign_name",
     "campaign_text",
     "chat_ids",
 ]
-
-CampaignId = NewType("CampaignId", UUID)
 
 NAME_MAX = 200
 TEXT_MAX = TELEGRAM_TEXT_MAX
@@ -94,6 +94,17 @@ class CampaignCompleted(DomainEvent):
     campaign_id: CampaignId
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CampaignProgress(DomainEvent):
+    """Where the sending stands: after each batch the sender records, and with every change
+    of status (realtime shows it to admins)."""
+
+    name: ClassVar[str] = "campaign.progress"
+    campaign_id: CampaignId
+    status: CampaignStatus
+    stats: Stats
+
+
 @dataclass(slots=True, kw_only=True, eq=False)
 class Campaign(Aggregate):
     """``draft`` -> ``running`` -> ``completed`` | ``cancelled``; a draft may be cancelled too.
@@ -156,6 +167,10 @@ class Campaign(Aggregate):
         self._move(CampaignStatus.COMPLETED, now)
         self.finished_at = now
         self.events.append(CampaignCompleted(occurred_at=now, campaign_id=self.id))
+
+    def report_progress(self, stats: Stats, now: datetime) -> None:
+        """Record ``campaign.progress`` with the current status and ``stats``; changes nothing."""
+        self.events.append(CampaignProgress(occurred_at=now, campaign_id=self.id, status=self.status, stats=stats))
 
     def check_deletable(self) -> None:
         if self.status is CampaignStatus.RUNNING:

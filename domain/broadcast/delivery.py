@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.broadcast.campaign import CampaignId
+from domain.broadcast.ids import CampaignId
 
 __all__ = ["Delivery", "DeliveryError", "DeliveryStatus", "Stats"]
 
@@ -48,3 +49,10 @@ class Stats:
     pending: int = 0
     sent: int = 0
     failed: int = 0
+
+    @classmethod
+    def count(cls, by_status: Mapping[str, int]) -> Stats:
+        """From the number of rows in each status (a ``DeliveryStatus`` or its value)."""
+        pending = by_status.get(DeliveryStatus.PENDING, 0) + by_status.get(DeliveryStatus.SENDING, 0)
+        sent, failed = by_status.get(DeliveryStatus.SENT, 0), by_status.get(DeliveryStatus.FAILED, 0)
+        return cls(total=pending + sent + failed, pending=pending, sent=sent, failed=failed)

@@ -13,17 +13,15 @@ from adapters.sql.broadcast import SqlBroadcastUnitOfWork
 from adapters.sql.chat import SqlChatUnitOfWork
 from adapters.telegram.http_client import HttpTelegramClient
 from adapters.telegram.log_client import LogTelegramClient
-from application.broadcast.campaigns import (
-    CancelCampaign,
-    CreateCampaign,
-    DeleteCampaign,
-    GetCampaign,
-    ListCampaigns,
-    ListDeliveries,
-    StartCampaign,
-)
+from application.broadcast.cancel_campaign import CancelCampaign
+from application.broadcast.create_campaign import CreateCampaign
+from application.broadcast.delete_campaign import DeleteCampaign
+from application.broadcast.get_campaign import GetCampaign
+from application.broadcast.list_campaigns import ListCampaigns
+from application.broadcast.list_deliveries import ListDeliveries
 from application.broadcast.ports import BroadcastUnitOfWork, BroadcastUnits
 from application.broadcast.sender import CampaignSender, SenderRules
+from application.broadcast.start_campaign import StartCampaign
 from application.chat.conversations import BotStatus, GetMessage, ListMessages, ListThreads, Reply, SendReply
 from application.chat.ports import ChatUnitOfWork
 from application.chat.webhook import HandleUpdate, ReceiveUpdate, WebhookSettings

@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from adapters.sql.tables import deliveries
 from adapters.system.clock import FixedClock
+from application.shared.outbox import OutboxReader
 from tests.http.conftest import API, Api
 from tests.http.helpers import RFC3339_UTC, assert_problem, assert_unauthorized, field_errors, me, run_sql
 from tests.http.test_bot_webhook import (
@@ -281,6 +282,22 @@ async def test_deliveries_are_paged_in_chat_id_order_and_sending_shows_as_pendin
     ]
     bad = await api.client.get(f"{CAMPAIGNS}/{draft['id']}/deliveries", params={"size": 0}, headers=api.bearer(admin))
     assert_problem(bad, 422)
+
+
+async def test_start_and_cancel_announce_progress_with_the_counts_once_committed(api: Api, admin: str) -> None:
+    one = await created(api, admin, name="one", recipients=[1, 2, 3])
+    assert (await act(api, admin, one["id"], "start")).status_code == 202
+    assert (await act(api, admin, one["id"], "start")).status_code == 202  # a no-op announces nothing
+    assert (await act(api, admin, one["id"], "cancel")).status_code == 202
+    assert_problem(await act(api, admin, one["id"], "cancel"), 409)  # refused: rolled back, nothing announced
+
+    reader = await api.container.get(OutboxReader)
+    batch = await reader.claim(100, timedelta(seconds=30))
+    progress = [e.payload for e in batch.envelopes if e.name == "campaign.progress"]
+    assert [(p["campaign_id"], p["status"], p["stats"]) for p in progress] == [
+        (one["id"], "running", {"total": 3, "pending": 3, "sent": 0, "failed": 0}),
+        (one["id"], "cancelled", {"total": 3, "pending": 0, "sent": 0, "failed": 3}),
+    ]
 
 
 # -- audit --------------------------------------------------------------------------------

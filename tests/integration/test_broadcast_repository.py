@@ -258,7 +258,11 @@ async def test_deliveries_move_only_by_compare_and_set_on_their_status(new_uow: 
         await deliveries.mark_sent(cid, 1, at)  # pending: none of these apply
         await deliveries.mark_failed(cid, 1, DeliveryError.REJECTED)
         await deliveries.retry_at(cid, 1, at)
-        assert [await deliveries.claim(cid, chat) for chat in (1, 1, 2, 3, 4, 99)] == [
+        assert not await deliveries.claim(cid, 1, "sender", T0)  # nobody holds the lease
+        assert await uow.campaigns.claim_sender(T0, T0 + LEASE, "sender") is not None
+        assert not await deliveries.claim(cid, 1, "another", T0)  # not the holder
+        assert not await deliveries.claim(cid, 1, "sender", T0 + LEASE + timedelta(microseconds=1))  # lapsed
+        assert [await deliveries.claim(cid, chat, "sender", T0 + LEASE) for chat in (1, 1, 2, 3, 4, 99)] == [
             True,
             False,
             True,
@@ -295,7 +299,8 @@ async def test_due_deliveries_come_fewest_attempts_first_once_their_time_has_com
     await added(new_uow, campaign, chats=[30, 10, 20])
     cid, later = campaign.id, T0 + timedelta(minutes=1)
     async with new_uow() as uow:
-        assert await uow.deliveries.claim(cid, 10)
+        assert await uow.campaigns.claim_sender(T0, T0 + LEASE, "sender") is not None
+        assert await uow.deliveries.claim(cid, 10, "sender", T0)
         await uow.deliveries.retry_at(cid, 10, later)
         await uow.commit()
     async with new_uow() as uow:
@@ -304,22 +309,23 @@ async def test_due_deliveries_come_fewest_attempts_first_once_their_time_has_com
         limited = [d.chat_id for d in await uow.deliveries.due(cid, later, 2)]
         assert await uow.deliveries.next_due_at(cid) == EARLIEST  # 20 and 30 were never put off
         for chat in (20, 30):
-            assert await uow.deliveries.claim(cid, chat)
+            assert await uow.deliveries.claim(cid, chat, "sender", T0)
         assert await uow.deliveries.next_due_at(cid) == later
         assert await uow.deliveries.due(cid, T0, 10) == []
-        assert await uow.deliveries.claim(cid, 10)
+        assert await uow.deliveries.claim(cid, 10, "sender", T0)
         assert await uow.deliveries.next_due_at(cid) is None
     assert (now_due, later_due, limited) == ([20, 30], [20, 30, 10], [20, 30])
 
 
 async def test_in_flight_and_pending_deliveries_end_in_bulk(new_uow: UowFactory) -> None:
     admin = await an_admin(new_uow)
-    campaign, other = a_campaign(admin, started=0), a_campaign(admin, started=0)
+    campaign, other = a_campaign(admin, started=0), a_campaign(admin, started=1)
     await added(new_uow, campaign, other, chats=[1, 2, 3, 4, 5])
     cid = campaign.id
     async with new_uow() as uow:
+        assert fields(await uow.campaigns.claim_sender(T0, T0 + LEASE, "sender")) == fields(campaign)
         for chat in (1, 2, 3):
-            await uow.deliveries.claim(cid, chat)
+            assert await uow.deliveries.claim(cid, chat, "sender", T0)
         await uow.deliveries.mark_sent(cid, 3, T0)
         assert await uow.deliveries.fail_in_flight(cid) == 2
         assert await uow.deliveries.cancel_pending(cid) == 2
@@ -341,9 +347,12 @@ async def test_a_cancelled_campaigns_in_flight_rows_are_stranded_once_no_live_se
     stranded, running, idle = a_campaign(admin, started=0), a_campaign(admin, started=1), a_campaign(admin, started=2)
     await added(new_uow, stranded, running, idle, chats=[1, 2])
     async with new_uow() as uow:  # a sender takes the first, claims a row of each, and dies
-        assert await uow.campaigns.claim_sender(T0, T0 + LEASE, "dead") is not None
-        for campaign in (stranded, running):
-            await uow.deliveries.claim(campaign.id, 1)
+        assert fields(await uow.campaigns.claim_sender(T0, T0 + LEASE, "dead")) == fields(stranded)
+        # and an earlier sender, whose lease has lapsed by now, claimed one of running's
+        earlier = T0 - timedelta(seconds=2)
+        assert fields(await uow.campaigns.claim_sender(earlier, T0 - timedelta(seconds=1), "gone")) == fields(running)
+        assert await uow.deliveries.claim(stranded.id, 1, "dead", T0)
+        assert await uow.deliveries.claim(running.id, 1, "gone", earlier)
         stranded.cancel(T0)
         await uow.campaigns.save(stranded)
         await uow.commit()

@@ -36,18 +36,15 @@ from adapters.memory.database import InMemoryDatabase
 from adapters.memory.send_pacer import InMemorySendPacer
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.system.ids import Uuid7Generator
-from application.broadcast.campaigns import (
-    CampaignView,
-    CancelCampaign,
-    CreateCampaign,
-    CreateCampaignCommand,
-    DeleteCampaign,
-    GetCampaign,
-    ListDeliveries,
-    StartCampaign,
-)
+from application.broadcast.access import CampaignView
+from application.broadcast.cancel_campaign import CancelCampaign
+from application.broadcast.create_campaign import CreateCampaign, CreateCampaignCommand
+from application.broadcast.delete_campaign import DeleteCampaign
+from application.broadcast.get_campaign import GetCampaign
+from application.broadcast.list_deliveries import ListDeliveries
 from application.broadcast.ports import BroadcastUnitOfWork
 from application.broadcast.sender import CampaignSender, SenderRules
+from application.broadcast.start_campaign import StartCampaign
 from application.errors import NotFoundError
 from application.shared.actor import Actor
 from application.shared.audit import Audit
@@ -334,9 +331,11 @@ class CampaignMachine(RuleBasedStateMachine):
         free = [(m.started or 0, campaign_id) for campaign_id, m in self.running() if not m.leased]
         now = self.clock.now()
 
+        token = secrets.token_hex(16)
+
         async def take_lease() -> CampaignId | None:
             async with self.units() as uow:
-                taken = await uow.campaigns.claim_sender(now, now + RULES.lease, secrets.token_hex(16))
+                taken = await uow.campaigns.claim_sender(now, now + RULES.lease, token)
                 await uow.commit()
             return None if taken is None else taken.id
 
@@ -351,16 +350,16 @@ class CampaignMachine(RuleBasedStateMachine):
             return
         in_flight = data.draw(st.lists(st.sampled_from(pending), min_size=1, unique=True), label="in flight")
         for chat in in_flight:
-            self.run(self._claim(taken, chat))
+            self.run(self._claim(taken, chat, token))
             recipient = model.recipients[chat]
             recipient.state, recipient.attempts, recipient.crashed = Row.IN_FLIGHT, recipient.attempts + 1, True
             if data.draw(st.booleans(), label=f"{chat}: died after Telegram took it"):
                 self.telegram.record(chat, model.text, CRASHED)
                 recipient.calls += 1
 
-    async def _claim(self, campaign_id: CampaignId, chat: int) -> None:
+    async def _claim(self, campaign_id: CampaignId, chat: int, token: str) -> None:
         async with self.units() as uow:
-            assert await uow.deliveries.claim(campaign_id, chat)
+            assert await uow.deliveries.claim(campaign_id, chat, token, self.clock.now())
             await uow.commit()
 
     @precondition(lambda self: bool(self.running()))

@@ -22,7 +22,8 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 
-from application.broadcast.campaigns import CreateCampaign, CreateCampaignCommand, StartCampaign
+from application.broadcast.create_campaign import CreateCampaign, CreateCampaignCommand
+from application.broadcast.start_campaign import StartCampaign
 from application.identity.create_admin import CreateAdminCommand
 from application.shared.actor import Actor
 from domain.broadcast.campaign import CampaignId

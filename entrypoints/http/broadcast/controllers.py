@@ -9,16 +9,13 @@ from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from application.broadcast.campaigns import (
-    CancelCampaign,
-    CreateCampaign,
-    CreateCampaignCommand,
-    DeleteCampaign,
-    GetCampaign,
-    ListCampaigns,
-    ListDeliveries,
-    StartCampaign,
-)
+from application.broadcast.cancel_campaign import CancelCampaign
+from application.broadcast.create_campaign import CreateCampaign, CreateCampaignCommand
+from application.broadcast.delete_campaign import DeleteCampaign
+from application.broadcast.get_campaign import GetCampaign
+from application.broadcast.list_campaigns import ListCampaigns
+from application.broadcast.list_deliveries import ListDeliveries
+from application.broadcast.start_campaign import StartCampaign
 from application.shared.actor import Actor
 from domain.broadcast.campaign import CampaignId
 from entrypoints.http.auth import BEARER_SECURITY

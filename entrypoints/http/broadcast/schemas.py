@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from application.broadcast.campaigns import CampaignView
+from application.broadcast.access import CampaignView
 from domain.broadcast.delivery import Delivery, DeliveryStatus, Stats
 from domain.shared.pagination import Page
 from entrypoints.http.pages import page_fields
