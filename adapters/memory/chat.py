@@ -68,10 +68,15 @@ class InMemoryThreadRepository(InMemoryRepository[ChatTables], ThreadRepository)
         stored = self._tables.threads.get(thread_id)
         return None if stored is None else self._with_blocked(stored)
 
-    async def put(self, thread: Thread) -> None:
+    async def touch(self, chat_id: int, title: str, at: datetime, new_id: ThreadId) -> ThreadId:
         tables = self._writable
-        thread_id = tables.thread_of_chat.setdefault(thread.chat_id, thread.id)  # the stored id stays
-        tables.threads[thread_id] = replace(thread, id=thread_id, blocked=False)
+        thread_id = tables.thread_of_chat.setdefault(chat_id, new_id)  # the stored id stays
+        stored = tables.threads.get(thread_id)
+        last = at if stored is None else max(at, stored.last_message_at)
+        tables.threads[thread_id] = Thread(
+            id=thread_id, chat_id=chat_id, title=title, last_message_at=last, blocked=False
+        )
+        return thread_id
 
     async def page(self, page: PageRequest) -> Page[Thread]:
         ordered = sorted(self._tables.threads.values(), key=lambda t: (t.last_message_at, t.id), reverse=True)

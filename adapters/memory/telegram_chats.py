@@ -19,6 +19,7 @@ class TelegramChat:
     subscribed: bool
     blocked: bool
     updated_at: datetime
+    command_update_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -34,11 +35,11 @@ class InMemoryTelegramChatRepository(InMemoryRepository[TelegramChatTables], Tel
     def __init__(self, unit: InMemoryUnitOfWork) -> None:
         super().__init__(unit, TelegramChatTables)
 
-    async def subscribe(self, chat_id: int, at: datetime) -> None:
-        self._put(chat_id, at, subscribed=True, blocked=False)
+    async def subscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
+        self._put(chat_id, at, subscribed=True, blocked=False, update_id=update_id)
 
-    async def unsubscribe(self, chat_id: int, at: datetime) -> None:
-        self._put(chat_id, at, subscribed=False, blocked=None)
+    async def unsubscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
+        self._put(chat_id, at, subscribed=False, blocked=None, update_id=update_id)
 
     async def mark_blocked(self, chat_id: int, at: datetime) -> None:
         self._put(chat_id, at, subscribed=False, blocked=True)
@@ -53,12 +54,26 @@ class InMemoryTelegramChatRepository(InMemoryRepository[TelegramChatTables], Tel
         chats = self._tables.chats
         return {chat_id for chat_id in chat_ids if (chat := chats.get(chat_id)) is not None and chat.blocked}
 
-    def _put(self, chat_id: int, at: datetime, *, subscribed: bool, blocked: bool | None) -> None:
-        """As the SQL upsert: ``blocked=None`` keeps a stored row's flag (a new row is not blocked)."""
+    def _put(
+        self, chat_id: int, at: datetime, *, subscribed: bool, blocked: bool | None, update_id: int | None = None
+    ) -> None:
+        """As the SQL upsert: ``blocked=None`` keeps a stored row's flag (a new row is not
+        blocked); a command (``update_id``) no newer than the last applied changes nothing."""
         chats = self._writable.chats
         stored = chats.get(chat_id)
         if stored is None:
-            chats[chat_id] = TelegramChat(chat_id=chat_id, subscribed=subscribed, blocked=bool(blocked), updated_at=at)
-        else:
-            keep = stored.blocked if blocked is None else blocked
-            chats[chat_id] = replace(stored, subscribed=subscribed, blocked=keep, updated_at=at)
+            chats[chat_id] = TelegramChat(
+                chat_id=chat_id,
+                subscribed=subscribed,
+                blocked=bool(blocked),
+                updated_at=at,
+                command_update_id=update_id,
+            )
+            return
+        if update_id is not None and stored.command_update_id is not None and update_id <= stored.command_update_id:
+            return
+        keep = stored.blocked if blocked is None else blocked
+        last_command = stored.command_update_id if update_id is None else update_id
+        chats[chat_id] = replace(
+            stored, subscribed=subscribed, blocked=keep, updated_at=at, command_update_id=last_command
+        )

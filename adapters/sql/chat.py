@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, insert, literal_column, select, update
+from sqlalchemy import bindparam, case, false, func, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
@@ -69,14 +69,20 @@ _THREAD_PAGE = Query(
     _THREAD.order_by(_t.last_message_at.desc(), _t.id.desc()).limit(bindparam("limit")).offset(bindparam("offset"))
 )
 _THREAD_COUNT = Query(select(func.count().label("total")).select_from(chat_threads))
-# One thread per chat: a put for a chat that has one replaces its title and time, and the
-# stored id stays.
-_THREAD_PUT = upsert(chat_threads).values({c.name: bindparam(c.name) for c in chat_threads.c})
-_THREAD_UPSERT = Query(
-    _THREAD_PUT.on_conflict_do_update(
+# One thread per chat: a touch of a chat that has one retitles it and moves its time
+# forward; the stored id stays, and is returned either way.
+_THREAD_NEW = upsert(chat_threads).values({c.name: bindparam(c.name) for c in chat_threads.c})
+_THREAD_TOUCH = Query(
+    _THREAD_NEW.on_conflict_do_update(
         index_elements=[_t.chat_id],
-        set_={"title": _THREAD_PUT.excluded.title, "last_message_at": _THREAD_PUT.excluded.last_message_at},
-    )
+        set_={
+            "title": _THREAD_NEW.excluded.title,
+            "last_message_at": case(
+                (_THREAD_NEW.excluded.last_message_at > _t.last_message_at, _THREAD_NEW.excluded.last_message_at),
+                else_=_t.last_message_at,
+            ),
+        },
+    ).returning(_t.id)
 )
 
 
@@ -102,9 +108,9 @@ class SqlThreadRepository(ThreadRepository):
         row = (await self._db.read(_THREAD_BY_ID, {"id": thread_id})).first()
         return None if row is None else _thread(row)
 
-    async def put(self, thread: Thread) -> None:
-        row = {"id": thread.id, "chat_id": thread.chat_id, "title": thread.title}
-        await self._db.write(_THREAD_UPSERT, {**row, "last_message_at": thread.last_message_at})
+    async def touch(self, chat_id: int, title: str, at: datetime, new_id: ThreadId) -> ThreadId:
+        row = {"id": new_id, "chat_id": chat_id, "title": title, "last_message_at": at}
+        return ThreadId((await self._db.write(_THREAD_TOUCH, row)).rows[0]["id"])
 
     async def page(self, page: PageRequest) -> Page[Thread]:
         rows = (await self._db.read(_THREAD_PAGE, {"limit": page.size, "offset": page.offset})).rows

@@ -32,9 +32,12 @@ class ThreadRepository(Protocol):
     async def get(self, thread_id: ThreadId) -> Thread | None: ...
 
     @abstractmethod
-    async def put(self, thread: Thread) -> None:
-        """Insert or replace (one thread per chat: ``chat_id`` is unique). ``blocked`` is
-        not stored here: reads take it from the chat's record (``TelegramChatRepository``)."""
+    async def touch(self, chat_id: int, title: str, at: datetime, new_id: ThreadId) -> ThreadId:
+        """The chat's thread, after a message at ``at``: made under ``new_id`` with the
+        chat's first message, otherwise the stored one, retitled, its ``last_message_at``
+        moved forward (never back). Returns the thread's id: of two first messages handled
+        at once, both get the one stored (``chat_id`` is unique). ``blocked`` is not stored
+        here: reads take it from the chat's record (``TelegramChatRepository``)."""
 
     @abstractmethod
     async def page(self, page: PageRequest) -> Page[Thread]:

@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from application.errors import DependencyUnavailableError
 from application.jobs.ports import JobsUnitOfWork
 from application.shared.events import Envelope
 from application.shared.handlers import EventHandler
@@ -60,7 +61,8 @@ class HandleEvent:
       so one failing handler never makes another repeat its effect.
     - A handler that raises, or runs past the time limit (nine tenths of the lease, from
       the start), fails the attempt: the job is queued again after a bounded, jittered
-      exponential backoff, or, after its last attempt, becomes a dead letter.
+      exponential backoff (never shorter than the ``retry_after`` of a
+      ``DependencyUnavailableError``), or, after its last attempt, becomes a dead letter.
     - An attempt cut short from outside (a cancellation, the database lost while
       recording) gives the job back, due at once, without counting it.
     - A running job whose lease lapsed was interrupted (its worker died): that attempt
@@ -85,7 +87,7 @@ class HandleEvent:
                 if handler.name not in done:
                     await self._run(handler, envelope, deadline)
         except _HandlerFailed as failure:
-            return await self._failed(job, str(failure))
+            return await self._failed(job, failure)
         except BaseException:
             await self._give_back(job)
             raise
@@ -132,7 +134,8 @@ class HandleEvent:
         except TimeoutError as error:
             raise _HandlerFailed(handler.name, f"timed out after {self._rules.time_limit:g} s") from error
         except Exception as error:
-            raise _HandlerFailed(handler.name, f"{type(error).__name__}: {error}") from error
+            wait = timedelta(seconds=error.retry_after) if isinstance(error, DependencyUnavailableError) else None
+            raise _HandlerFailed(handler.name, f"{type(error).__name__}: {error}", wait) from error
         async with self._uow as uow:
             await uow.handled.add(envelope.event_id, handler.name, self._clock.now())
             await uow.commit()
@@ -151,9 +154,10 @@ class HandleEvent:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.shield(release())
 
-    async def _failed(self, job: Job, error: str) -> JobOutcome:
+    async def _failed(self, job: Job, failure: _HandlerFailed) -> JobOutcome:
         async with self._uow as uow:
-            delay = job.fail(error, self._clock.now(), self._rules.backoff, self._random.random())
+            fraction = self._random.random()
+            delay = job.fail(str(failure), self._clock.now(), self._rules.backoff, fraction, failure.at_least)
             await uow.jobs.save(job)
             await uow.commit()
         return JobOutcome(done=delay is None, retry_in=delay)
@@ -163,5 +167,8 @@ class _HandlerFailed(Exception):
     """A handler raised or ran out of time: the attempt failed. Anything else that escapes
     (the database gone while recording, a cancellation) gives the job back and propagates."""
 
-    def __init__(self, handler: str, reason: str) -> None:
+    def __init__(self, handler: str, reason: str, at_least: timedelta | None = None) -> None:
         super().__init__(f"{handler}: {reason}")
+        self.at_least = at_least or timedelta(0)
+        """The shortest wait before the next attempt: the ``retry_after`` of a
+        ``DependencyUnavailableError`` (Telegram's 429, a dependency's own hint)."""

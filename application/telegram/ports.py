@@ -14,12 +14,14 @@ class TelegramChatRepository(Protocol):
     (the bot blocked) unsubscribes and marks the chat blocked; a later ``/start`` unblocks."""
 
     @abstractmethod
-    async def subscribe(self, chat_id: int, at: datetime) -> None:
-        """Subscribed and not blocked (idempotent)."""
+    async def subscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
+        """Subscribed and not blocked, as the command in update ``update_id`` (``/start``)
+        asks; idempotent. Commands apply in ``update_id`` order: one older than the last
+        applied to the chat (handled late, by another worker) changes nothing."""
 
     @abstractmethod
-    async def unsubscribe(self, chat_id: int, at: datetime) -> None:
-        """Not subscribed (idempotent)."""
+    async def unsubscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
+        """Not subscribed (``/stop``); in ``update_id`` order as ``subscribe``."""
 
     @abstractmethod
     async def mark_blocked(self, chat_id: int, at: datetime) -> None:

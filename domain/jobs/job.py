@@ -104,9 +104,12 @@ class Job:
         self.lease_until = None
         self.version += 1
 
-    def fail(self, error: str, now: datetime, backoff: Backoff, fraction: float) -> timedelta | None:
-        """Record a failed attempt: the delay before the next one, or ``None`` when that was
-        the last attempt and the job is now a dead letter."""
+    def fail(
+        self, error: str, now: datetime, backoff: Backoff, fraction: float, at_least: timedelta = timedelta(0)
+    ) -> timedelta | None:
+        """Record a failed attempt: the delay before the next one (the backoff's, or
+        ``at_least`` when the failure asked for longer: a ``retry_after``), or ``None`` when
+        that was the last attempt and the job is now a dead letter."""
         self.last_error = error[:_ERROR_MAX]
         self.lease_until = None
         self.version += 1
@@ -114,7 +117,7 @@ class Job:
             self.status = JobStatus.FAILED
             self.finished_at = now
             return None
-        delay = backoff.delay(self.attempts, fraction)
+        delay = max(backoff.delay(self.attempts, fraction), at_least)
         self.status = JobStatus.QUEUED
         self.run_at = now + delay
         return delay

@@ -18,8 +18,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from application.chat.conversations import ReplyNotSentError
-from application.chat.webhook import WebhookSecretError
+from application.chat.receive_update import WebhookSecretError
+from application.chat.send_reply import ReplyNotSentError
 from application.errors import (
     AlreadyExistsError,
     ApplicationError,

@@ -22,9 +22,15 @@ from application.broadcast.list_deliveries import ListDeliveries
 from application.broadcast.ports import BroadcastUnitOfWork, BroadcastUnits
 from application.broadcast.sender import CampaignSender, SenderRules
 from application.broadcast.start_campaign import StartCampaign
-from application.chat.conversations import BotStatus, GetMessage, ListMessages, ListThreads, Reply, SendReply
+from application.chat.bot_status import BotStatus
+from application.chat.get_message import GetMessage
+from application.chat.handle_update import HandleUpdate
+from application.chat.list_messages import ListMessages
+from application.chat.list_threads import ListThreads
 from application.chat.ports import ChatUnitOfWork
-from application.chat.webhook import HandleUpdate, ReceiveUpdate, WebhookSettings
+from application.chat.receive_update import ReceiveUpdate, WebhookSettings
+from application.chat.reply import Reply
+from application.chat.send_reply import SendReply
 from application.jobs.handle_event import EventHandlers
 from application.shared.authorization import AdminOnly
 from application.telegram.client import TelegramClient

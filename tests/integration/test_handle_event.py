@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import pytest
 
+from application.errors import DependencyUnavailableError
 from application.identity.register_user import RegisterUserCommand
 from application.jobs.handle_event import EventHandlers, HandleEvent, JobOutcome, JobRules
 from application.jobs.ports import JobsUnitOfWork
@@ -131,6 +132,33 @@ async def test_a_failing_handler_retries_with_backoff_and_the_other_does_not_rep
         assert (counting.calls, flaky.calls) == (1, 3)  # the handler that succeeded ran once
         job = await _job(app, event)
         assert (job.status, job.attempts, job.last_error) == (JobStatus.SUCCEEDED, 3, None)
+
+
+class Throttled:
+    """A handler of ``user.registered`` told to wait (a 429's ``retry_after``) on its first call."""
+
+    name: ClassVar[str] = "test.throttled"
+    events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, envelope: Envelope) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise DependencyUnavailableError("telegram", retry_after=120)
+
+
+async def test_a_retry_after_is_waited_out_even_past_the_backoff(database_url: str, mail: RecordingSender) -> None:
+    throttled = Throttled()
+    async with await _app(database_url, mail, throttled) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        outcome = await _handle(app, event)
+        assert outcome == JobOutcome(done=False, retry_in=timedelta(seconds=120))  # the backoff says 2 s at most
+        job = await _job(app, event)
+        assert (job.status, job.run_at) == (JobStatus.QUEUED, T0 + timedelta(seconds=120))
+        assert await _handle(app, event) == JobOutcome(done=True)
 
 
 async def test_after_the_last_attempt_the_job_is_a_dead_letter_until_retried(

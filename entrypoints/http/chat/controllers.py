@@ -12,15 +12,12 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from application.chat.conversations import (
-    BotStatus,
-    GetMessage,
-    ListMessages,
-    ListThreads,
-    Reply,
-    ReplyCommand,
-)
-from application.chat.webhook import ReceiveUpdate
+from application.chat.bot_status import BotStatus
+from application.chat.get_message import GetMessage
+from application.chat.list_messages import ListMessages
+from application.chat.list_threads import ListThreads
+from application.chat.receive_update import ReceiveUpdate
+from application.chat.reply import Reply, ReplyCommand
 from application.shared.actor import Actor
 from domain.chat.chat import MessageId, ThreadId
 from entrypoints.http.auth import BEARER_SECURITY

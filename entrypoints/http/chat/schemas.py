@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from application.chat.conversations import BotStatusView
+from application.chat.bot_status import BotStatusView
 from domain.chat.chat import Message, MessageStatus, Thread
 from domain.shared.pagination import Page
 from entrypoints.http.pages import page_fields
