@@ -75,16 +75,26 @@ class CampaignSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send campaigns until ``stop``: take the lease of a running campaign nobody is
-        sending, drive it, look again; now and then end what dead senders stranded. A
+        sending, drive it, look again. Meanwhile, every ``sweep_every`` seconds, end what
+        dead senders stranded (``fail_stranded``), even while a long campaign is driven. A
         dependency that fails (``DependencyUnavailableError`` from the database or the
         pacer) ends the call: the caller waits and calls again."""
-        swept = float("-inf")
-        while not stop.is_set():
-            if asyncio.get_running_loop().time() - swept >= self._rules.sweep_every:
+        sweeping = asyncio.create_task(self._sweep_until(stop))
+        try:
+            while not stop.is_set():
+                if not await self.send_one_campaign(stop):
+                    await _wait(stop, self._rules.idle_poll)
+        finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
+
+    async def _sweep_until(self, stop: asyncio.Event) -> None:
+        while True:
+            with contextlib.suppress(DependencyUnavailableError):  # the next sweep tries again
                 await self.fail_stranded()
-                swept = asyncio.get_running_loop().time()
-            if not await self.send_one_campaign(stop):
-                await _wait(stop, self._rules.idle_poll)
+            if await _stopped(stop, self._rules.sweep_every):
+                return
 
     async def fail_stranded(self) -> int:
         """Fail with ``unknown_outcome`` the deliveries a dead sender left ``sending`` in a

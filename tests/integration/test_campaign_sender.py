@@ -341,3 +341,32 @@ async def test_progress_is_announced_after_each_batch_and_at_the_end(world: Worl
         "status": "completed",
         "stats": {"total": 5, "pending": 0, "sent": 5, "failed": 0},
     }
+
+
+async def test_what_a_dead_sender_stranded_is_swept_while_a_long_campaign_is_driven(world: World) -> None:
+    stranded = await a_running_campaign(world, [1, 2])
+    earlier = datetime.now(UTC) - timedelta(seconds=2)
+    async with world.units() as uow:  # a sender claimed chat 1 and died; then an admin cancelled
+        assert await uow.campaigns.claim_sender(earlier, earlier + timedelta(seconds=1), "dead") is not None
+        assert await uow.deliveries.claim(stranded, 1, "dead", earlier)
+        campaign = await uow.campaigns.get(stranded)
+        assert campaign is not None
+        campaign.cancel(earlier)
+        await uow.campaigns.save(campaign)
+        await uow.deliveries.cancel_pending(stranded)
+        await uow.commit()
+    long = await a_running_campaign(world, list(range(600, 700)))  # four seconds of sending at least
+    stop = asyncio.Event()
+    running = asyncio.create_task(world.sender(SenderRules(idle_poll=0.05, sweep_every=0.1)).run(stop))
+    try:
+        await until(lambda: world.fake.accepted_count() > 0)
+        for _ in range(100):
+            if (await deliveries(world, stranded))[1].status is DeliveryStatus.FAILED:
+                break
+            await asyncio.sleep(0.05)
+        row = (await deliveries(world, stranded))[1]
+        assert (row.status, row.error) == (DeliveryStatus.FAILED, DeliveryError.UNKNOWN_OUTCOME)
+        assert await status(world, long) is CampaignStatus.RUNNING  # swept meanwhile, not after
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
