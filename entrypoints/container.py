@@ -119,8 +119,7 @@ class InProcessProvider(Provider):
 
     @provide(scope=Scope.APP)
     def cache(self, s: Settings, clock: Clock) -> Cache:
-        alone = s.workers == 1 and not s.database_url.startswith("postgresql")
-        return InMemoryCache(clock) if alone else NoCache()
+        return NoCache() if s.may_run_several_processes else InMemoryCache(clock)
 
     @provide(scope=Scope.APP)
     def probes(self, database: DatabaseProbe) -> tuple[HealthProbe, ...]:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -87,6 +88,15 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def may_run_several_processes(self) -> bool:
+        """Whether more than one process may serve this deployment: ``serve`` with
+        ``PORTSIDE_WORKERS`` > 1 (``memory://`` always runs one), or PostgreSQL, which other
+        replicas may share."""
+        if self.database_url == MEMORY_DATABASE_URL:
+            return False
+        return self.workers > 1 or make_url(self.database_url).get_backend_name() == "postgresql"
 
 
 _DEFAULTS = Settings()
@@ -225,25 +235,62 @@ def _cors_origins(reader: _Reader, production: bool) -> tuple[str, ...]:
     return origins
 
 
-def _public_url(reader: _Reader, production: bool) -> str:
-    raw = reader.text("PUBLIC_URL", _DEFAULTS.public_url).strip()
+def _http_url(reader: _Reader, name: str, default: str) -> tuple[str, SplitResult]:
+    """An absolute http(s) URL with a host, no query, fragment or credentials; trimmed."""
+    variable = _PREFIX + name
+    raw = reader.text(name, default).strip()
+    parts = _split_url(raw)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in raw):
+        raise SettingsError(variable, f"expected an http:// or https:// URL with a host, got {raw!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingsError(variable, "must not carry a query, a fragment or credentials")
+    return raw, parts
+
+
+def _split_url(raw: str) -> SplitResult | None:
     try:
         parts = urlsplit(raw)
         _ = parts.port  # a port that is not a number (or out of range) raises ValueError
     except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in raw):
-        raise SettingsError("PORTSIDE_PUBLIC_URL", f"expected an http:// or https:// URL with a host, got {raw!r}")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise SettingsError("PORTSIDE_PUBLIC_URL", "must not carry a query, a fragment or credentials")
+        return None
+    return parts
+
+
+def _public_url(reader: _Reader, production: bool) -> str:
+    raw, parts = _http_url(reader, "PUBLIC_URL", _DEFAULTS.public_url)
     # Mailed links carry reset tokens: over http they travel in clear, and a local host (the
     # default) sends every recipient to a page that is not there.
-    if production and (parts.scheme != "https" or _is_local_host(parts.hostname)):
+    if production and (parts.scheme != "https" or _is_local_host(parts.hostname or "")):
         raise SettingsError(
             "PORTSIDE_PUBLIC_URL",
             f"must be an https:// URL of a host other than this machine when PORTSIDE_ENV=production, got {raw!r}",
         )
     return raw.rstrip("/")
+
+
+def _telegram_api_base(reader: _Reader, production: bool) -> str:
+    raw, parts = _http_url(reader, "TELEGRAM_API_BASE", _DEFAULTS.telegram_api_base)
+    # The bot token is part of every request's path.
+    if production and parts.scheme != "https":
+        raise SettingsError(
+            "PORTSIDE_TELEGRAM_API_BASE",
+            f"must be an https:// URL when PORTSIDE_ENV=production (the bot token is in every request), got {raw!r}",
+        )
+    return raw.rstrip("/")
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""Telegram's rule for ``secret_token`` in ``setWebhook``."""
+
+
+def _telegram_webhook_secret(reader: _Reader) -> str | None:
+    secret = reader.raw("TELEGRAM_WEBHOOK_SECRET")
+    if secret is not None and not _WEBHOOK_SECRET.fullmatch(secret):
+        raise SettingsError(
+            "PORTSIDE_TELEGRAM_WEBHOOK_SECRET",
+            "must be 1 to 256 characters, each a letter A-Z or a-z, a digit, _ or - (Telegram's rule for secret_token)",
+        )
+    return secret
 
 
 def _is_local_host(host: str) -> bool:
@@ -297,8 +344,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         upload_dir=r.text("UPLOAD_DIR", _DEFAULTS.upload_dir),
         public_url=_public_url(r, production),
         telegram_bot_token=r.raw("TELEGRAM_BOT_TOKEN"),
-        telegram_api_base=r.text("TELEGRAM_API_BASE", _DEFAULTS.telegram_api_base),
-        telegram_webhook_secret=r.raw("TELEGRAM_WEBHOOK_SECRET"),
+        telegram_api_base=_telegram_api_base(r, production),
+        telegram_webhook_secret=_telegram_webhook_secret(r),
         access_token_ttl=r.integer("ACCESS_TOKEN_TTL", _DEFAULTS.access_token_ttl, minimum=1),
         refresh_idle_ttl=r.integer("REFRESH_IDLE_TTL", _DEFAULTS.refresh_idle_ttl, minimum=1),
         refresh_absolute_ttl=r.integer("REFRESH_ABSOLUTE_TTL", _DEFAULTS.refresh_absolute_ttl, minimum=1),
@@ -340,4 +387,15 @@ def startup_warnings(settings: Settings) -> list[str]:
         )
     if settings.database_url == MEMORY_DATABASE_URL:
         warnings.append("PORTSIDE_DATABASE_URL=memory://: nothing is stored beyond this process's life")
+    if settings.telegram_bot_token and not settings.redis_url and settings.may_run_several_processes:
+        several = (
+            f"PORTSIDE_WORKERS={settings.workers} starts {settings.workers} of them"
+            if settings.workers > 1
+            else "other replicas may share this PostgreSQL database"
+        )
+        warnings.append(
+            "PORTSIDE_REDIS_URL is not set: Telegram send pacing (30 messages a second overall, one a second "
+            f"per chat) is per process, so the limits hold only while one process sends, and {several}; "
+            "set PORTSIDE_REDIS_URL to share the pacing"
+        )
     return warnings

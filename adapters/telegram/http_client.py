@@ -33,10 +33,22 @@ __all__ = ["HttpTelegramClient"]
 
 _log = structlog.get_logger("portside.telegram")
 
-_NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-"""Transport errors raised before any byte of the request was written."""
+_UNBUILDABLE = (httpx.InvalidURL, ValueError, TypeError)
+"""Raised while the request is built (an unusable URL, a body that cannot be encoded, such
+as a text with a lone surrogate): nothing was sent."""
+_NEVER_LEFT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
+"""Transport errors raised before the whole request was written: no connection, a URL
+that is not http(s), or a request h11 refused to put on the wire. Telegram acts only on a
+complete request."""
 
 _DEFAULT_RETRY_AFTER = 1.0
+_MAX_PORT = 65535
 _DESCRIPTION_CHARS = 200
 
 
@@ -76,10 +88,13 @@ class HttpTelegramClient(TelegramClient):
 
     async def send_message(self, chat_id: int, text: str) -> SendResult:
         try:
-            response = await self._client.post(self._base + "sendMessage", json={"chat_id": chat_id, "text": text})
+            request = self._request("sendMessage", {"chat_id": chat_id, "text": text})
+        except _UNBUILDABLE as error:
+            return _not_sent(chat_id, error)
+        try:
+            response = await self._client.send(request)
         except _NEVER_LEFT as error:
-            _log.warning("telegram_not_sent", method="sendMessage", chat_id=chat_id, error=type(error).__name__)
-            return SendResult(SendOutcome.NOT_SENT)
+            return _not_sent(chat_id, error)
         except (httpx.HTTPError, OSError) as error:
             # A read or write timeout, a dropped connection, a protocol error: the request
             # may have been written, so Telegram may have taken the message.
@@ -100,11 +115,8 @@ class HttpTelegramClient(TelegramClient):
     async def _call(self, method: str, payload: dict[str, Any] | None) -> Any:
         """The ``result`` of a Bot API call; ``TelegramUnavailableError`` for anything else."""
         try:
-            if payload is None:
-                response = await self._client.get(self._base + method)
-            else:
-                response = await self._client.post(self._base + method, json=payload)
-        except (httpx.HTTPError, OSError) as error:
+            response = await self._client.send(self._request(method, payload))
+        except (*_UNBUILDABLE, httpx.HTTPError, OSError) as error:
             _log.warning("telegram_call_failed", method=method, error=type(error).__name__)
             raise TelegramUnavailableError(f"{method}: {type(error).__name__}") from None
         body = _json(response)
@@ -113,6 +125,24 @@ class HttpTelegramClient(TelegramClient):
             _log.warning("telegram_call_failed", method=method, status=response.status_code, description=description)
             raise TelegramUnavailableError(f"{method}: HTTP {response.status_code} {description or ''}".rstrip())
         return body.get("result")
+
+    def _request(self, method: str, payload: dict[str, Any] | None) -> httpx.Request:
+        """A GET without ``payload``, else a JSON POST. Raises one of ``_UNBUILDABLE``."""
+        if payload is None:
+            request = self._client.build_request("GET", self._base + method)
+        else:
+            request = self._client.build_request("POST", self._base + method, json=payload)
+        port = request.url.port
+        if port is not None and not 0 < port <= _MAX_PORT:
+            # httpx takes it, and asyncio refuses it only inside anyio's connection attempt,
+            # wrapped in an ExceptionGroup.
+            raise httpx.InvalidURL(f"port {port} is out of range")
+        return request
+
+
+def _not_sent(chat_id: int, error: Exception) -> SendResult:
+    _log.warning("telegram_not_sent", method="sendMessage", chat_id=chat_id, error=type(error).__name__)
+    return SendResult(SendOutcome.NOT_SENT)
 
 
 def _classify(chat_id: int, response: httpx.Response) -> SendResult:

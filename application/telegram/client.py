@@ -5,8 +5,9 @@ on whether the message could have been accepted. The adapter sorts every outcome
 of four classes (``SendOutcome``) and the senders act on the class alone:
 
 - ``ACCEPTED``: Telegram took it.
-- ``NOT_SENT``: provably not accepted: the connection failed before the request left, or
-  429 with ``retry_after``. Safe to try again (after ``retry_after``).
+- ``NOT_SENT``: provably not accepted: the request could not be built (an unusable API
+  base, a text that cannot be encoded) or never left whole (no connection), or 429 with
+  ``retry_after``. Safe to try again (after ``retry_after``).
 - ``REJECTED``: a permanent refusal: 403 (the bot was blocked), 400 chat not found, another
   4xx. Never retried.
 - ``UNKNOWN``: it may or may not have been accepted: a timeout after sending, a 5xx, a

@@ -6,6 +6,7 @@ end to end in one process (``in_process_jobs``) against a fake Bot API, on Postg
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy import update
 from adapters.sql.tables import deliveries
 from adapters.system.clock import FixedClock
 from application.shared.outbox import OutboxReader
+from entrypoints.http.broadcast.controllers import CREATE_MAX_BODY
 from tests.http.conftest import API, Api
 from tests.http.helpers import RFC3339_UTC, assert_problem, assert_unauthorized, field_errors, me, run_sql
 from tests.http.test_bot_webhook import (
@@ -496,3 +498,41 @@ async def test_each_kind_of_telegram_answer_ends_its_delivery_as_the_contract_sa
         }
         first, second = fake.calls_for(16)
         assert second.at - first.at >= 0.95
+
+
+# -- body size ----------------------------------------------------------------------------
+
+MIB = 1024 * 1024
+JSON = {"content-type": "application/json"}
+
+
+async def test_the_largest_create_body_fits_the_body_limit(api: Api, admin: str) -> None:
+    """100,000 of the longest chat ids, the longest name and text in escaped 4-byte characters,
+    JSON with spaces after separators: over the app's 1 MiB default, under the handler's limit."""
+    recipients = [-(2**63) + i for i in range(100_000)]
+    body = json.dumps({"name": "\U0001f680" * 200, "text": "\U0001f680" * 4096, "recipients": recipients}).encode()
+    assert 2 * MIB < len(body) <= CREATE_MAX_BODY
+    response = await api.client.post(CAMPAIGNS, content=body, headers={**JSON, **api.bearer(admin)})
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["stats"] == stats(100_000, pending=100_000)
+
+
+async def test_a_hundred_thousand_large_negative_chat_ids_are_taken(api: Api, admin: str) -> None:
+    body = await created(api, admin, recipients=[-1_000_000_000_000 - i for i in range(100_000)])
+    assert body["stats"] == stats(100_000, pending=100_000)
+
+
+async def test_a_create_body_over_the_limit_is_a_413_problem(api: Api, admin: str) -> None:
+    head, tail = b'{"name": "x", "text": "hi", "recipients": [1', b"]}"
+    body = head + b" " * (CREATE_MAX_BODY + 1 - len(head) - len(tail)) + tail
+    assert len(body) == CREATE_MAX_BODY + 1
+    response = await api.client.post(CAMPAIGNS, content=body, headers={**JSON, **api.bearer(admin)})
+    assert_problem(response, 413)
+    assert (await get_json(api, admin, CAMPAIGNS))["total"] == 0
+
+
+async def test_the_create_body_limit_is_documented(api: Api) -> None:
+    response = await api.client.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    operation = response.json()["paths"][CAMPAIGNS]["post"]
+    assert "3 MiB" in operation["description"] and "413" in operation["responses"]

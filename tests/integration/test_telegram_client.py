@@ -255,3 +255,78 @@ async def test_the_fake_is_scriptable_over_http(fake: FakeTelegram) -> None:
         assert (await client.send_message(CHAT, "hi")).outcome is SendOutcome.ACCEPTED
         calls = (await http.get("/_fake/calls")).json()["result"]
     assert [call["outcome"] for call in calls] == ["retry_after", "accepted"]
+
+
+# -- requests that never leave ------------------------------------------------------------
+
+UNUSABLE_API_BASES = [
+    pytest.param("http://[::1", id="invalid-url"),
+    pytest.param("http://api.example\x00", id="non-printable"),
+    pytest.param("http://127.0.0.1:99999", id="port-out-of-range"),
+    pytest.param("ftp://127.0.0.1", id="unsupported-protocol"),
+    pytest.param("127.0.0.1:8081", id="no-scheme"),
+    pytest.param("", id="empty"),
+]
+
+
+@pytest.mark.parametrize("api_base", UNUSABLE_API_BASES)
+async def test_a_url_that_cannot_be_requested_means_not_sent(api_base: str) -> None:
+    client = HttpTelegramClient("1:t", api_base)
+    try:
+        with structlog.testing.capture_logs() as events:
+            assert await client.send_message(CHAT, "hello") == SendResult(SendOutcome.NOT_SENT)
+    finally:
+        await client.aclose()
+    assert [event["event"] for event in events] == ["telegram_not_sent"]
+
+
+@pytest.mark.parametrize("api_base", UNUSABLE_API_BASES)
+async def test_bot_calls_to_a_url_that_cannot_be_requested_raise_unavailable(api_base: str) -> None:
+    client = HttpTelegramClient("1:t", api_base)
+    try:
+        with pytest.raises(TelegramUnavailableError) as raised:
+            await client.get_me()
+        assert raised.value.__cause__ is None
+        with pytest.raises(TelegramUnavailableError):
+            await client.set_webhook("https://x.example/", "s")
+    finally:
+        await client.aclose()
+
+
+async def test_a_text_that_cannot_be_encoded_is_not_sent(fake: FakeTelegram, client: HttpTelegramClient) -> None:
+    assert await client.send_message(CHAT, "half a pair: \ud83d") == SendResult(SendOutcome.NOT_SENT)
+    assert fake.calls_for(CHAT) == []
+    assert (await client.send_message(CHAT, "whole: \U0001f680")).outcome is SendOutcome.ACCEPTED
+
+
+def _raising(error: Exception) -> httpx.AsyncClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (httpx.UnsupportedProtocol("unsupported"), SendOutcome.NOT_SENT),
+        (httpx.LocalProtocolError("illegal header value"), SendOutcome.NOT_SENT),
+        (httpx.ConnectError("refused"), SendOutcome.NOT_SENT),
+        (httpx.RemoteProtocolError("server disconnected"), SendOutcome.UNKNOWN),
+        (httpx.WriteError("broken pipe"), SendOutcome.UNKNOWN),
+        (httpx.ReadTimeout("timed out"), SendOutcome.UNKNOWN),
+        (ConnectionResetError(), SendOutcome.UNKNOWN),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+async def test_transport_errors_are_not_sent_only_when_the_request_never_left(
+    error: Exception, outcome: SendOutcome
+) -> None:
+    http = _raising(error)
+    client = HttpTelegramClient("1:t", "https://api.telegram.example", client=http)
+    try:
+        assert await client.send_message(CHAT, "hello") == SendResult(outcome)
+        with pytest.raises(TelegramUnavailableError):
+            await client.get_me()
+    finally:
+        await http.aclose()

@@ -253,3 +253,15 @@ def test_worker_check_reports_the_heartbeat(
     finally:
         client.delete(HEALTH_KEY)
         client.close()
+
+
+def test_serve_with_a_bot_and_several_workers_without_redis_warns_that_pacing_is_per_process(
+    environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("PORTSIDE_TELEGRAM_BOT_TOKEN", "1:t")
+    monkeypatch.setenv("PORTSIDE_WORKERS", "2")
+    assert main(["serve"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1
+    assert "PORTSIDE_REDIS_URL" in warnings[0] and "PORTSIDE_WORKERS=2" in warnings[0]

@@ -204,3 +204,43 @@ def test_smtp_is_optional_and_kept_out_of_the_settings_repr(tmp_path: Path) -> N
     configured = production(tmp_path, SMTP_URL="smtps://ann:secret@mail.example", MAIL_FROM="app <app@example.com>")
     assert (configured.smtp_url, configured.email_from) == ("smtps://ann:secret@mail.example", "app <app@example.com>")
     assert "secret" not in repr(configured)
+
+
+# -- Telegram send pacing without Redis -----------------------------------------------------
+
+
+def _pacing_warnings(settings: Settings) -> list[str]:
+    return [line for line in startup_warnings(settings) if "pacing" in line]
+
+
+@pytest.mark.parametrize(
+    ("variables", "mentions"),
+    [
+        ({"WORKERS": "4", "DATABASE_URL": "sqlite:///./var/app.db"}, "PORTSIDE_WORKERS=4"),
+        ({"WORKERS": "1"}, "PostgreSQL"),
+        ({"WORKERS": "3"}, "PORTSIDE_WORKERS=3"),
+    ],
+)
+def test_a_bot_without_redis_that_may_send_from_several_processes_is_warned_about(
+    tmp_path: Path, variables: dict[str, str], mentions: str
+) -> None:
+    warnings = _pacing_warnings(production(tmp_path, TELEGRAM_BOT_TOKEN="1:t", **variables))
+    assert len(warnings) == 1 and "\n" not in warnings[0]
+    line = warnings[0]
+    assert line.startswith("PORTSIDE_REDIS_URL") and mentions in line
+    assert "30 messages a second" in line and "one a second per chat" in line and "1:t" not in line
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        pytest.param({"WORKERS": "4"}, id="no-bot-token"),
+        pytest.param({"TELEGRAM_BOT_TOKEN": "1:t", "WORKERS": "4", "REDIS_URL": "redis://r:6379/0"}, id="redis"),
+        pytest.param({"TELEGRAM_BOT_TOKEN": "1:t", "DATABASE_URL": "sqlite:///./var/app.db"}, id="sqlite-one-worker"),
+        pytest.param({"TELEGRAM_BOT_TOKEN": "1:t", "DATABASE_URL": "memory://", "WORKERS": "4"}, id="memory"),
+    ],
+)
+def test_no_pacing_warning_when_one_process_sends_or_nothing_is_paced(
+    tmp_path: Path, variables: dict[str, str]
+) -> None:
+    assert _pacing_warnings(production(tmp_path, **variables)) == []
