@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
@@ -31,10 +32,21 @@ def _warn_at_startup(settings: Settings) -> None:
         print(f"portside: warning: {line}", file=sys.stderr)
 
 
+def _raise_open_files_limit() -> None:
+    """Up to the hard limit: each WebSocket holds a descriptor (10,000 of them, API.md)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
     _warn_at_startup(settings)
+    _raise_open_files_limit()
 
     uvicorn.run(
         "entrypoints.http.asgi:app_factory",
@@ -45,6 +57,12 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         workers=1 if settings.database_url == MEMORY_DATABASE_URL else settings.workers,
         loop="uvloop",
         http="httptools",
+        # /api/v1/ws: pings every 20 s drop a peer that stopped answering; clients send only
+        # their auth message, so 64 KiB bounds what one may send.
+        ws="websockets-sansio",
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        ws_max_size=65_536,
         access_log=False,  # RequestContext writes the access line
         log_config=None,
         proxy_headers=True,

@@ -16,10 +16,12 @@ from arq.connections import ArqRedis
 from dishka import AsyncContainer, Provider, Scope, from_context, make_async_container, provide
 from redis.asyncio import Redis
 
+from adapters.memory.broadcaster import InProcessBroadcaster
 from adapters.memory.cache import InMemoryCache, NoCache
 from adapters.memory.job_queue import InProcessJobQueue
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.send_pacer import InMemorySendPacer
+from adapters.redis.broadcaster import RedisBroadcaster
 from adapters.redis.cache import RedisCache
 from adapters.redis.client import create_redis
 from adapters.redis.health import RedisHealthProbe
@@ -38,6 +40,7 @@ from application.shared.events import Provenance
 from application.shared.ports import Clock, IdGenerator
 from application.shared.rate_limits import RateLimiter, Throttle
 from application.shared.readiness import CheckReadiness, HealthProbe
+from application.shared.realtime import Announcer, Broadcaster
 from application.telegram.pacing import SendPacer
 from entrypoints.providers.email import EmailProvider
 from entrypoints.providers.identity import identity_providers
@@ -46,6 +49,7 @@ from entrypoints.providers.posts import post_providers
 from entrypoints.providers.storage import DatabaseProbe, MemoryStorage, SqlStorage, Storage
 from entrypoints.providers.telegram import telegram_providers
 from entrypoints.providers.todos import todo_providers
+from entrypoints.realtime.announcer import ApiAnnouncer
 from entrypoints.settings import Settings
 
 __all__ = ["CONTEXTS", "build_container"]
@@ -69,6 +73,7 @@ class InfraProvider(Provider):
     ids = provide(Uuid7Generator, provides=IdGenerator, scope=Scope.APP)
     throttle = provide(Throttle, scope=Scope.APP)
     readiness = provide(CheckReadiness, scope=Scope.APP)
+    announcer = provide(ApiAnnouncer, provides=Announcer, scope=Scope.APP)
 
     @provide(scope=Scope.REQUEST)
     def provenance(self) -> Provenance:
@@ -109,6 +114,12 @@ class InProcessProvider(Provider):
     job_queue = provide(InProcessJobQueue, provides=JobQueue, scope=Scope.APP)
 
     @provide(scope=Scope.APP)
+    def broadcaster(self) -> Broadcaster:
+        """This process's sockets only: several ``serve`` workers without Redis each
+        announce what their own relay took (README, "Realtime")."""
+        return InProcessBroadcaster()
+
+    @provide(scope=Scope.APP)
     def rate_limiter(self, clock: Clock) -> RateLimiter:
         return InMemoryRateLimiter(clock)
 
@@ -141,13 +152,14 @@ class RedisProvider(Provider):
 
     @provide(scope=Scope.APP)
     async def cache(self, redis: Redis, s: Settings) -> AsyncIterator[Cache]:
-        """Keys under a digest of the database's name (the URL's path, not its host or
-        credentials, which replicas may spell differently): deployments, or test runs, on
-        other databases that share one Redis never read each other's pages."""
-        database = hashlib.sha256(urlsplit(s.database_url).path.encode()).hexdigest()[:16]
-        cache = RedisCache(redis, prefix=f"portside:cache:{database}:")
+        cache = RedisCache(redis, prefix=f"portside:cache:{_deployment(s)}:")
         yield cache
         await cache.close()
+
+    @provide(scope=Scope.APP)
+    def broadcaster(self, redis: Redis, s: Settings) -> Broadcaster:
+        """Every API process of the deployment listens on one channel."""
+        return RedisBroadcaster(redis, f"portside:realtime:{_deployment(s)}")
 
     @provide(scope=Scope.APP)
     def pacer(self, redis: Redis) -> SendPacer:
@@ -165,6 +177,13 @@ class RedisProvider(Provider):
     @provide(scope=Scope.APP)
     def probes(self, database: DatabaseProbe, redis: Redis) -> tuple[HealthProbe, ...]:
         return (database.probe, RedisHealthProbe(redis))
+
+
+def _deployment(s: Settings) -> str:
+    """A digest of the database's name (the URL's path, not its host or credentials, which
+    replicas may spell differently), for Redis keys and channels: deployments, or test
+    runs, on other databases that share one Redis never read each other's pages or events."""
+    return hashlib.sha256(urlsplit(s.database_url).path.encode()).hexdigest()[:16]
 
 
 def build_container(settings: Settings, *extra: Provider) -> AsyncContainer:

@@ -7,6 +7,7 @@ password, a token or an ``Authorization`` header.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
@@ -15,13 +16,26 @@ import structlog
 
 from entrypoints.settings import Settings
 
-__all__ = ["configure_logging"]
+__all__ = ["RedactQueryTokens", "configure_logging"]
 
 _encoder = msgspec.json.Encoder()
 
 
 def _serialize(value: Any, **_: Any) -> bytes:
     return _encoder.encode(value)
+
+
+class RedactQueryTokens(logging.Filter):
+    """``?token=`` (the WebSocket's access token, API.md "Realtime") never reaches a log
+    line: uvicorn logs each WebSocket's path with its query string."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = self._TOKEN.sub(r"\1[redacted]", message), None
+        return True
 
 
 def configure_logging(settings: Settings) -> None:
@@ -61,6 +75,7 @@ def configure_logging(settings: Settings) -> None:
             else [structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer()],
         )
     )
+    handler.addFilter(RedactQueryTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import jwt
@@ -89,12 +89,14 @@ class JwtTokenIssuer(TokenIssuer):
                 leeway=self._s.leeway,
                 options={"require": _REQUIRED, "verify_exp": False, "verify_iat": False},
             )
+            expires = float(payload["exp"])
             claims = AccessClaims(
                 user_id=UserId(UUID(payload["sub"])),
                 session_id=SessionId(UUID(payload["sid"])),
                 role=Role(payload["role"]),
+                expires_at=datetime.fromtimestamp(expires, UTC),
             )
-            return claims, float(payload["exp"])
+            return claims, expires
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             raise UnauthenticatedError() from None
 

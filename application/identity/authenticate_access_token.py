@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from application.errors import UnauthenticatedError
 from application.identity.ports import IdentityUnitOfWork, TokenIssuer
 from application.shared.actor import Actor
@@ -23,9 +25,15 @@ class AuthenticateAccessToken:
         self._clock = clock
 
     async def __call__(self, token: str) -> Actor:
+        return (await self.until_expiry(token))[0]
+
+    async def until_expiry(self, token: str) -> tuple[Actor, datetime]:
+        """The actor, and when the token expires: a caller that keeps the actor (a
+        WebSocket) must stop trusting it then."""
         claims = self._issuer.read_access_token(token)
         async with self._uow as uow:
             principal = await uow.sessions.find_principal(claims.session_id, self._clock.now())
-        if principal is None or principal.user_id != claims.user_id:
+        if principal is None or principal.user_id != claims.user_id or claims.expires_at is None:
             raise UnauthenticatedError()
-        return Actor(user_id=principal.user_id, session_id=claims.session_id, role=principal.role)
+        actor = Actor(user_id=principal.user_id, session_id=claims.session_id, role=principal.role)
+        return actor, claims.expires_at

@@ -36,6 +36,9 @@ class AccessClaims:
     user_id: UserId
     session_id: SessionId
     role: Role
+    expires_at: datetime | None = None
+    """When the token stops being accepted: set on the claims read from a token (a new
+    token's lifetime is the issuer's to decide)."""
 
 
 @dataclass(frozen=True, slots=True)

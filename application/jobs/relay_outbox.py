@@ -15,6 +15,7 @@ from application.jobs.ports import JobQueue, JobsUnitOfWork
 from application.shared.events import Envelope
 from application.shared.outbox import ClaimedBatch, OutboxReader
 from application.shared.ports import Clock
+from application.shared.realtime import Announcer, Broadcaster
 from domain.jobs.job import Job
 
 __all__ = ["RelayOutbox", "RelayReport", "RelayRules", "relay_until_stopped"]
@@ -42,7 +43,8 @@ class RelayReport:
 
 class RelayOutbox:
     """One pass: claim a batch under a lease, record a job for each event some handler
-    wants, queue those jobs under their event ids, and mark the batch done.
+    wants, announce the batch's events to the API processes' sockets (``Announcer``,
+    ``Broadcaster``), queue the jobs under their event ids, and mark the batch done.
 
     - The job records (with their events) are committed before anything is queued: a job
       is listed from then on, and never exists only in the queue.
@@ -52,6 +54,9 @@ class RelayOutbox:
       released for the next pass, and the error propagates. Nothing is lost (a relay
       that dies instead leaves them leased: they are claimed again once the lease runs out).
     - An event no handler wants is marked done without a job.
+    - Announcements go out before anything is marked done: when the broadcaster is
+      unreachable the batch is released and the error propagates. An event relayed again
+      is announced again (realtime delivery is at least once; clients key on ``version``).
     """
 
     def __init__(
@@ -62,6 +67,8 @@ class RelayOutbox:
         handlers: EventHandlers,
         clock: Clock,
         rules: RelayRules,
+        announcer: Announcer,
+        broadcaster: Broadcaster,
     ) -> None:
         self._outbox = outbox
         self._uow = uow
@@ -69,12 +76,21 @@ class RelayOutbox:
         self._handlers = handlers
         self._clock = clock
         self._rules = rules
+        self._announcer = announcer
+        self._broadcaster = broadcaster
 
     async def __call__(self) -> RelayReport:
         batch = await self._outbox.claim(self._rules.batch, self._rules.lease)
         wanted = [envelope for envelope in batch.envelopes if self._handlers.of(envelope.name)]
         if wanted:
             await self._record(wanted)
+        signals = [signal for envelope in batch.envelopes for signal in self._announcer(envelope)]
+        if signals:
+            try:
+                await self._broadcaster.publish(signals)
+            except DependencyUnavailableError:
+                await self._outbox.release(batch)
+                raise
         outcomes = await self._enqueue(wanted)
         failed = [
             envelope for envelope, outcome in zip(wanted, outcomes, strict=True) if isinstance(outcome, Exception)

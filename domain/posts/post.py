@@ -73,6 +73,12 @@ class PostPublished(DomainEvent):
     slug: str
     title: str
     version: int
+    content: str
+    """The post as it was published, so its announcement needs no read (realtime)."""
+    tags: tuple[str, ...]
+    image_key: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,5 +212,10 @@ class Post(Aggregate):
                     slug=self.slug.value,
                     title=self.title.value,
                     version=self.version,
+                    content=self.content,
+                    tags=tuple(self.tags.names),
+                    image_key=self.image_key,
+                    created_at=self.created_at,
+                    updated_at=self.updated_at,
                 )
             )

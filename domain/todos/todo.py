@@ -62,6 +62,13 @@ class TodoChanged(DomainEvent):
     owner_id: UserId
     version: int
     change: Literal["created", "updated", "deleted"]
+    title: str
+    """The todo as the change left it, so its announcement needs no read (realtime)."""
+    description: str
+    completed: bool
+    due_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -141,5 +148,17 @@ class Todo(Aggregate):
 
     def _record(self, change: Literal["created", "updated", "deleted"], now: datetime) -> None:
         self.events.append(
-            TodoChanged(occurred_at=now, todo_id=self.id, owner_id=self.owner_id, version=self.version, change=change)
+            TodoChanged(
+                occurred_at=now,
+                todo_id=self.id,
+                owner_id=self.owner_id,
+                version=self.version,
+                change=change,
+                title=self.title.value,
+                description=self.description,
+                completed=self.completed,
+                due_at=self.due_at,
+                created_at=self.created_at,
+                updated_at=self.updated_at,
+            )
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from typing import Any, cast
 
 from dishka import AsyncContainer
@@ -14,6 +15,7 @@ from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import ASGIApp
 
+from application.shared.realtime import Broadcaster
 from entrypoints.container import build_container
 from entrypoints.http.audit.controllers import AuditController
 from entrypoints.http.auth import HttpProvider
@@ -28,9 +30,11 @@ from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, o
 from entrypoints.http.posts.controllers import PostController
 from entrypoints.http.posts.tags import TagController
 from entrypoints.http.problems import exception_handlers
+from entrypoints.http.realtime import HUB_STATE, realtime_socket
 from entrypoints.http.request_context import RequestContext
 from entrypoints.http.todos.controllers import TodoController
 from entrypoints.http.users.controllers import UserController
+from entrypoints.realtime.hub import Hub
 from entrypoints.settings import Settings
 
 __all__ = ["create_app", "http_providers"]
@@ -66,6 +70,18 @@ async def _before_request(request: Request[Any, Any, Any]) -> Response[None] | N
     return None
 
 
+@asynccontextmanager
+async def _running(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """``work`` in a task for the duration of the block, cancelled and awaited at its end."""
+    task = asyncio.ensure_future(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(
     settings: Settings,
     container: AsyncContainer | None = None,
@@ -82,12 +98,15 @@ def create_app(
     """
     container = container or build_container(settings, *http_providers())
 
+    hub = Hub()
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         # No process-wide effect here: embedders call create_app. gc.freeze() is the server's
         # (entrypoints/http/asgi.py).
         try:
             async with AsyncExitStack() as stack:
+                await stack.enter_async_context(_running(hub.listen(await container.get(Broadcaster))))
                 for work in background:
                     await stack.enter_async_context(work(container, {Request: None}))
                 yield
@@ -108,6 +127,7 @@ def create_app(
             ChatController,
             JobController,
             AuditController,
+            realtime_socket,
         ],
     )
     app = Litestar(
@@ -122,6 +142,7 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    app.state[HUB_STATE] = hub
     setup_dishka(container, app)
     finish_openapi(app)
     app.asgi_handler = cast(ASGIApp, RequestContext(app.asgi_handler, access_log=settings.access_log))

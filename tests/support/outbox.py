@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.memory.broadcaster import InProcessBroadcaster
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.jobs import InMemoryJobsUnitOfWork
 from adapters.memory.outbox import InMemoryOutboxReader
@@ -23,9 +24,11 @@ from application.jobs.ports import JobQueue, JobsUnitOfWork
 from application.jobs.relay_outbox import RelayOutbox, RelayRules
 from application.shared.events import Envelope
 from application.shared.outbox import OutboxReader
+from application.shared.realtime import Broadcaster
 from domain.identity.email import Email
 from domain.identity.user import Role, User
 from domain.shared.ids import UserId
+from entrypoints.realtime.announcer import ApiAnnouncer
 from tests.support.builders import T0
 from tests.support.units import AllRepositories, memory_unit, sql_unit
 
@@ -55,9 +58,25 @@ class Outbox:
     new_reader: Callable[[], OutboxReader]
     new_jobs_unit: Callable[[], JobsUnitOfWork]
 
-    def relay(self, queue: JobQueue, rules: RelayRules, reader: OutboxReader | None = None) -> RelayOutbox:
-        """A relay over this store that records a job for each registration."""
-        return RelayOutbox(reader or self.reader, self.new_jobs_unit(), queue, HANDLERS, self.clock, rules)
+    def relay(
+        self,
+        queue: JobQueue,
+        rules: RelayRules,
+        reader: OutboxReader | None = None,
+        broadcaster: Broadcaster | None = None,
+    ) -> RelayOutbox:
+        """A relay over this store that records a job for each registration and announces
+        what the API announces (through this process only, unless ``broadcaster``)."""
+        return RelayOutbox(
+            reader or self.reader,
+            self.new_jobs_unit(),
+            queue,
+            HANDLERS,
+            self.clock,
+            rules,
+            ApiAnnouncer(),
+            broadcaster or InProcessBroadcaster(),
+        )
 
     async def commit_users(self, *emails: str) -> None:
         """One unit of work per address, each committing one ``user.registered``."""

@@ -45,7 +45,19 @@ def test_new_todo_is_open_at_version_one_with_a_created_event() -> None:
     todo = a_todo()
     assert (todo.version, todo.completed) == (1, False)
     assert todo.events == [
-        TodoChanged(occurred_at=T0, todo_id=todo.id, owner_id=todo.owner_id, version=1, change="created")
+        TodoChanged(
+            occurred_at=T0,
+            todo_id=todo.id,
+            owner_id=todo.owner_id,
+            version=1,
+            change="created",
+            title=todo.title.value,
+            description=todo.description,
+            completed=False,
+            due_at=todo.due_at,
+            created_at=T0,
+            updated_at=T0,
+        )
     ]
 
 

@@ -48,7 +48,19 @@ async def a_todo(app: Harness, title: str = "Buy milk", actor: Actor = ME) -> To
 async def test_create_trims_the_title_and_records_an_event(app: Harness) -> None:
     todo = await a_todo(app, "  Buy milk  ")
     assert (todo.title.value, todo.version, todo.owner_id) == ("Buy milk", 1, ME.user_id)
-    payload = {"todo_id": str(todo.id), "owner_id": str(ME.user_id), "version": 1, "change": "created"}
+    at = todo.created_at.isoformat()
+    payload = {
+        "todo_id": str(todo.id),
+        "owner_id": str(ME.user_id),
+        "version": 1,
+        "change": "created",
+        "title": "Buy milk",
+        "description": "",
+        "completed": False,
+        "due_at": None,
+        "created_at": at,
+        "updated_at": at,
+    }
     assert [(e.name, e.aggregate_type, e.aggregate_id, e.payload) for e in await app.events()] == [
         ("todo.changed", "todo", str(todo.id), payload)
     ]
