@@ -60,3 +60,8 @@ class DependencyUnavailableError(ApplicationError):
         super().__init__(f"{dependency} is unavailable")
         self.dependency = dependency
         self.retry_after = max(1, retry_after)
+
+
+class RetryLaterError(DependencyUnavailableError):
+    """The service itself said when to try again (Telegram's 429 ``retry_after``): a job
+    that fails with it waits at least ``retry_after`` before its next attempt."""

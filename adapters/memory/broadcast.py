@@ -229,9 +229,9 @@ class InMemoryDeliveryRepository(InMemoryRepository[BroadcastTables], DeliveryRe
         return [
             campaign.id
             for campaign in tables.campaigns.values()
-            if campaign.status is not CampaignStatus.RUNNING
+            if campaign.status is CampaignStatus.CANCELLED
             and ((lease := tables.leases.get(campaign.id)) is None or lease.until < now)
-            and any(d.status is _SENDING for d in self._rows(campaign.id))
+            and any(d.status in (_SENDING, _PENDING) for d in self._rows(campaign.id))
         ]
 
     async def cancel_pending(self, campaign_id: CampaignId) -> int:

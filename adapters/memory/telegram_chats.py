@@ -19,7 +19,7 @@ class TelegramChat:
     subscribed: bool
     blocked: bool
     updated_at: datetime
-    command_update_id: int | None = None
+    command_message_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -35,11 +35,11 @@ class InMemoryTelegramChatRepository(InMemoryRepository[TelegramChatTables], Tel
     def __init__(self, unit: InMemoryUnitOfWork) -> None:
         super().__init__(unit, TelegramChatTables)
 
-    async def subscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
-        self._put(chat_id, at, subscribed=True, blocked=False, update_id=update_id)
+    async def subscribe(self, chat_id: int, at: datetime, message_id: int) -> None:
+        self._put(chat_id, at, subscribed=True, blocked=False, message_id=message_id)
 
-    async def unsubscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
-        self._put(chat_id, at, subscribed=False, blocked=None, update_id=update_id)
+    async def unsubscribe(self, chat_id: int, at: datetime, message_id: int) -> None:
+        self._put(chat_id, at, subscribed=False, blocked=None, message_id=message_id)
 
     async def mark_blocked(self, chat_id: int, at: datetime) -> None:
         self._put(chat_id, at, subscribed=False, blocked=True)
@@ -55,10 +55,10 @@ class InMemoryTelegramChatRepository(InMemoryRepository[TelegramChatTables], Tel
         return {chat_id for chat_id in chat_ids if (chat := chats.get(chat_id)) is not None and chat.blocked}
 
     def _put(
-        self, chat_id: int, at: datetime, *, subscribed: bool, blocked: bool | None, update_id: int | None = None
+        self, chat_id: int, at: datetime, *, subscribed: bool, blocked: bool | None, message_id: int | None = None
     ) -> None:
         """As the SQL upsert: ``blocked=None`` keeps a stored row's flag (a new row is not
-        blocked); a command (``update_id``) no newer than the last applied changes nothing."""
+        blocked); a command (its ``message_id``) no newer than the last applied changes nothing."""
         chats = self._writable.chats
         stored = chats.get(chat_id)
         if stored is None:
@@ -67,13 +67,13 @@ class InMemoryTelegramChatRepository(InMemoryRepository[TelegramChatTables], Tel
                 subscribed=subscribed,
                 blocked=bool(blocked),
                 updated_at=at,
-                command_update_id=update_id,
+                command_message_id=message_id,
             )
             return
-        if update_id is not None and stored.command_update_id is not None and update_id <= stored.command_update_id:
+        if message_id is not None and stored.command_message_id is not None and message_id <= stored.command_message_id:
             return
         keep = stored.blocked if blocked is None else blocked
-        last_command = stored.command_update_id if update_id is None else update_id
+        last_command = stored.command_message_id if message_id is None else message_id
         chats[chat_id] = replace(
-            stored, subscribed=subscribed, blocked=keep, updated_at=at, command_update_id=last_command
+            stored, subscribed=subscribed, blocked=keep, updated_at=at, command_message_id=last_command
         )

@@ -94,17 +94,23 @@ def _move(source: DeliveryStatus, *, one: bool = True, **values: Any) -> Query:
 
 _SENDING, _PENDING = DeliveryStatus.SENDING, DeliveryStatus.PENDING
 # Only under the sender's own lease, unlapsed: one statement, so no window between the
-# lease check and the claim.
+# lease check and the claim. On PostgreSQL the lease row is read FOR SHARE: a takeover being
+# committed at that moment is waited for and its new token seen (a plain EXISTS would read
+# the statement's snapshot and claim under a lease just lost). SQLite runs one writer at a
+# time and renders no locking clause.
 _CLAIM_ONE = Query(
     update(deliveries)
     .where(
         _ONE,
         _is(_d.status, _PENDING),
-        exists().where(
+        select(literal(1))
+        .where(
             campaigns.c.id == bindparam("key_campaign"),
             campaigns.c.sender_token == bindparam("token"),
             campaigns.c.sender_until >= bindparam("now"),
-        ),
+        )
+        .with_for_update(read=True)
+        .exists(),
     )
     .values(status=_SENDING.value, attempts=_d.attempts + 1)
 )
@@ -116,9 +122,11 @@ _FAIL_IN_FLIGHT = _move(
 )
 _STRANDED = Query(
     select(campaigns.c.id).where(
-        campaigns.c.status != CampaignStatus.RUNNING.value,
+        campaigns.c.status == CampaignStatus.CANCELLED.value,
         or_(campaigns.c.sender_until.is_(None), campaigns.c.sender_until < bindparam("now")),
-        exists().where(_d.campaign_id == campaigns.c.id, _d.status == _SENDING.value),
+        exists().where(
+            _d.campaign_id == campaigns.c.id, _d.status.in_([literal_column(f"'{s}'") for s in (_SENDING, _PENDING)])
+        ),
     )
 )
 _CANCEL = _move(_PENDING, one=False, status=DeliveryStatus.FAILED.value, error=DeliveryError.CANCELLED.value)

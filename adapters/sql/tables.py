@@ -376,8 +376,8 @@ telegram_chats = Table(
     Column("subscribed", Boolean, nullable=False),
     Column("blocked", Boolean, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    # The update_id of the last /start or /stop applied: an older one handled late changes nothing.
-    Column("command_update_id", BigInteger, nullable=True),
+    # The message_id of the last /start or /stop applied: an older one handled late changes nothing.
+    Column("command_message_id", BigInteger, nullable=True),
 )
 # The audience of a ``subscribers`` campaign, and its count.
 Index(

@@ -20,22 +20,22 @@ _c = telegram_chats.c
 def _upsert(*, subscribed: bool, blocked: bool | None, command: bool) -> Query:
     """Insert the chat or change the existing row; ``blocked=None`` leaves a stored row's flag
     as it is (a new row is not blocked). A ``command`` (``/start``, ``/stop``) carries its
-    ``update_id`` and changes a stored row only when it is newer than the last command
+    message's ``message_id`` and changes a stored row only when it is newer than the last command
     applied. ON CONFLICT DO UPDATE ... WHERE compiles for both dialects."""
     inserted = upsert(telegram_chats).values(
         chat_id=bindparam("chat_id"),
         subscribed=subscribed,
         blocked=bool(blocked),
         updated_at=bindparam("at"),
-        command_update_id=bindparam("update_id") if command else None,
+        command_message_id=bindparam("message_id") if command else None,
     )
     changes = {"subscribed": inserted.excluded.subscribed, "updated_at": inserted.excluded.updated_at}
     if blocked is not None:
         changes["blocked"] = inserted.excluded.blocked
     if not command:
         return Query(inserted.on_conflict_do_update(index_elements=[_c.chat_id], set_=changes))
-    changes["command_update_id"] = inserted.excluded.command_update_id
-    newer = or_(_c.command_update_id.is_(None), _c.command_update_id < inserted.excluded.command_update_id)
+    changes["command_message_id"] = inserted.excluded.command_message_id
+    newer = or_(_c.command_message_id.is_(None), _c.command_message_id < inserted.excluded.command_message_id)
     return Query(inserted.on_conflict_do_update(index_elements=[_c.chat_id], set_=changes, where=newer))
 
 
@@ -51,11 +51,11 @@ class SqlTelegramChatRepository(TelegramChatRepository):
     def __init__(self, session: SqlSession) -> None:
         self._db = session
 
-    async def subscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
-        await self._db.write(_SUBSCRIBE, {"chat_id": chat_id, "at": at, "update_id": update_id})
+    async def subscribe(self, chat_id: int, at: datetime, message_id: int) -> None:
+        await self._db.write(_SUBSCRIBE, {"chat_id": chat_id, "at": at, "message_id": message_id})
 
-    async def unsubscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
-        await self._db.write(_UNSUBSCRIBE, {"chat_id": chat_id, "at": at, "update_id": update_id})
+    async def unsubscribe(self, chat_id: int, at: datetime, message_id: int) -> None:
+        await self._db.write(_UNSUBSCRIBE, {"chat_id": chat_id, "at": at, "message_id": message_id})
 
     async def mark_blocked(self, chat_id: int, at: datetime) -> None:
         await self._db.write(_BLOCK, {"chat_id": chat_id, "at": at})

@@ -34,8 +34,10 @@ __all__ = ["HttpTelegramClient"]
 _log = structlog.get_logger("portside.telegram")
 
 _UNBUILDABLE = (httpx.InvalidURL, ValueError, TypeError)
-"""Raised while the request is built (an unusable URL, a body that cannot be encoded, such
-as a text with a lone surrogate): nothing was sent."""
+"""Raised while the request is built: nothing was sent. An unusable URL (``InvalidURL``) is
+the configuration's fault and may be fixed, so it is *not sent*; a body that cannot be
+encoded (``ValueError``, ``TypeError``: a text with a lone surrogate) never will be, so
+that message is *rejected*."""
 _NEVER_LEFT = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -89,8 +91,11 @@ class HttpTelegramClient(TelegramClient):
     async def send_message(self, chat_id: int, text: str) -> SendResult:
         try:
             request = self._request("sendMessage", {"chat_id": chat_id, "text": text})
-        except _UNBUILDABLE as error:
+        except httpx.InvalidURL as error:
             return _not_sent(chat_id, error)
+        except (ValueError, TypeError) as error:
+            _log.warning("telegram_unencodable", chat_id=chat_id, error=type(error).__name__)
+            return SendResult(SendOutcome.REJECTED, rejection=Rejection.REJECTED)
         try:
             response = await self._client.send(request)
         except _NEVER_LEFT as error:

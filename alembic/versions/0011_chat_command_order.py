@@ -1,7 +1,9 @@
-"""telegram_chats.command_update_id
+"""telegram_chats.command_message_id
 
-The ``update_id`` of the last ``/start`` or ``/stop`` applied to a chat: the bot's jobs may
+The ``message_id`` of the last ``/start`` or ``/stop`` applied to a chat: the bot's jobs may
 handle two commands of one chat out of order, and an older one must not undo a newer one.
+Message ids increase within a chat; update ids do not always (after a week without
+updates Telegram starts them again at random).
 
 Revision ID: 0011
 Revises: 0010
@@ -21,9 +23,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("telegram_chats", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("command_update_id", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("command_message_id", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("telegram_chats", schema=None) as batch_op:
-        batch_op.drop_column("command_update_id")
+        batch_op.drop_column("command_message_id")

@@ -106,8 +106,9 @@ class DeliveryRepository(Protocol):
 
     @abstractmethod
     async def stranded(self, now: datetime) -> builtins.list[CampaignId]:
-        """Campaigns that are not running and that no live sender holds, with deliveries
-        still ``sending``: a sender died with them in flight and nobody will resume it."""
+        """Cancelled campaigns that no live sender holds, with deliveries still ``sending``
+        (a sender died with them in flight) or ``pending`` (a send in flight at the cancel
+        came back provably not sent, and went back to ``pending``): nobody will end them."""
 
     @abstractmethod
     async def cancel_pending(self, campaign_id: CampaignId) -> int:

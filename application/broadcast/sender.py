@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from application.broadcast.ports import BroadcastUnitOfWork, BroadcastUnits
-from application.errors import DependencyUnavailableError
 from application.shared.ports import Clock
 from application.telegram.client import Rejection, SendOutcome, SendResult, TelegramClient
 from application.telegram.pacing import SendPacer
@@ -40,6 +40,8 @@ from domain.broadcast.delivery import Delivery, DeliveryError, Stats
 from domain.shared.errors import VersionMismatchError
 
 __all__ = ["CampaignSender", "SenderRules"]
+
+_log = logging.getLogger("portside.broadcast")
 
 _ERRORS = {
     Rejection.BLOCKED: DeliveryError.BLOCKED,
@@ -91,18 +93,22 @@ class CampaignSender:
 
     async def _sweep_until(self, stop: asyncio.Event) -> None:
         while True:
-            with contextlib.suppress(DependencyUnavailableError):  # the next sweep tries again
+            try:
                 await self.fail_stranded()
+            except Exception:  # noqa: BLE001 - the next sweep tries again
+                _log.warning("sweeping stranded deliveries failed", exc_info=True)
             if await _stopped(stop, self._rules.sweep_every):
                 return
 
     async def fail_stranded(self) -> int:
-        """Fail with ``unknown_outcome`` the deliveries a dead sender left ``sending`` in a
-        campaign that was cancelled meanwhile (no sender takes it up again). How many."""
+        """End the deliveries of cancelled campaigns that nobody will send: ``sending`` ones
+        a dead sender left (``unknown_outcome``), ``pending`` ones a send in flight at the
+        cancel put back (``cancelled``). How many."""
         failed = 0
         async with self._units() as uow:
             for campaign_id in await uow.deliveries.stranded(self._clock.now()):
                 failed += await uow.deliveries.fail_in_flight(campaign_id)
+                failed += await uow.deliveries.cancel_pending(campaign_id)
             await uow.commit()
         return failed
 
@@ -129,7 +135,7 @@ class CampaignSender:
 
     async def _drive(self, campaign: Campaign, token: str, stop: asyncio.Event) -> None:
         lost = asyncio.Event()
-        renewing = asyncio.create_task(self._keep_lease(campaign.id, token, lost, stop))
+        renewing = asyncio.create_task(self._keep_lease(campaign.id, token, lost))
         try:
             while not (stop.is_set() or lost.is_set()):
                 async with self._units() as uow:
@@ -152,15 +158,18 @@ class CampaignSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
 
-    async def _keep_lease(self, campaign_id: CampaignId, token: str, lost: asyncio.Event, stop: asyncio.Event) -> None:
-        """Renew the lease every ``renew_every`` seconds while the campaign is driven, sends in
-        flight or not; set ``lost`` when another sender has it. A renewal that fails (the
-        database away) is tried again: claims check the lease themselves, so a lease that
-        lapses meanwhile claims nothing more."""
-        while not await _stopped(stop, self._rules.renew_every):
+    async def _keep_lease(self, campaign_id: CampaignId, token: str, lost: asyncio.Event) -> None:
+        """Renew the lease every ``renew_every`` seconds until cancelled (when the campaign's
+        driving ends, after its last claimed send is recorded, stopping or not); set ``lost``
+        when another sender has it. A renewal that fails (the database away) is tried
+        again: claims check the lease themselves, so a lease that lapses meanwhile claims
+        nothing more."""
+        while True:
+            await asyncio.sleep(self._rules.renew_every)
             try:
                 kept = await self._renew(campaign_id, token)
-            except DependencyUnavailableError:
+            except Exception:  # noqa: BLE001 - the next renewal tries again
+                _log.exception("campaign lease renewal failed (campaign %s)", campaign_id)
                 continue
             if not kept:
                 lost.set()
@@ -253,6 +262,9 @@ class CampaignSender:
             elif result.outcome is SendOutcome.NOT_SENT:
                 delay = result.retry_after or min(2.0 ** (delivery.attempts + 1), self._rules.max_retry_delay)
                 await uow.deliveries.retry_at(campaign_id, chat_id, now + timedelta(seconds=delay))
+                campaign = await uow.campaigns.get(campaign_id)
+                if campaign is None or campaign.status is not CampaignStatus.RUNNING:
+                    await uow.deliveries.cancel_pending(campaign_id)  # cancelled while in flight
             elif result.outcome is SendOutcome.REJECTED:
                 rejection = result.rejection or Rejection.REJECTED
                 await uow.deliveries.mark_failed(campaign_id, chat_id, _ERRORS[rejection])

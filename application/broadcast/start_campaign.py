@@ -46,22 +46,26 @@ class StartCampaign:
 
             campaign, started = await compare_and_set(None, start)
             if started:
-                if campaign.audience is Audience.SUBSCRIBERS:
-                    subscribed = await uow.chats.subscribed()
-                    await uow.deliveries.add_many(campaign.id, subscribed)
-                    if not subscribed:
-                        campaign.complete(self._clock.now())
-                        await uow.campaigns.save(campaign)
-                await self._audit.record(
-                    uow.audit_log,
-                    AuditType.CAMPAIGN_STARTED,
-                    subject_id=None,
-                    actor_id=actor.user_id,
-                    detail={"campaign_id": str(campaign.id)},
-                )
+                await self._begin(uow, campaign, actor)
             view = await campaign_view(uow, campaign)
             if started:
                 campaign.report_progress(view.stats, self._clock.now())
                 await uow.campaigns.announce(campaign)
             await uow.commit()
         return view
+
+    async def _begin(self, uow: BroadcastUnitOfWork, campaign: Campaign, actor: Actor) -> None:
+        """Resolve a ``subscribers`` audience (complete at once when nobody is), and audit."""
+        if campaign.audience is Audience.SUBSCRIBERS:
+            subscribed = await uow.chats.subscribed()
+            await uow.deliveries.add_many(campaign.id, subscribed)
+            if not subscribed:
+                campaign.complete(self._clock.now())
+                await uow.campaigns.save(campaign)
+        await self._audit.record(
+            uow.audit_log,
+            AuditType.CAMPAIGN_STARTED,
+            subject_id=None,
+            actor_id=actor.user_id,
+            detail={"campaign_id": str(campaign.id)},
+        )

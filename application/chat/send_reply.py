@@ -8,7 +8,7 @@ import uuid
 from typing import ClassVar
 
 from application.chat.ports import ChatUnitOfWork
-from application.errors import DependencyUnavailableError
+from application.errors import RetryLaterError
 from application.shared.events import Envelope
 from application.shared.handlers import EventHandler
 from application.shared.ports import Clock
@@ -19,7 +19,7 @@ from domain.chat.chat import MessageId, MessageStatus
 __all__ = ["ReplyNotSentError", "SendReply"]
 
 
-class ReplyNotSentError(DependencyUnavailableError):
+class ReplyNotSentError(RetryLaterError):
     """Telegram provably did not take the reply (refused connection, 429): the job retries."""
 
     def __init__(self, retry_after: float | None) -> None:

@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from application.errors import DependencyUnavailableError
+from application.errors import RetryLaterError
 from application.jobs.ports import JobsUnitOfWork
 from application.shared.events import Envelope
 from application.shared.handlers import EventHandler
@@ -62,7 +62,7 @@ class HandleEvent:
     - A handler that raises, or runs past the time limit (nine tenths of the lease, from
       the start), fails the attempt: the job is queued again after a bounded, jittered
       exponential backoff (never shorter than the ``retry_after`` of a
-      ``DependencyUnavailableError``), or, after its last attempt, becomes a dead letter.
+      ``RetryLaterError``), or, after its last attempt, becomes a dead letter.
     - An attempt cut short from outside (a cancellation, the database lost while
       recording) gives the job back, due at once, without counting it.
     - A running job whose lease lapsed was interrupted (its worker died): that attempt
@@ -134,7 +134,7 @@ class HandleEvent:
         except TimeoutError as error:
             raise _HandlerFailed(handler.name, f"timed out after {self._rules.time_limit:g} s") from error
         except Exception as error:
-            wait = timedelta(seconds=error.retry_after) if isinstance(error, DependencyUnavailableError) else None
+            wait = timedelta(seconds=error.retry_after) if isinstance(error, RetryLaterError) else None
             raise _HandlerFailed(handler.name, f"{type(error).__name__}: {error}", wait) from error
         async with self._uow as uow:
             await uow.handled.add(envelope.event_id, handler.name, self._clock.now())
@@ -171,4 +171,4 @@ class _HandlerFailed(Exception):
         super().__init__(f"{handler}: {reason}")
         self.at_least = at_least or timedelta(0)
         """The shortest wait before the next attempt: the ``retry_after`` of a
-        ``DependencyUnavailableError`` (Telegram's 429, a dependency's own hint)."""
+        ``RetryLaterError`` (Telegram's 429)."""

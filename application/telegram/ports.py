@@ -14,14 +14,15 @@ class TelegramChatRepository(Protocol):
     (the bot blocked) unsubscribes and marks the chat blocked; a later ``/start`` unblocks."""
 
     @abstractmethod
-    async def subscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
-        """Subscribed and not blocked, as the command in update ``update_id`` (``/start``)
-        asks; idempotent. Commands apply in ``update_id`` order: one older than the last
+    async def subscribe(self, chat_id: int, at: datetime, message_id: int) -> None:
+        """Subscribed and not blocked, as the command in message ``message_id`` (``/start``)
+        asks; idempotent. Commands apply in ``message_id`` order (it increases within a
+        chat; ``update_id`` restarts at random after a quiet week): one older than the last
         applied to the chat (handled late, by another worker) changes nothing."""
 
     @abstractmethod
-    async def unsubscribe(self, chat_id: int, at: datetime, update_id: int) -> None:
-        """Not subscribed (``/stop``); in ``update_id`` order as ``subscribe``."""
+    async def unsubscribe(self, chat_id: int, at: datetime, message_id: int) -> None:
+        """Not subscribed (``/stop``); in ``message_id`` order as ``subscribe``."""
 
     @abstractmethod
     async def mark_blocked(self, chat_id: int, at: datetime) -> None:

@@ -47,10 +47,10 @@ async def test_chats_subscribe_unsubscribe_and_block(new_uow: UowFactory) -> Non
     async with new_uow() as uow:
         chats = uow.chats
         for chat in (3, -5, 1, 2):
-            await chats.subscribe(chat, T0, update_id=1)
-        await chats.subscribe(1, T0, update_id=2)  # idempotent
-        await chats.unsubscribe(2, T0, update_id=3)
-        await chats.unsubscribe(7, T0, update_id=4)  # a chat never seen
+            await chats.subscribe(chat, T0, message_id=1)
+        await chats.subscribe(1, T0, message_id=2)  # idempotent
+        await chats.unsubscribe(2, T0, message_id=3)
+        await chats.unsubscribe(7, T0, message_id=4)  # a chat never seen
         await chats.mark_blocked(3, T0)
         await chats.mark_blocked(8, T0)
         await uow.commit()
@@ -59,8 +59,8 @@ async def test_chats_subscribe_unsubscribe_and_block(new_uow: UowFactory) -> Non
         assert await uow.chats.count_subscribed() == 2
         assert await uow.chats.blocked([1, 2, 3, 7, 8, 9]) == {3, 8}
         assert await uow.chats.blocked([]) == set()
-        await uow.chats.unsubscribe(3, T0, update_id=5)  # stays blocked
-        await uow.chats.subscribe(8, T0, update_id=6)  # /start unblocks
+        await uow.chats.unsubscribe(3, T0, message_id=5)  # stays blocked
+        await uow.chats.subscribe(8, T0, message_id=6)  # /start unblocks
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.chats.blocked([3, 8]) == {3}
@@ -69,18 +69,18 @@ async def test_chats_subscribe_unsubscribe_and_block(new_uow: UowFactory) -> Non
 
 async def test_commands_apply_in_update_order_whatever_order_they_are_handled_in(new_uow: UowFactory) -> None:
     async with new_uow() as uow:
-        await uow.chats.unsubscribe(1, T0, update_id=20)  # /stop handled first
-        await uow.chats.subscribe(1, T0, update_id=10)  # the /start before it, handled late: no effect
-        await uow.chats.subscribe(2, T0, update_id=30)
-        await uow.chats.unsubscribe(2, T0, update_id=30)  # the same update again: no effect
-        await uow.chats.subscribe(3, T0, update_id=5)
+        await uow.chats.unsubscribe(1, T0, message_id=20)  # /stop handled first
+        await uow.chats.subscribe(1, T0, message_id=10)  # the /start before it, handled late: no effect
+        await uow.chats.subscribe(2, T0, message_id=30)
+        await uow.chats.unsubscribe(2, T0, message_id=30)  # the same update again: no effect
+        await uow.chats.subscribe(3, T0, message_id=5)
         await uow.chats.mark_blocked(3, T0)  # no command: applies
-        await uow.chats.subscribe(3, T0, update_id=4)  # older than the last command: stays blocked
+        await uow.chats.subscribe(3, T0, message_id=4)  # older than the last command: stays blocked
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.chats.subscribed() == [2]
         assert await uow.chats.blocked([1, 2, 3]) == {3}
-        await uow.chats.subscribe(3, T0, update_id=6)  # a newer /start unblocks
+        await uow.chats.subscribe(3, T0, message_id=6)  # a newer /start unblocks
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.chats.subscribed() == [2, 3]
@@ -92,7 +92,7 @@ async def test_an_update_is_stored_once_per_update_id(new_uow: UowFactory) -> No
     async with new_uow() as uow:
         assert await uow.updates.add_if_new(first) is True
         assert await uow.updates.add_if_new(repeat) is False
-        await uow.chats.subscribe(42, T0, update_id=1)  # the unit of work goes on after the repeat
+        await uow.chats.subscribe(42, T0, message_id=1)  # the unit of work goes on after the repeat
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.updates.add_if_new(an_update(2**40)) is False
@@ -137,7 +137,7 @@ async def test_one_thread_per_chat_keeps_its_id_moves_forward_and_reads_blocked_
     async with new_uow() as uow:
         by_chat, by_id = await uow.threads.by_chat(42), await uow.threads.get(thread.id)
         missing = (await uow.threads.by_chat(43), await uow.threads.get(ThreadId(uuid4())))
-        await uow.chats.subscribe(42, T0, update_id=1)
+        await uow.chats.subscribe(42, T0, message_id=1)
         await uow.commit()
     expected = Thread(
         id=thread.id, chat_id=42, title="Ada Lovelace", last_message_at=T0 + timedelta(minutes=5), blocked=True
@@ -214,7 +214,7 @@ async def test_the_context_units_of_work_share_the_chats_and_hand_out_every_repo
     chat = (SqlChatUnitOfWork if sql else InMemoryChatUnitOfWork)(transaction)
     broadcast = (SqlBroadcastUnitOfWork if sql else InMemoryBroadcastUnitOfWork)(transaction)
     async with chat:
-        await chat.chats.subscribe(1, T0, update_id=1)
+        await chat.chats.subscribe(1, T0, message_id=1)
         assert await chat.updates.get(1) is None
         assert (await chat.threads.page(PageRequest())).total == 0
         assert await chat.messages.get(MessageId(uuid4())) is None

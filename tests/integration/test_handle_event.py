@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from application.errors import DependencyUnavailableError
+from application.errors import DependencyUnavailableError, RetryLaterError
 from application.identity.register_user import RegisterUserCommand
 from application.jobs.handle_event import EventHandlers, HandleEvent, JobOutcome, JobRules
 from application.jobs.ports import JobsUnitOfWork
@@ -146,7 +146,25 @@ class Throttled:
     async def __call__(self, envelope: Envelope) -> None:
         self.calls += 1
         if self.calls == 1:
-            raise DependencyUnavailableError("telegram", retry_after=120)
+            raise RetryLaterError("telegram", retry_after=120)
+
+
+class DatabaseDown:
+    """A handler of ``user.registered`` whose dependency is down, with no hint of when."""
+
+    name: ClassVar[str] = "test.database_down"
+    events: ClassVar[frozenset[str]] = frozenset({"user.registered"})
+
+    async def __call__(self, envelope: Envelope) -> None:
+        raise DependencyUnavailableError("database")
+
+
+async def test_an_outage_without_a_hint_keeps_the_jittered_backoff(database_url: str, mail: RecordingSender) -> None:
+    async with await _app(database_url, mail, DatabaseDown()) as app:
+        await app.register(RegisterUserCommand(email="ada@example.com", password="a-sturdy-passphrase-42"))
+        [event] = await app.events()
+        outcome = await _handle(app, event)
+        assert outcome.retry_in is not None and outcome.retry_in <= BACKOFF.base  # not the error's default 5 s
 
 
 async def test_a_retry_after_is_waited_out_even_past_the_backoff(database_url: str, mail: RecordingSender) -> None:

@@ -37,8 +37,9 @@ def units(request: pytest.FixtureRequest) -> Units:
     return lambda: SqlChatUnitOfWork(SqlUnitOfWork(engine))
 
 
-def _update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
-    return {"update_id": update_id, "message": {"chat": {"id": chat_id, "first_name": "Ada"}, "text": text}}
+def _update(update_id: int, chat_id: int, text: str, message_id: int = 1) -> dict[str, Any]:
+    chat = {"id": chat_id, "first_name": "Ada"}
+    return {"update_id": update_id, "message": {"message_id": message_id, "chat": chat, "text": text}}
 
 
 async def _stored(units: Units, *updates: dict[str, Any]) -> list[Envelope]:
@@ -79,7 +80,7 @@ async def test_two_first_messages_of_a_chat_handled_at_once_share_one_thread(uni
 
 
 async def test_a_start_handled_after_the_later_stop_does_not_resubscribe(units: Units) -> None:
-    start, stop = await _stored(units, _update(10, 5, "/start"), _update(11, 5, "/stop"))
+    start, stop = await _stored(units, _update(10, 5, "/start", message_id=3), _update(11, 5, "/stop", message_id=4))
 
     await _handler(units)(stop)
     await _handler(units)(start)  # late: another worker had it
@@ -88,3 +89,15 @@ async def test_a_start_handled_after_the_later_stop_does_not_resubscribe(units: 
         assert await uow.chats.subscribed() == []
         [thread] = (await uow.threads.page(PageRequest())).items
         assert (await uow.messages.page(thread.id, PageRequest())).total == 2
+
+
+async def test_commands_follow_the_chats_message_order_when_update_ids_restart_lower(units: Units) -> None:
+    """After a week without updates Telegram picks the next update_id at random: it may be
+    lower than earlier ones, while message ids in a chat keep increasing."""
+    stop, start = await _stored(units, _update(900, 6, "/stop", message_id=7), _update(5, 6, "/start", message_id=8))
+
+    await _handler(units)(stop)
+    await _handler(units)(start)
+
+    async with units() as uow:
+        assert await uow.chats.subscribed() == [6]

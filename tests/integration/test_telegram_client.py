@@ -293,8 +293,10 @@ async def test_bot_calls_to_a_url_that_cannot_be_requested_raise_unavailable(api
         await client.aclose()
 
 
-async def test_a_text_that_cannot_be_encoded_is_not_sent(fake: FakeTelegram, client: HttpTelegramClient) -> None:
-    assert await client.send_message(CHAT, "half a pair: \ud83d") == SendResult(SendOutcome.NOT_SENT)
+async def test_a_text_that_cannot_be_encoded_is_rejected_unsent(fake: FakeTelegram, client: HttpTelegramClient) -> None:
+    """It never will be encodable: retrying it would keep its campaign running for ever."""
+    rejected = SendResult(SendOutcome.REJECTED, rejection=Rejection.REJECTED)
+    assert await client.send_message(CHAT, "half a pair: \ud83d") == rejected
     assert fake.calls_for(CHAT) == []
     assert (await client.send_message(CHAT, "whole: \U0001f680")).outcome is SendOutcome.ACCEPTED
 

@@ -1,0 +1,80 @@
+"""The campaign sender's test world: stores, the fake Bot API, and helpers to read the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import uuid4
+
+from adapters.memory.send_pacer import InMemorySendPacer
+from adapters.system.clock import SystemClock
+from adapters.telegram.http_client import HttpTelegramClient
+from application.broadcast.ports import BroadcastUnitOfWork
+from application.broadcast.sender import CampaignSender, SenderRules
+from application.shared.outbox import OutboxReader
+from application.telegram.client import TelegramClient
+from application.telegram.pacing import SendPacer
+from domain.broadcast.campaign import Audience, Campaign, CampaignId, CampaignStatus
+from domain.broadcast.delivery import Delivery
+from domain.shared.ids import UserId
+from domain.shared.pagination import PageRequest
+from tests.support.fake_telegram import FakeTelegram
+
+__all__ = ["FAST", "Units", "World", "a_running_campaign", "deliveries", "status", "until"]
+
+Units = Callable[[], BroadcastUnitOfWork]
+FAST = SenderRules(idle_poll=0.05, renew_every=0.5)
+
+
+@dataclass
+class World:
+    units: Units
+    fake: FakeTelegram
+    telegram: HttpTelegramClient
+    author: UserId
+    outbox: OutboxReader
+
+    def sender(
+        self, rules: SenderRules = FAST, *, telegram: TelegramClient | None = None, pacer: SendPacer | None = None
+    ) -> CampaignSender:
+        return CampaignSender(self.units, telegram or self.telegram, pacer or InMemorySendPacer(), SystemClock(), rules)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (the fake records from its own tasks: there is no event to await)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never held")
+
+
+async def a_running_campaign(world: World, chats: list[int]) -> CampaignId:
+    campaign = Campaign.create(
+        campaign_id=CampaignId(uuid4()),
+        name="Launch",
+        text="Hello!",
+        audience=Audience.EXPLICIT,
+        created_by=world.author,
+        now=SystemClock().now(),
+    )
+    campaign.start(SystemClock().now())
+    async with world.units() as uow:
+        await uow.campaigns.add(campaign)
+        await uow.deliveries.add_many(campaign.id, chats)
+        await uow.commit()
+    return campaign.id
+
+
+async def deliveries(world: World, campaign_id: CampaignId) -> dict[int, Delivery]:
+    async with world.units() as uow:
+        page = await uow.deliveries.page(campaign_id, PageRequest(1, 100))
+    return {d.chat_id: d for d in page.items}
+
+
+async def status(world: World, campaign_id: CampaignId) -> CampaignStatus:
+    async with world.units() as uow:
+        campaign = await uow.campaigns.get(campaign_id)
+    assert campaign is not None
+    return campaign.status
