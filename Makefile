@@ -68,6 +68,9 @@ bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk, then 
 	$(BIN)/python bench/run.py
 	$(BIN)/python -m bench.jobs
 
+bench-ws: $(STAMP)  ## 10,000 authenticated /api/v1/ws sockets on one `serve` (memory://): RSS, open time, broadcast latency (~2 min)
+	$(BIN)/python -m bench.ws $(if $(SOCKETS),--sockets $(SOCKETS))
+
 bench-jobs: $(STAMP)  ## commit-to-job-start latency (one worker) and relay throughput (PostgreSQL + Redis; ~30 s)
 	$(BIN)/python -m bench.jobs
 

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import structlog
 
 from application.shared.events import Envelope
 from application.shared.realtime import Announcer, Audience, Notice, Revocation, Signal
@@ -21,6 +22,8 @@ from entrypoints.http.files.schemas import file_url
 __all__ = ["ApiAnnouncer"]
 
 Payload = Mapping[str, Any]
+
+_log = structlog.get_logger("portside.realtime")
 
 
 def _instant(value: str | None) -> str | None:
@@ -91,6 +94,15 @@ _ANNOUNCE: dict[str, Callable[[Payload], Sequence[Signal]]] = {
 
 
 class ApiAnnouncer(Announcer):
+    """Never raises: an event it cannot read (a row committed before its event carried the
+    state it announces) is logged and announces nothing, so the relay goes on."""
+
     def __call__(self, envelope: Envelope) -> Sequence[Signal]:
         announce = _ANNOUNCE.get(envelope.name)
-        return () if announce is None else announce(envelope.payload)
+        if announce is None:
+            return ()
+        try:
+            return announce(envelope.payload)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            _log.warning("realtime_event_unreadable", name=envelope.name, event_id=str(envelope.event_id))
+            return ()
