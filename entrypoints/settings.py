@@ -398,4 +398,9 @@ def startup_warnings(settings: Settings) -> list[str]:
             f"per chat) is per process, so the limits hold only while one process sends, and {several}; "
             "set PORTSIDE_REDIS_URL to share the pacing"
         )
+    if not settings.redis_url and settings.workers > 1 and settings.database_url != MEMORY_DATABASE_URL:
+        warnings.append(
+            f"PORTSIDE_REDIS_URL is not set and PORTSIDE_WORKERS={settings.workers}: each process's WebSockets "
+            "get only the events its own relay took; set PORTSIDE_REDIS_URL to fan them out to every process"
+        )
     return warnings

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,28 @@ def free_port() -> int:
 
 @contextmanager
 def portside_serve(database_url: str, var_dir: Path, **environment: str) -> Iterator[str]:
-    """Run ``portside serve`` on a free port until the block ends; yields its base URL.
+    """Run ``portside serve`` on a free port until the block ends; yields its base URL
+    (see ``serve_process``)."""
+    with serve_process(database_url, var_dir, **environment) as process:
+        yield process.base
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    pid: int
+    """The process serving (with one worker, the one ``portside serve`` started)."""
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError(f"no VmRSS for process {self.pid}")
+
+
+@contextmanager
+def serve_process(database_url: str, var_dir: Path, **environment: str) -> Iterator[Served]:
+    """Run ``portside serve`` on a free port until the block ends.
 
     The database must be migrated already. Hashing is cheap and the access log off, so the
     server's own speed never decides a test; ``environment`` adds or overrides variables.
@@ -52,7 +74,7 @@ def portside_serve(database_url: str, var_dir: Path, **environment: str) -> Iter
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         _wait_until_ready(base, process, log)
-        yield base
+        yield Served(base, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -262,6 +262,6 @@ def test_serve_with_a_bot_and_several_workers_without_redis_warns_that_pacing_is
     monkeypatch.setenv("PORTSIDE_TELEGRAM_BOT_TOKEN", "1:t")
     monkeypatch.setenv("PORTSIDE_WORKERS", "2")
     assert main(["serve"]) == 0
-    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line and "pacing" in line]
     assert len(warnings) == 1
     assert "PORTSIDE_REDIS_URL" in warnings[0] and "PORTSIDE_WORKERS=2" in warnings[0]

@@ -244,3 +244,19 @@ def test_no_pacing_warning_when_one_process_sends_or_nothing_is_paced(
     tmp_path: Path, variables: dict[str, str]
 ) -> None:
     assert _pacing_warnings(production(tmp_path, **variables)) == []
+
+
+@pytest.mark.parametrize(
+    ("variables", "warned"),
+    [
+        ({"WORKERS": "2"}, True),
+        ({"WORKERS": "2", "REDIS_URL": "redis://r:6379/0"}, False),
+        ({"WORKERS": "1"}, False),
+        ({"WORKERS": "2", "DATABASE_URL": "memory://"}, False),  # serve runs one process there
+    ],
+)
+def test_several_workers_without_redis_are_warned_that_realtime_stays_per_process(
+    tmp_path: Path, variables: dict[str, str], warned: bool
+) -> None:
+    lines = [line for line in startup_warnings(production(tmp_path, **variables)) if "WebSockets" in line]
+    assert len(lines) == (1 if warned else 0)
