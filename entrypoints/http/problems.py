@@ -27,6 +27,7 @@ from application.errors import (
     ForbiddenError,
     NotFoundError,
     RateLimitedError,
+    RetryLaterError,
     UnauthenticatedError,
     VersionRequiredError,
 )
@@ -87,6 +88,7 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     UnsupportedMediaTypeError: ProblemKind(415, "unsupported-media-type", "The file is not an accepted image"),
     FileTooLargeError: ProblemKind(413, "file-too-large", "The file is too large"),
     WebhookSecretError: ProblemKind(401, "webhook-secret", "The webhook secret token is missing or wrong"),
+    RetryLaterError: ProblemKind(503, "dependency-unavailable", "A dependency is unavailable"),
     ReplyNotSentError: ProblemKind(503, "dependency-unavailable", "A dependency is unavailable"),  # jobs only
 }
 
