@@ -63,6 +63,9 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         ws_max_size=65_536,
+        # A zlib context per socket would more than double its memory, and compress every
+        # broadcast once per socket: events are small JSON.
+        ws_per_message_deflate=False,
         access_log=False,  # RequestContext writes the access line
         log_config=None,
         proxy_headers=True,

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from application.errors import DependencyUnavailableError
-from application.shared.realtime import Audience, Broadcaster, Notice, Revocation, Signal
+from application.shared.realtime import Audience, Broadcaster, Gap, Notice, Revocation, Signal
 
 __all__ = ["RedisBroadcaster"]
 
@@ -27,7 +27,7 @@ _log = structlog.get_logger("portside.realtime")
 _MAX_BACKOFF = 5.0
 
 
-def _encode(signal: Signal) -> dict[str, Any]:
+def _encode(signal: Notice | Revocation) -> dict[str, Any]:
     if isinstance(signal, Notice):
         user = None if signal.user_id is None else str(signal.user_id)
         return {"notice": signal.type, "data": signal.data, "audience": signal.audience.value, "user_id": user}
@@ -57,7 +57,7 @@ class RedisBroadcaster(Broadcaster):
     async def publish(self, signals: Sequence[Signal]) -> None:
         if not signals:
             return
-        message = msgspec.json.encode([_encode(signal) for signal in signals])
+        message = msgspec.json.encode([_encode(signal) for signal in signals if not isinstance(signal, Gap)])
         try:
             async with asyncio.timeout(self._timeout):
                 await self._redis.publish(self._channel, message)
@@ -65,12 +65,15 @@ class RedisBroadcaster(Broadcaster):
             raise DependencyUnavailableError("redis") from error
 
     async def listen(self) -> AsyncIterator[Signal]:
-        backoff = 0.1
+        backoff, lost = 0.1, False
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
                 backoff = 0.1
+                if lost:  # what was published while away is gone
+                    lost = False
+                    yield Gap()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is None or message.get("type") != "message":
@@ -78,6 +81,7 @@ class RedisBroadcaster(Broadcaster):
                     for signal in self._signals(message["data"]):
                         yield signal
             except (RedisError, OSError) as error:
+                lost = True
                 _log.warning("realtime_subscription_lost", error=type(error).__name__, retry_in=backoff)
             finally:
                 await _close(pubsub)
@@ -87,7 +91,7 @@ class RedisBroadcaster(Broadcaster):
     def _signals(self, raw: bytes) -> list[Signal]:
         try:
             return [_decode(item) for item in msgspec.json.decode(raw)]
-        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+        except Exception:  # noqa: BLE001 - whatever the shape, one bad message is dropped, never the feed
             _log.warning("realtime_message_unreadable", size=len(raw))
             return []
 

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from application.shared.events import Envelope
 
-__all__ = ["Announcer", "Audience", "Broadcaster", "Notice", "Revocation", "Signal"]
+__all__ = ["Announcer", "Audience", "Broadcaster", "Gap", "Notice", "Revocation", "Signal"]
 
 
 class Audience(enum.StrEnum):
@@ -44,7 +44,14 @@ class Revocation:
     session_id: UUID | None = None
 
 
-Signal = Notice | Revocation
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Signals may have been lost here (the fan-out's connection was lost, or this listener
+    fell behind): a revocation among them must not leave a socket open, so every socket
+    is closed with 4401 and its client reconnects, authenticating afresh."""
+
+
+Signal = Notice | Revocation | Gap
 
 
 class Broadcaster(Protocol):
@@ -61,7 +68,7 @@ class Broadcaster(Protocol):
     def listen(self) -> AsyncIterator[Signal]:
         """The signals published from now on, until the iterator is closed. A listener
         whose store connection breaks reconnects by itself; signals published meanwhile are
-        lost to it."""
+        lost to it, and it yields a ``Gap`` to say so."""
 
 
 class Announcer(Protocol):

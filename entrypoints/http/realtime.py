@@ -44,34 +44,37 @@ class _Auth(msgspec.Struct):
 
 @websocket("/ws", name="realtime")
 async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    query_token = socket.query_params.get("token")
+    socket.scope["query_string"] = b""  # the server logs the path with its query: never the token
     await socket.accept()
-    token = socket.query_params.get("token") or await _first_message_token(socket)
-    if token is None:
-        await _close(socket, UNAUTHORIZED, "an access token is required")
-        return
+    token = query_token or await _first_message_token(socket)
     container: AsyncContainer = socket.app.state.dishka_container
     try:
+        if token is None:
+            raise UnauthenticatedError()
         actor, expires_at = await _authenticate(container, token)
+        await _registered(socket, container, token, actor, expires_at)
     except UnauthenticatedError:
-        await _close(socket, UNAUTHORIZED, "the access token is invalid, expired or revoked")
-        return
+        await _close(socket, UNAUTHORIZED, "no valid access token: it is missing, invalid, expired or revoked")
     except DependencyUnavailableError:
         await _close(socket, TRY_AGAIN_LATER, "try again later")
-        return
+    except (WebSocketDisconnect, OSError):
+        pass
+
+
+async def _registered(
+    socket: WebSocket[Any, Any, Any], container: AsyncContainer, token: str, actor: Actor, expires_at: datetime
+) -> None:
+    """Serve the socket as one of the hub's until it ends."""
     hub: Hub = socket.app.state[HUB_STATE]
     client = Client(user_id=actor.user_id, session_id=actor.session_id, admin=actor.is_admin)
     hub.add(client)
     try:
-        # A revocation relayed between the check above and add() passed this socket by.
-        with contextlib.suppress(DependencyUnavailableError):
-            await _authenticate(container, token)
+        # A revocation relayed between the first check and add() passed this socket by.
+        await _authenticate(container, token)
         ok = {"type": "auth.ok", "data": {"user_id": str(actor.user_id), "expires_at": expires_at}}
         await socket.send_text(msgspec.json.encode(ok).decode())
         await _serve(socket, client, expires_at, await container.get(Clock))
-    except UnauthenticatedError:
-        await _close(socket, UNAUTHORIZED, "the session was revoked")
-    except (WebSocketDisconnect, OSError):
-        pass
     finally:
         hub.remove(client)
 

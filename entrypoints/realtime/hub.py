@@ -18,7 +18,7 @@ from uuid import UUID
 import msgspec
 import structlog
 
-from application.shared.realtime import Audience, Broadcaster, Notice, Revocation, Signal
+from application.shared.realtime import Audience, Broadcaster, Gap, Notice, Revocation, Signal
 
 __all__ = ["UNAUTHORIZED", "Client", "Closing", "Hub"]
 
@@ -96,6 +96,8 @@ class Hub:
         """Hand ``signal`` to the sockets it concerns; how many."""
         if isinstance(signal, Revocation):
             return self._revoke(signal)
+        if isinstance(signal, Gap):
+            return self._close_all()
         targets = self._audience(signal)
         if targets:
             text = msgspec.json.encode({"type": signal.type, "data": signal.data}).decode()
@@ -110,6 +112,13 @@ class Hub:
             return [client for client in self._clients if client.admin]
         return list(self._by_user.get(notice.user_id, ())) if notice.user_id is not None else []
 
+    def _close_all(self) -> int:
+        """Signals may have been lost (a revocation among them): every socket reconnects and
+        authenticates afresh."""
+        for client in self._clients:
+            client.close(UNAUTHORIZED, "events may have been missed: reconnect")
+        return len(self._clients)
+
     def _revoke(self, revocation: Revocation) -> int:
         hit = [
             client
@@ -121,7 +130,17 @@ class Hub:
         return len(hit)
 
     async def listen(self, broadcaster: Broadcaster) -> None:
-        """Dispatch every signal the broadcaster brings, until cancelled."""
+        """Dispatch every signal the broadcaster brings, until cancelled; a failure of the
+        feed itself is logged, and the feed is opened again after a ``Gap``."""
+        while True:
+            try:
+                await self._follow(broadcaster)
+            except Exception:  # noqa: BLE001 - the feed outlives any one failure
+                _log.exception("realtime_feed_failed")
+            self.dispatch(Gap())
+            await asyncio.sleep(1.0)
+
+    async def _follow(self, broadcaster: Broadcaster) -> None:
         signals = broadcaster.listen()
         try:
             async for signal in signals:
@@ -129,6 +148,7 @@ class Hub:
                     self.dispatch(signal)
                 except Exception:  # noqa: BLE001 - one bad signal never stops the feed
                     _log.exception("realtime_dispatch_failed")
+                await asyncio.sleep(0)  # let the sockets' writers drain between signals
         finally:
             with contextlib.suppress(Exception):
                 await signals.aclose()  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from adapters.memory.broadcaster import InProcessBroadcaster
 from adapters.redis.broadcaster import RedisBroadcaster
 from adapters.redis.client import create_redis
 from application.errors import DependencyUnavailableError
-from application.shared.realtime import Audience, Broadcaster, Notice, Revocation, Signal
+from application.shared.realtime import Audience, Broadcaster, Gap, Notice, Revocation, Signal
 
 WAIT = 5.0
 """The longest any single expectation may take."""
@@ -248,6 +248,8 @@ async def test_a_listener_whose_connection_is_killed_reconnects_and_receives_lat
                 with contextlib.suppress(TimeoutError):
                     return await listener.next(0.1)
 
+        first = await asyncio.wait_for(heard_again(), 10)
+        assert first == Gap()  # what was published while away is gone, and the listener is told
         signal = await asyncio.wait_for(heard_again(), 10)
         assert isinstance(signal, Notice) and signal.type == "test.notice"
         renewed = await _pubsub_ids(admin, name)
@@ -262,3 +264,33 @@ async def test_a_listener_whose_connection_is_killed_reconnects_and_receives_lat
         await admin.aclose()
         await redis.aclose()
         await redis.connection_pool.disconnect()
+
+
+async def test_an_unreadable_message_on_the_channel_is_dropped_and_the_feed_goes_on(redis_url: str) -> None:
+    redis = create_redis(redis_url)
+    channel = f"test:realtime:{uuid4()}"
+    broadcaster = RedisBroadcaster(redis, channel)
+    listener = Listener(broadcaster)
+    try:
+        await listener.ready()
+        for junk in (b'["abc"]', b'{"a": 1}', b"not json", b'[{"notice": 1}]'):
+            await redis.publish(channel, junk)
+        await broadcaster.publish([a_notice(1)])
+        assert await listener.next() == a_notice(1)
+    finally:
+        await listener.close()
+        await redis.aclose()
+        await redis.connection_pool.disconnect()
+
+
+async def test_a_listener_that_fell_behind_is_told_by_a_gap() -> None:
+    broadcaster = InProcessBroadcaster(backlog=2)
+    signals = broadcaster.listen()
+    try:
+        first = asyncio.ensure_future(signals.__anext__())  # subscribes, then waits
+        await asyncio.sleep(0)
+        await broadcaster.publish([a_notice(1), a_notice(2), a_notice(3)])  # the third finds the inbox full
+        assert await asyncio.wait_for(first, WAIT) == a_notice(1)
+        assert await asyncio.wait_for(signals.__anext__(), WAIT) == Gap()
+    finally:
+        await signals.aclose()  # type: ignore[attr-defined]

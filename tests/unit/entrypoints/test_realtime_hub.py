@@ -4,7 +4,9 @@ bounded outbox, and a model of every client's outbox under any sequence of opera
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.memory.broadcaster import InProcessBroadcaster
-from application.shared.realtime import Audience, Notice, Revocation
+from application.shared.realtime import Audience, Gap, Notice, Revocation, Signal
 from entrypoints.realtime.hub import OUTBOX_LIMIT, POLICY_VIOLATION, UNAUTHORIZED, Client, Hub
 
 
@@ -212,6 +214,85 @@ async def test_listen_dispatches_what_the_broadcaster_brings_until_cancelled() -
         listening.cancel()
         with pytest.raises(asyncio.CancelledError):
             await listening
+
+
+def test_a_gap_closes_every_socket_with_4401_so_each_reconnects() -> None:
+    clients = [a_client(), a_client(admin=True), a_client()]
+    hub = hub_of(*clients)
+    assert hub.dispatch(Gap()) == 3
+    assert [code_of(client) for client in clients] == [UNAUTHORIZED] * 3
+
+
+class _FailsOnce(InProcessBroadcaster):
+    """A feed whose first ``listen`` breaks at once (as on an unreadable message)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = 0
+
+    async def listen(self) -> AsyncIterator[Signal]:
+        self.opened += 1
+        if self.opened == 1:
+            raise RuntimeError("the feed broke")
+        async for signal in super().listen():
+            yield signal
+
+
+async def test_a_broken_feed_closes_every_socket_and_is_opened_again() -> None:
+    broadcaster = _FailsOnce()
+    before = a_client()
+    hub = hub_of(before)
+    listening = asyncio.create_task(hub.listen(broadcaster))
+    try:
+        await asyncio.wait_for(before.closed.wait(), 2)  # revocations may have been missed
+        after = a_client()
+        hub.add(after)
+        for _ in range(100):  # the feed is opened again after a second
+            if broadcaster.opened >= 2:
+                break
+            await asyncio.sleep(0.05)
+        while after.outbox.empty():
+            await broadcaster.publish([a_notice()])
+            await asyncio.sleep(0.05)
+        assert code_of(after) is None
+    finally:
+        listening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await listening
+
+
+async def test_a_burst_of_signals_lets_the_writers_drain_in_between() -> None:
+    """Three relay batches of 100 notices for one user, waiting together: a client that
+    reads as fast as it is sent to is not taken for a slow one."""
+    broadcaster = InProcessBroadcaster()
+    user = uuid4()
+    client = a_client(user)
+    hub = hub_of(client)
+    sent: list[str] = []
+
+    async def instant(text: str) -> None:
+        sent.append(text)
+
+    writer = asyncio.create_task(client.write(instant))
+    listening = asyncio.create_task(hub.listen(broadcaster))
+    try:
+        while not sent:
+            await broadcaster.publish([a_notice(Audience.USER, user)])
+            await asyncio.sleep(0.01)
+        already = len(sent)
+        for _ in range(3):
+            await broadcaster.publish([a_notice(Audience.USER, user, n) for n in range(OUTBOX_LIMIT)])
+        for _ in range(200):
+            if len(sent) >= already + 3 * OUTBOX_LIMIT or client.closing is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert client.closing is None
+        assert len(sent) == already + 3 * OUTBOX_LIMIT
+    finally:
+        for task in (listening, writer):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 # --------------------------------------------------------------------------- the model
