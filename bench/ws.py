@@ -36,7 +36,6 @@ import platform
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.server import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "a-sturdy-bench-passphrase-ws"
@@ -66,13 +67,6 @@ def raise_open_files_limit() -> tuple[int, int]:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def rss_kib(pid: int) -> int:
@@ -293,20 +287,6 @@ def _server_env(port: int, var_dir: Path, access_ttl: int) -> dict[str, str]:
     }
 
 
-def _wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"portside serve exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"portside serve did not answer {base}/health within {timeout} s")
-
-
 async def _setup_tokens(
     base: str, sockets: int, per_user: int, concurrency: int
 ) -> tuple[list[str], str, dict[str, float]]:
@@ -435,7 +415,7 @@ def _server(port: int, access_ttl: int, gc_log: bool) -> Iterator[subprocess.Pop
         with log.open("wb") as output:
             server = subprocess.Popen(command, env=env, cwd=tmp, stdout=output, stderr=subprocess.STDOUT)
         try:
-            _wait_until_ready(f"http://127.0.0.1:{port}", server, log)
+            wait_until_ready(f"http://127.0.0.1:{port}", server, log, timeout=30.0)
             yield server
         finally:
             server.send_signal(signal.SIGTERM)

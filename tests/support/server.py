@@ -73,7 +73,7 @@ def serve_process(database_url: str, var_dir: Path, **environment: str) -> Itera
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        _wait_until_ready(base, process, log)
+        wait_until_ready(base, process, log)
         yield Served(base, process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -84,7 +84,8 @@ def serve_process(database_url: str, var_dir: Path, **environment: str) -> Itera
             process.wait()
 
 
-def _wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+def wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 20.0) -> None:
+    """Until ``/health`` answers 200; ``RuntimeError`` with the log if the server exits or is late."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
