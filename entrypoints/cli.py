@@ -57,11 +57,11 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         workers=1 if settings.database_url == MEMORY_DATABASE_URL else settings.workers,
         loop="uvloop",
         http="httptools",
-        # /api/v1/ws: pings every 20 s drop a peer that stopped answering; clients send only
-        # their auth message, so 64 KiB bounds what one may send.
+        # /api/v1/ws: pings drop a peer that stopped answering; clients send only their auth
+        # message, so 64 KiB bounds what one may send.
         ws="websockets-sansio",
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
+        ws_ping_interval=float(settings.ws_ping_interval),
+        ws_ping_timeout=float(settings.ws_ping_interval),
         ws_max_size=65_536,
         # A zlib context per socket would more than double its memory, and compress every
         # broadcast once per socket: events are small JSON.

@@ -10,8 +10,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -254,3 +256,30 @@ async def test_a_query_token_never_reaches_the_log(tmp_path: Path) -> None:
     log = (tmp_path / "serve.log").read_text(errors="replace")
     assert "WebSocket /api/v1/ws" in log  # uvicorn logged the sockets
     assert token not in log and token.split(".")[2] not in log
+
+
+async def test_a_peer_that_stops_answering_pings_is_dropped(tmp_path: Path) -> None:
+    """A raw TCP client: the handshake and the auth message, then silence (no pong)."""
+    with serve_process("memory://", tmp_path, PORTSIDE_RATE_LIMITS="off", PORTSIDE_WS_PING_INTERVAL="1") as served:
+        async with httpx.AsyncClient(base_url=served.base, timeout=10) as client:
+            token = await _token(client, "ada@example.com")
+        host, port = urlsplit(served.base).hostname, urlsplit(served.base).port
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            key = base64.b64encode(os.urandom(16)).decode()
+            writer.write(
+                (
+                    f"GET {API}/ws?token={token} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                    f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                ).encode()
+            )
+            await writer.drain()
+            started = time.monotonic()
+            received = b""
+            async with asyncio.timeout(15):
+                while chunk := await reader.read(65536):  # pings arrive unanswered; then the server hangs up
+                    received += chunk
+            assert received.startswith(b"HTTP/1.1 101") and b"auth.ok" in received
+            print(f"dropped after {time.monotonic() - started:.1f} s of silence (pings every 1 s)")
+        finally:
+            writer.close()
