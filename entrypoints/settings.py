@@ -59,6 +59,9 @@ class Settings:
     telegram_webhook_secret: str | None = field(default=None, repr=False)
     access_token_ttl: int = 900
     ws_ping_interval: int = 20
+    max_body_bytes: int = 1_048_576
+    """JSON (and any other) request bodies over this are refused with 413 as they stream in;
+    uploads and campaign creation have caps of their own."""
     """Seconds between the pings ``serve`` sends each WebSocket; a peer that has not answered
     one within as long again is dropped."""
     refresh_idle_ttl: int = 14 * 24 * 3600
@@ -351,6 +354,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         telegram_webhook_secret=_telegram_webhook_secret(r),
         access_token_ttl=r.integer("ACCESS_TOKEN_TTL", _DEFAULTS.access_token_ttl, minimum=1),
         ws_ping_interval=r.integer("WS_PING_INTERVAL", _DEFAULTS.ws_ping_interval, minimum=1),
+        max_body_bytes=r.integer("MAX_BODY_BYTES", _DEFAULTS.max_body_bytes, minimum=1024),
         refresh_idle_ttl=r.integer("REFRESH_IDLE_TTL", _DEFAULTS.refresh_idle_ttl, minimum=1),
         refresh_absolute_ttl=r.integer("REFRESH_ABSOLUTE_TTL", _DEFAULTS.refresh_absolute_ttl, minimum=1),
         lockout_threshold=r.integer("LOCKOUT_THRESHOLD", _DEFAULTS.lockout_threshold, minimum=1),

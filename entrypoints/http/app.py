@@ -138,12 +138,13 @@ def create_app(
         openapi_config=openapi_config(),
         plugins=[ClosedStructSchemaPlugin()],
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
-        request_max_body_size=1_048_576,
+        request_max_body_size=settings.max_body_bytes,
         logging_config=None,
         debug=False,
     )
     app.state[HUB_STATE] = hub
     setup_dishka(container, app)
     finish_openapi(app)
-    app.asgi_handler = cast(ASGIApp, RequestContext(app.asgi_handler, access_log=settings.access_log))
+    context = RequestContext(app.asgi_handler, access_log=settings.access_log, hsts=settings.is_production)
+    app.asgi_handler = cast(ASGIApp, context)
     return app

@@ -20,6 +20,7 @@ __all__ = ["MAX_HEADER_BYTES", "REQUEST_ID_STATE", "RequestContext"]
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER = b"x-request-id"
+_HSTS = b"max-age=31536000; includeSubDomains"
 MAX_HEADER_BYTES = 16 * 1024
 """Names and values of all request headers together; more is answered 431."""
 _log = structlog.get_logger("portside.access")
@@ -86,12 +87,15 @@ class RequestContext:
 
     Also, for every request: headers over ``MAX_HEADER_BYTES`` in total are refused with 431;
     a response to a request with an ``Authorization`` header gets ``Cache-Control: no-store``
-    unless the handler chose a policy.
+    unless the handler chose a policy; every response gets ``X-Content-Type-Options:
+    nosniff`` and ``Referrer-Policy: no-referrer`` (unless set), and with ``hsts`` (production)
+    ``Strict-Transport-Security`` for a year, subdomains included.
     """
 
-    def __init__(self, app: Any, *, access_log: bool = True) -> None:  # any ASGI app
+    def __init__(self, app: Any, *, access_log: bool = True, hsts: bool = False) -> None:  # any ASGI app
         self._app = app
         self._access_log = access_log
+        self._hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,12 +107,17 @@ class RequestContext:
         status = 500
         started = time.perf_counter()
         private = _carries_credentials(scope)
+        hsts = self._hsts
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 _with_header(message, _HEADER, request_id.encode("latin-1"))
+                _with_header(message, b"x-content-type-options", b"nosniff", unless_set=True)
+                _with_header(message, b"referrer-policy", b"no-referrer", unless_set=True)
+                if hsts:
+                    _with_header(message, b"strict-transport-security", _HSTS, unless_set=True)
                 if private:
                     _with_header(message, b"cache-control", b"no-store", unless_set=True)
             await send(message)

@@ -260,3 +260,10 @@ def test_several_workers_without_redis_are_warned_that_realtime_stays_per_proces
 ) -> None:
     lines = [line for line in startup_warnings(production(tmp_path, **variables)) if "WebSockets" in line]
     assert len(lines) == (1 if warned else 0)
+
+
+def test_max_body_bytes_defaults_to_one_mebibyte_and_refuses_a_tiny_or_bad_value(tmp_path: Path) -> None:
+    assert production(tmp_path).max_body_bytes == 1_048_576
+    assert production(tmp_path, MAX_BODY_BYTES="4096").max_body_bytes == 4096
+    for bad in ("10", "lots"):
+        assert refused(tmp_path, MAX_BODY_BYTES=bad).variable == "PORTSIDE_MAX_BODY_BYTES"
