@@ -68,7 +68,10 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         access_log=False,  # RequestContext writes the access line
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For and -Proto only from the proxies named; nobody's by default, so a
+        # client cannot choose the address its throttles and audit entries see.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False,
     )
     return 0

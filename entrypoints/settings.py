@@ -51,6 +51,9 @@ class Settings:
     port: int = 8000
     workers: int = 1
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks of the reverse proxies whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; empty: nobody's, the client is the socket's peer."""
     upload_dir: str = "./var/uploads"
     public_url: str = "http://127.0.0.1:8000"
     """Base of the links in e-mails (password reset, verification), without a trailing slash."""
@@ -241,6 +244,19 @@ def _cors_origins(reader: _Reader, production: bool) -> tuple[str, ...]:
     return origins
 
 
+def _trusted_proxies(reader: _Reader) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (``10.0.0.0/8``)."""
+    proxies = tuple(p.strip() for p in reader.text("TRUSTED_PROXIES", "").split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(
+                "PORTSIDE_TRUSTED_PROXIES", f"expected IP addresses or networks, comma-separated; got {proxy!r}"
+            ) from None
+    return proxies
+
+
 def _http_url(reader: _Reader, name: str, default: str) -> tuple[str, SplitResult]:
     """An absolute http(s) URL with a host, no query, fragment or credentials; trimmed."""
     variable = _PREFIX + name
@@ -347,6 +363,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         port=r.integer("PORT", _DEFAULTS.port, minimum=1, maximum=65535),
         workers=r.integer("WORKERS", _DEFAULTS.workers, minimum=1, maximum=64),
         cors_origins=_cors_origins(r, production),
+        trusted_proxies=_trusted_proxies(r),
         upload_dir=r.text("UPLOAD_DIR", _DEFAULTS.upload_dir),
         public_url=_public_url(r, production),
         telegram_bot_token=r.raw("TELEGRAM_BOT_TOKEN"),

@@ -39,3 +39,19 @@ async def test_a_json_body_over_max_body_bytes_is_413_and_creates_nothing(pg_url
         assert_problem(refused, 413)
         listed = await api.client.get(f"{API}/todos", headers=bearer)
         assert listed.json()["total"] == 1
+
+
+async def test_cors_answers_a_preflight_from_a_listed_origin_only(pg_url: str) -> None:
+    listed, other = "https://app.example.com", "https://evil.example.com"
+    async with running_api(test_settings(pg_url, cors_origins=(listed,))) as api:
+        asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+        allowed = await api.client.options(f"{API}/todos", headers={"Origin": listed, **asks})
+        assert allowed.status_code in (200, 204), allowed.text
+        assert allowed.headers["access-control-allow-origin"] == listed
+        assert "POST" in allowed.headers["access-control-allow-methods"]
+        assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+        refused = await api.client.options(f"{API}/todos", headers={"Origin": other, **asks})
+        assert "access-control-allow-origin" not in refused.headers
+        simple = await api.client.get("/health", headers={"Origin": listed})
+        assert simple.headers["access-control-allow-origin"] == listed
+        assert "access-control-allow-origin" not in (await api.client.get("/health", headers={"Origin": other})).headers

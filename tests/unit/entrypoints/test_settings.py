@@ -267,3 +267,14 @@ def test_max_body_bytes_defaults_to_one_mebibyte_and_refuses_a_tiny_or_bad_value
     assert production(tmp_path, MAX_BODY_BYTES="4096").max_body_bytes == 4096
     for bad in ("10", "lots"):
         assert refused(tmp_path, MAX_BODY_BYTES=bad).variable == "PORTSIDE_MAX_BODY_BYTES"
+
+
+def test_trusted_proxies_are_addresses_or_networks_and_nobody_by_default(tmp_path: Path) -> None:
+    assert production(tmp_path).trusted_proxies == ()
+    assert production(tmp_path, TRUSTED_PROXIES=" 10.0.0.0/8, ::1 ,192.168.1.7").trusted_proxies == (
+        "10.0.0.0/8",
+        "::1",
+        "192.168.1.7",
+    )
+    for bad in ("*", "proxy.internal", "10.0.0.0/99"):
+        assert refused(tmp_path, TRUSTED_PROXIES=bad).variable == "PORTSIDE_TRUSTED_PROXIES"
