@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.broadcast.access import CampaignView, campaign_view, load_campaign
+from application.broadcast.access import CampaignView, announced_view, audit_move, load_campaign
 from application.broadcast.ports import BroadcastUnitOfWork
 from application.shared.actor import Actor
 from application.shared.audit import Audit
@@ -45,15 +45,7 @@ class CancelCampaign:
             if not await uow.campaigns.has_live_sender(campaign.id, self._clock.now()):
                 # A dead sender's claims: nobody will record them, nobody may resend them.
                 await uow.deliveries.fail_in_flight(campaign.id)
-            await self._audit.record(
-                uow.audit_log,
-                AuditType.CAMPAIGN_CANCELLED,
-                subject_id=None,
-                actor_id=actor.user_id,
-                detail={"campaign_id": str(campaign.id)},
-            )
-            view = await campaign_view(uow, campaign)
-            campaign.report_progress(view.stats, self._clock.now())
-            await uow.campaigns.announce(campaign)
+            await audit_move(self._audit, uow, AuditType.CAMPAIGN_CANCELLED, actor, campaign)
+            view = await announced_view(uow, campaign, self._clock.now())
             await uow.commit()
         return view

@@ -31,12 +31,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from application.broadcast.ports import BroadcastUnitOfWork, BroadcastUnits
+from application.broadcast.access import announced_view, stats_of
+from application.broadcast.ports import BroadcastUnits
 from application.shared.ports import Clock
 from application.telegram.client import Rejection, SendOutcome, SendResult, TelegramClient
 from application.telegram.pacing import SendPacer
 from domain.broadcast.campaign import Campaign, CampaignId, CampaignStatus
-from domain.broadcast.delivery import Delivery, DeliveryError, Stats
+from domain.broadcast.delivery import Delivery, DeliveryError
 from domain.shared.errors import VersionMismatchError
 
 __all__ = ["CampaignSender", "SenderRules"]
@@ -183,9 +184,7 @@ class CampaignSender:
                 campaign = await uow.campaigns.get(campaign_id)
                 if campaign is not None and campaign.status is CampaignStatus.RUNNING:
                     campaign.complete(self._clock.now())
-                    campaign.report_progress(
-                        (await uow.deliveries.stats([campaign_id]))[campaign_id], self._clock.now()
-                    )
+                    campaign.report_progress(await stats_of(uow, campaign_id), self._clock.now())
                     with contextlib.suppress(VersionMismatchError):  # cancelled meanwhile
                         await uow.campaigns.save(campaign)
                         await uow.commit()
@@ -201,8 +200,7 @@ class CampaignSender:
             campaign = await uow.campaigns.get(campaign_id)
             if campaign is None:
                 return
-            campaign.report_progress(await _stats(uow, campaign_id), self._clock.now())
-            await uow.campaigns.announce(campaign)
+            await announced_view(uow, campaign, self._clock.now())
             await uow.commit()
 
     async def _renew(self, campaign_id: CampaignId, token: str) -> bool:
@@ -284,7 +282,3 @@ async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
     """Wait ``seconds`` or until ``stop``; whether it was ``stop``."""
     await _wait(stop, seconds)
     return stop.is_set()
-
-
-async def _stats(uow: BroadcastUnitOfWork, campaign_id: CampaignId) -> Stats:
-    return (await uow.deliveries.stats([campaign_id]))[campaign_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.broadcast.access import CampaignView, campaign_view, load_campaign
+from application.broadcast.access import CampaignView, announced_view, audit_move, campaign_view, load_campaign
 from application.broadcast.ports import BroadcastUnitOfWork
 from application.shared.actor import Actor
 from application.shared.audit import Audit
@@ -47,10 +47,10 @@ class StartCampaign:
             campaign, started = await compare_and_set(None, start)
             if started:
                 await self._begin(uow, campaign, actor)
-            view = await campaign_view(uow, campaign)
             if started:
-                campaign.report_progress(view.stats, self._clock.now())
-                await uow.campaigns.announce(campaign)
+                view = await announced_view(uow, campaign, self._clock.now())
+            else:
+                view = await campaign_view(uow, campaign)
             await uow.commit()
         return view
 
@@ -62,10 +62,4 @@ class StartCampaign:
             if not subscribed:
                 campaign.complete(self._clock.now())
                 await uow.campaigns.save(campaign)
-        await self._audit.record(
-            uow.audit_log,
-            AuditType.CAMPAIGN_STARTED,
-            subject_id=None,
-            actor_id=actor.user_id,
-            detail={"campaign_id": str(campaign.id)},
-        )
+        await audit_move(self._audit, uow, AuditType.CAMPAIGN_STARTED, actor, campaign)
