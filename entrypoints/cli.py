@@ -250,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"portside: configuration error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings)
+    # The OpenAPI document owns stdout; a stray log line there would corrupt it.
+    configure_logging(settings, sys.stderr if args.command == "openapi" else None)
     return _COMMANDS[args.command](settings, args)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
 import structlog
@@ -38,7 +38,10 @@ class RedactQueryTokens(logging.Filter):
         return True
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Log lines go to ``stream`` (stdout unless given: a command that prints a document
+    on stdout sends them to stderr)."""
+    out = stream if stream is not None else sys.stdout
     level = logging.getLevelNamesMapping()[settings.log_level]
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -52,13 +55,13 @@ def configure_logging(settings: Settings) -> None:
             structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
         )
         final: list[Any] = [tracebacks, renderer]
-        factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
+        factory: Any = structlog.BytesLoggerFactory(out.buffer)
     else:
         console = structlog.dev.ConsoleRenderer(
-            colors=sys.stdout.isatty(), exception_formatter=structlog.dev.plain_traceback
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
         )
         final = [console]
-        factory = structlog.PrintLoggerFactory(sys.stdout)
+        factory = structlog.PrintLoggerFactory(out)
     structlog.configure(
         processors=[*shared, *final],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -66,7 +69,7 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=True,
     )
     # Libraries log through the standard library: send them through the same renderer.
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -94,6 +94,16 @@ def test_openapi_prints_the_document(environment: Path, capsys: pytest.CaptureFi
     assert "/api/v1/auth/login" in document["paths"]
 
 
+def test_openapi_keeps_log_lines_off_stdout(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A line logged while the document is printed (say, an old task's exception found by
+    the garbage collector) goes to stderr, so stdout stays one JSON document."""
+    assert main(["openapi"]) == 0
+    logging.getLogger("asyncio").error("Task exception was never retrieved")
+    captured = capsys.readouterr()
+    json.loads(captured.out)
+    assert "Task exception was never retrieved" in captured.err
+
+
 def test_bad_configuration_stops_with_one_line(
     environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
