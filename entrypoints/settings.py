@@ -62,11 +62,18 @@ class Settings:
     telegram_webhook_secret: str | None = field(default=None, repr=False)
     access_token_ttl: int = 900
     ws_ping_interval: int = 20
+    """Seconds between the pings ``serve`` sends each WebSocket; a peer that has not answered
+    one within as long again is dropped."""
     max_body_bytes: int = 1_048_576
     """JSON (and any other) request bodies over this are refused with 413 as they stream in;
     uploads and campaign creation have caps of their own."""
-    """Seconds between the pings ``serve`` sends each WebSocket; a peer that has not answered
-    one within as long again is dropped."""
+    api_rate_limit: tuple[int, int] = (600, 60)
+    """(requests, window seconds) per authenticated user, or per client address for anonymous
+    callers, across ``/api/v1``; ``PORTSIDE_API_RATE_LIMIT`` as ``600/minute``."""
+    metrics: bool = True
+    """Whether ``GET /metrics`` exists."""
+    otel_endpoint: str | None = None
+    """The OTLP/HTTP endpoint traces are exported to; unset, nothing is traced."""
     refresh_idle_ttl: int = 14 * 24 * 3600
     refresh_absolute_ttl: int = 30 * 24 * 3600
     lockout_threshold: int = 5
@@ -257,6 +264,27 @@ def _trusted_proxies(reader: _Reader) -> tuple[str, ...]:
     return proxies
 
 
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def _api_rate_limit(reader: _Reader) -> tuple[int, int]:
+    """``N/second``, ``N/minute``, ``N/hour`` or ``N/day``."""
+    raw = reader.text("API_RATE_LIMIT", "600/minute").strip().lower()
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in _PERIODS:
+        raise SettingsError(
+            "PORTSIDE_API_RATE_LIMIT",
+            f"expected requests per period such as 600/minute (second, minute, hour, day), got {raw!r}",
+        )
+    return int(count), _PERIODS[period]
+
+
+def _otel_endpoint(reader: _Reader) -> str | None:
+    if reader.raw("OTEL_ENDPOINT") is None:
+        return None
+    return _http_url(reader, "OTEL_ENDPOINT", "")[0]
+
+
 def _http_url(reader: _Reader, name: str, default: str) -> tuple[str, SplitResult]:
     """An absolute http(s) URL with a host, no query, fragment or credentials; trimmed."""
     variable = _PREFIX + name
@@ -372,6 +400,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: str | P
         access_token_ttl=r.integer("ACCESS_TOKEN_TTL", _DEFAULTS.access_token_ttl, minimum=1),
         ws_ping_interval=r.integer("WS_PING_INTERVAL", _DEFAULTS.ws_ping_interval, minimum=1),
         max_body_bytes=r.integer("MAX_BODY_BYTES", _DEFAULTS.max_body_bytes, minimum=1024),
+        api_rate_limit=_api_rate_limit(r),
+        metrics=r.flag("METRICS", _DEFAULTS.metrics),
+        otel_endpoint=_otel_endpoint(r),
         refresh_idle_ttl=r.integer("REFRESH_IDLE_TTL", _DEFAULTS.refresh_idle_ttl, minimum=1),
         refresh_absolute_ttl=r.integer("REFRESH_ABSOLUTE_TTL", _DEFAULTS.refresh_absolute_ttl, minimum=1),
         lockout_threshold=r.integer("LOCKOUT_THRESHOLD", _DEFAULTS.lockout_threshold, minimum=1),

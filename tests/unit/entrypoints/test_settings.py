@@ -278,3 +278,19 @@ def test_trusted_proxies_are_addresses_or_networks_and_nobody_by_default(tmp_pat
     )
     for bad in ("*", "proxy.internal", "10.0.0.0/99"):
         assert refused(tmp_path, TRUSTED_PROXIES=bad).variable == "PORTSIDE_TRUSTED_PROXIES"
+
+
+def test_api_rate_limit_reads_requests_per_period_and_refuses_anything_else(tmp_path: Path) -> None:
+    assert production(tmp_path).api_rate_limit == (600, 60)
+    assert production(tmp_path, API_RATE_LIMIT="20/Second").api_rate_limit == (20, 1)
+    assert production(tmp_path, API_RATE_LIMIT="5000/hour").api_rate_limit == (5000, 3600)
+    for bad in ("600", "0/minute", "-1/minute", "600/fortnight", "ten/minute", "600/minute/2"):
+        assert refused(tmp_path, API_RATE_LIMIT=bad).variable == "PORTSIDE_API_RATE_LIMIT"
+
+
+def test_metrics_are_on_and_tracing_off_unless_configured(tmp_path: Path) -> None:
+    settings = production(tmp_path)
+    assert settings.metrics and settings.otel_endpoint is None
+    assert not production(tmp_path, METRICS="off").metrics
+    assert production(tmp_path, OTEL_ENDPOINT="http://collector:4318").otel_endpoint == "http://collector:4318"
+    assert refused(tmp_path, OTEL_ENDPOINT="collector:4318").variable == "PORTSIDE_OTEL_ENDPOINT"
