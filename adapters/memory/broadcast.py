@@ -188,6 +188,12 @@ class InMemoryDeliveryRepository(InMemoryRepository[BroadcastTables], DeliveryRe
     async def stats(self, campaign_ids: Sequence[CampaignId]) -> dict[CampaignId, Stats]:
         return {campaign_id: _stats(self._tables.deliveries.get(campaign_id)) for campaign_id in campaign_ids}
 
+    async def count_by_outcome(self) -> dict[tuple[DeliveryStatus, DeliveryError | None], int]:
+        counts: Counter[tuple[DeliveryStatus, DeliveryError | None]] = Counter()
+        for campaign_id in self._tables.deliveries:
+            counts.update((d.status, d.error) for d in self._rows(campaign_id))
+        return dict(counts)
+
     async def page(self, campaign_id: CampaignId, page: PageRequest) -> Page[Delivery]:
         ordered = sorted(self._rows(campaign_id), key=lambda d: d.chat_id)
         return Page(items=ordered[page.offset : page.offset + page.size], request=page, total=len(ordered))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TypeVar
 
+from adapters.prometheus.metrics import CACHE_HITS, CACHE_MISSES
 from adapters.shared.cache_codec import MAX_VALUE_BYTES, UndecodableError, decode, encode
 from application.shared.cache import Cache, CacheStats, Lookup
 from application.shared.ports import Clock
@@ -54,9 +55,11 @@ class InMemoryCache(Cache):
             if entry is not None:
                 self._drop(slot)
             self._stats.misses += 1
+            CACHE_MISSES.inc()
         else:
             self._entries.move_to_end(slot)
             self._stats.hits += 1
+            CACHE_HITS.inc()
         return Lookup(namespace, key, kind, generation, value)
 
     async def put(self, lookup: Lookup[_T], value: _T, ttl_seconds: float) -> None:
@@ -98,6 +101,7 @@ class NoCache(Cache):
 
     async def get(self, namespace: str, key: str, kind: type[_T]) -> Lookup[_T]:
         self._stats.misses += 1
+        CACHE_MISSES.inc()
         return Lookup(namespace, key, kind, None)
 
     async def put(self, lookup: Lookup[_T], value: _T, ttl_seconds: float) -> None:

@@ -68,6 +68,12 @@ class InMemoryJobRepository(InMemoryRepository[JobTables], JobRepository):
         items = [dataclasses.replace(job) for job in matching[request.offset : request.offset + request.size]]
         return Page(items=items, request=request, total=len(matching))
 
+    async def count_by_status(self) -> dict[JobStatus, int]:
+        counts = dict.fromkeys(JobStatus, 0)
+        for job in self._tables.jobs.values():
+            counts[job.status] += 1
+        return counts
+
 
 class InMemoryHandledEvents(InMemoryRepository[JobTables], HandledEvents):
     def __init__(self, unit: InMemoryUnitOfWork) -> None:

@@ -27,6 +27,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.prometheus.metrics import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES
 from adapters.shared.cache_codec import MAX_VALUE_BYTES, UndecodableError, decode, encode
 from application.shared.cache import Cache, CacheStats, Lookup
 
@@ -90,8 +91,10 @@ class RedisCache(Cache):
                 _log.info("cache_value_undecodable", namespace=namespace, key=key)
         if value is None:
             self._stats.misses += 1
+            CACHE_MISSES.inc()
         else:
             self._stats.hits += 1
+            CACHE_HITS.inc()
         return Lookup(namespace, key, kind, int(generation), value)
 
     async def put(self, lookup: Lookup[_T], value: _T, ttl_seconds: float) -> None:
@@ -156,4 +159,5 @@ class RedisCache(Cache):
 
     def _failed(self, operation: str, namespace: str, error: BaseException) -> None:
         self._stats.errors += 1
+        CACHE_ERRORS.inc()
         _log.warning("cache_unavailable", operation=operation, namespace=namespace, error=type(error).__name__)

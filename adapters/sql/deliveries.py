@@ -74,6 +74,7 @@ _ONE = and_(_OF_CAMPAIGN, _d.chat_id == bindparam("key_chat"))
 _DELIVERY_PAGE = Query(
     select(deliveries).where(_OF_CAMPAIGN).order_by(_d.chat_id).limit(bindparam("limit")).offset(bindparam("offset"))
 )
+_COUNT_BY_OUTCOME = Query(select(_d.status, _d.error, func.count().label("count")).group_by(_d.status, _d.error))
 _DELIVERY_COUNT = Query(select(func.count().label("total")).select_from(deliveries).where(_OF_CAMPAIGN))
 _DUE = Query(
     select(deliveries)
@@ -183,6 +184,15 @@ class SqlDeliveryRepository(DeliveryRepository):
             for row in (await self._db.read(statement)).rows:
                 counts[CampaignId(row["campaign_id"])][row["status"]] = int(row["count"])
         return {campaign_id: Stats.count(by_status) for campaign_id, by_status in counts.items()}
+
+    async def count_by_outcome(self) -> dict[tuple[DeliveryStatus, DeliveryError | None], int]:
+        rows = (await self._db.read(_COUNT_BY_OUTCOME)).rows
+        return {
+            (DeliveryStatus(row["status"]), None if row["error"] is None else DeliveryError(row["error"])): int(
+                row["count"]
+            )
+            for row in rows
+        }
 
     async def page(self, campaign_id: CampaignId, page: PageRequest) -> Page[Delivery]:
         key = {"key_campaign": campaign_id}

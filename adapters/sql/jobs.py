@@ -37,6 +37,7 @@ _FIELDS = (
     "version",
 )
 _RECORD = [jobs.c[name] for name in _FIELDS]
+_COUNT_BY_STATUS = Query(select(jobs.c.status, func.count().label("count")).group_by(jobs.c.status))
 _BY_ID = Query(select(*_RECORD).where(jobs.c.id == bindparam("id")))
 _ENVELOPE = Query(select(jobs.c.envelope).where(jobs.c.id == bindparam("id")))
 # ON CONFLICT DO NOTHING compiles for PostgreSQL and SQLite alike.
@@ -117,6 +118,12 @@ class SqlJobRepository(JobRepository):
         else:
             total = (await self._db.read(count_query, filters)).rows[0]["total"]
         return Page(items=[_job(row) for row in rows], request=request, total=total)
+
+    async def count_by_status(self) -> dict[JobStatus, int]:
+        counts = dict.fromkeys(JobStatus, 0)
+        for row in (await self._db.read(_COUNT_BY_STATUS)).rows:
+            counts[JobStatus(row["status"])] = int(row["count"])
+        return counts
 
     def _listing(self, by_status: bool) -> tuple[Query, Query]:
         key = (self._db.dialect, by_status)

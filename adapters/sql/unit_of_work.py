@@ -12,6 +12,7 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.prometheus.pool import waiting_for_connection
 from adapters.shared.unit_of_work import Block, Transaction
 from adapters.sql.errors import database_unavailable
 from adapters.sql.outbox import write_events
@@ -132,7 +133,8 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
 
     async def _connect(self) -> AsyncConnection:
         try:
-            return await self._engine.connect()
+            async with waiting_for_connection():
+                return await self._engine.connect()
         except Exception as error:
             if database_unavailable(error):
                 raise DependencyUnavailableError("database") from error

@@ -12,7 +12,7 @@ from application.shared.audit import AuditLog
 from application.shared.unit_of_work import UnitOfWork
 from application.telegram.ports import TelegramChatRepository
 from domain.broadcast.campaign import Campaign, CampaignId
-from domain.broadcast.delivery import Delivery, DeliveryError, Stats
+from domain.broadcast.delivery import Delivery, DeliveryError, DeliveryStatus, Stats
 from domain.shared.pagination import Page, PageRequest
 
 __all__ = ["BroadcastUnitOfWork", "BroadcastUnits", "CampaignRepository", "DeliveryRepository"]
@@ -76,6 +76,11 @@ class DeliveryRepository(Protocol):
     @abstractmethod
     async def page(self, campaign_id: CampaignId, page: PageRequest) -> Page[Delivery]:
         """In chat id order."""
+
+    @abstractmethod
+    async def count_by_outcome(self) -> dict[tuple[DeliveryStatus, DeliveryError | None], int]:
+        """How many deliveries of every campaign are in each (status, error); only the
+        pairs that occur."""
 
     @abstractmethod
     async def due(self, campaign_id: CampaignId, now: datetime, limit: int) -> builtins.list[Delivery]:

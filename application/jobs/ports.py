@@ -61,6 +61,10 @@ class JobRepository(Protocol):
     async def page(self, status: JobStatus | None, request: PageRequest) -> Page[Job]:
         """Newest first (by ``enqueued_at``), optionally of one status."""
 
+    @abstractmethod
+    async def count_by_status(self) -> dict[JobStatus, int]:
+        """How many job records are in each status (every status is a key)."""
+
 
 class HandledEvents(Protocol):
     """Which handler has processed which event, for good."""

@@ -7,6 +7,7 @@ happens here, never in ``create_app``, which embedders call inside their own pro
 from __future__ import annotations
 
 import gc
+import os
 
 from litestar import Litestar
 
@@ -24,7 +25,18 @@ def app_factory() -> Litestar:
     settings = load_settings()
     configure_logging(settings)
     background = () if settings.redis_url else (in_process_jobs,)
-    return freeze_after_startup(create_app(settings, background=background))
+    app = freeze_after_startup(create_app(settings, background=background))
+    app.on_shutdown.append(_leave_shared_metrics)
+    return app
+
+
+def _leave_shared_metrics() -> None:
+    """Under several workers (``entrypoints.cli``), drop this process's live gauges
+    (connections in use, WebSockets) from the sums ``/metrics`` reports once it ends."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def freeze_after_startup(app: Litestar) -> Litestar:

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from adapters.prometheus.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 from entrypoints.http.problems import PROBLEM_JSON, Problem
 
 REQUEST_ID_STATE = "request_id"
@@ -69,14 +70,31 @@ async def _refuse_headers(scope: Scope, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _access_line(scope: Scope, status: int, started: float) -> None:
+def _access_line(scope: Scope, status: int, seconds: float) -> None:
     _log.info(
         "request",
         method=scope["method"],
         path=scope.get("path_template") or "<unmatched>",
         status=status,
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        duration_ms=round(seconds * 1000, 2),
     )
+
+
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+"""(method, route, status) -> its counter and histogram children: ``labels()`` takes a lock
+and builds a key on every call; the set of series is bounded by the routes."""
+
+
+def _observe(scope: Scope, status: int, seconds: float) -> None:
+    """Count the request in ``portside_http_requests_total`` and time it, by route template
+    (``<unmatched>`` for paths no route has, so clients cannot grow the series)."""
+    key = (scope["method"], scope.get("path_template") or "<unmatched>", status)
+    series = _series.get(key)
+    if series is None:
+        labels = {"method": key[0], "route": key[1], "status": str(status)}
+        series = _series[key] = (HTTP_REQUESTS.labels(**labels), HTTP_REQUEST_SECONDS.labels(**labels))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 class RequestContext:
@@ -89,13 +107,17 @@ class RequestContext:
     a response to a request with an ``Authorization`` header gets ``Cache-Control: no-store``
     unless the handler chose a policy; every response gets ``X-Content-Type-Options:
     nosniff`` and ``Referrer-Policy: no-referrer`` (unless set), and with ``hsts`` (production)
-    ``Strict-Transport-Security`` for a year, subdomains included.
+    ``Strict-Transport-Security`` for a year, subdomains included. With ``metrics``, every
+    request is counted and timed for ``/metrics``.
     """
 
-    def __init__(self, app: Any, *, access_log: bool = True, hsts: bool = False) -> None:  # any ASGI app
+    def __init__(  # ``app``: any ASGI app
+        self, app: Any, *, access_log: bool = True, hsts: bool = False, metrics: bool = False
+    ) -> None:
         self._app = app
         self._access_log = access_log
         self._hsts = hsts
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,6 +150,9 @@ class RequestContext:
             else:
                 await self._app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             if self._access_log:
-                _access_line(scope, status, started)
+                _access_line(scope, status, seconds)
+            if self._metrics:
+                _observe(scope, status, seconds)
             structlog.contextvars.unbind_contextvars("request_id")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from dishka import Provider, Scope, decorate, provide, provide_all
 
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
+from adapters.prometheus.audit import MeteredAudit
 from adapters.security.link_tokens import HmacLinkTokens
 from adapters.sql.identity import SqlIdentityUnitOfWork
 from application.identity.account_cleanup import AccountCleanup
@@ -66,7 +67,7 @@ class IdentityProvider(Provider):
     user_policy = provide(UserPolicy, scope=Scope.APP)
     audit_policy = provide(AuditPolicy, scope=Scope.APP)
     account_cleanup = provide(AccountCleanup, scope=Scope.APP)
-    audit = provide(Audit, scope=Scope.REQUEST)
+    audit = provide(MeteredAudit, provides=Audit, scope=Scope.REQUEST)
     use_cases = provide_all(
         RegisterUser,
         LogIn,

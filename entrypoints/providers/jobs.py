@@ -14,6 +14,7 @@ from adapters.memory.jobs import InMemoryJobsUnitOfWork
 from adapters.sql.jobs import SqlJobsUnitOfWork
 from application.jobs.due_jobs import FindDueJobs, RequeueOverdueJobs, RunnerRules, SweepRules
 from application.jobs.handle_event import EventHandlers, HandleEvent, JobRules
+from application.jobs.job_figures import JobFigures
 from application.jobs.list_jobs import ListJobs
 from application.jobs.policy import JobPolicy
 from application.jobs.ports import JobsUnitOfWork
@@ -34,6 +35,7 @@ class JobProvider(Provider):
     requeue_overdue = provide(RequeueOverdueJobs, scope=Scope.REQUEST)
     list_jobs = provide(ListJobs, scope=Scope.REQUEST)
     retry_job = provide(RetryJob, scope=Scope.REQUEST)
+    job_figures = provide(JobFigures, scope=Scope.REQUEST)
     policy = provide(JobPolicy, scope=Scope.APP)
 
     @provide(scope=Scope.APP)

@@ -19,6 +19,7 @@ from adapters.memory.health import InMemoryHealthProbe
 from adapters.memory.housekeeping import InMemoryHousekeeper
 from adapters.memory.outbox import InMemoryOutboxReader
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.prometheus.pool import observe_pool
 from adapters.sql.engine import create_engine
 from adapters.sql.health import SqlHealthProbe
 from adapters.sql.housekeeping import SqlHousekeeper
@@ -70,6 +71,7 @@ class SqlStorage(Provider):
     @provide(scope=Scope.APP)
     async def engine(self, s: Settings) -> AsyncIterator[AsyncEngine]:
         engine = create_engine(s.database_url, pool_size=s.db_pool_size)
+        observe_pool(engine)
         yield engine
         await engine.dispose()
 

@@ -9,6 +9,7 @@ from dishka import Provider, Scope, decorate, provide, provide_all
 
 from adapters.memory.broadcast import InMemoryBroadcastUnitOfWork
 from adapters.memory.chat import InMemoryChatUnitOfWork
+from adapters.prometheus.telegram import MeteredTelegramClient
 from adapters.sql.broadcast import SqlBroadcastUnitOfWork
 from adapters.sql.chat import SqlChatUnitOfWork
 from adapters.telegram.http_client import HttpTelegramClient
@@ -16,6 +17,7 @@ from adapters.telegram.log_client import LogTelegramClient
 from application.broadcast.cancel_campaign import CancelCampaign
 from application.broadcast.create_campaign import CreateCampaign
 from application.broadcast.delete_campaign import DeleteCampaign
+from application.broadcast.delivery_figures import DeliveryFigures
 from application.broadcast.get_campaign import GetCampaign
 from application.broadcast.list_campaigns import ListCampaigns
 from application.broadcast.list_deliveries import ListDeliveries
@@ -48,6 +50,7 @@ class TelegramProvider(Provider):
         GetCampaign,
         ListCampaigns,
         ListDeliveries,
+        DeliveryFigures,
         StartCampaign,
         CancelCampaign,
         DeleteCampaign,
@@ -77,10 +80,10 @@ class TelegramProvider(Provider):
     @provide(scope=Scope.APP)
     async def telegram(self, s: Settings) -> AsyncIterator[TelegramClient]:
         if s.telegram_bot_token is None:
-            yield LogTelegramClient()
+            yield MeteredTelegramClient(LogTelegramClient())
             return
         client = HttpTelegramClient(s.telegram_bot_token, s.telegram_api_base)
-        yield client
+        yield MeteredTelegramClient(client)
         await client.aclose()
 
 

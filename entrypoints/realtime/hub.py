@@ -18,6 +18,7 @@ from uuid import UUID
 import msgspec
 import structlog
 
+from adapters.prometheus.metrics import WEBSOCKETS
 from application.shared.realtime import Audience, Broadcaster, Gap, Notice, Revocation, Signal
 
 __all__ = ["UNAUTHORIZED", "Client", "Closing", "Hub"]
@@ -81,10 +82,14 @@ class Hub:
         return len(self._clients)
 
     def add(self, client: Client) -> None:
+        if client not in self._clients:
+            WEBSOCKETS.inc()
         self._clients.add(client)
         self._by_user.setdefault(client.user_id, set()).add(client)
 
     def remove(self, client: Client) -> None:
+        if client in self._clients:
+            WEBSOCKETS.dec()
         self._clients.discard(client)
         mine = self._by_user.get(client.user_id)
         if mine is not None:

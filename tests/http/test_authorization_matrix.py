@@ -175,10 +175,11 @@ TABLE: dict[tuple[str, str], Row] = {
     # ---- operations and docs (API.md "Files and operations"): public
     ("GET", "/health"): public(),
     ("GET", "/health/ready"): public(),  # 200 with both checks; 503 only when PostgreSQL is down
+    ("GET", "/metrics"): public(),  # for the internal network (API.md); PORTSIDE_METRICS=off removes it
     ("GET", "/openapi.json"): public(),
     ("GET", "/docs"): public(),
     ("GET", "/docs/openapi.json"): public(),
-    ("GET", "/docs/oauth2-redirect.html"): public(),
+    ("GET", "/docs/assets/{asset}"): public(),
     # Litestar's answer to any other path under /docs (no other render plugin): 404 for all
     ("GET", "/docs/{path}"): public(reached(404)),
     # ---- identity (API.md "Identity")
@@ -413,6 +414,8 @@ class Scene:
             return str(uuid4())
         if name == "path":
             return "nothing-here"
+        if name == "asset":
+            return "init.js"
         raise AssertionError(f"no value for the path parameter {{{name}}}: teach Scene.path_parameter")
 
     async def url(self, template: str) -> str:

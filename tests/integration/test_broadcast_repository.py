@@ -338,6 +338,13 @@ async def test_in_flight_and_pending_deliveries_end_in_bulk(new_uow: UowFactory)
     unknown, cancelled = DeliveryError.UNKNOWN_OUTCOME, DeliveryError.CANCELLED
     assert errors == [unknown, unknown, None, cancelled, cancelled]
     assert stats == {cid: Stats(total=5, sent=1, failed=4), other.id: Stats(total=5, pending=5)}
+    async with new_uow() as uow:  # every campaign's rows, as /metrics reports them
+        assert await uow.deliveries.count_by_outcome() == {
+            (DeliveryStatus.FAILED, unknown): 2,
+            (DeliveryStatus.SENT, None): 1,
+            (DeliveryStatus.FAILED, cancelled): 2,
+            (DeliveryStatus.PENDING, None): 5,
+        }
 
 
 async def test_a_cancelled_campaigns_in_flight_rows_are_stranded_once_no_live_sender_holds_it(

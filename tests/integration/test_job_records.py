@@ -126,6 +126,14 @@ async def test_pages_are_newest_first_and_filter_by_status(store: Outbox) -> Non
         failed = await uow.jobs.page(JobStatus.FAILED, PageRequest(1, 20))
         assert [(j.id, j.last_error) for j in failed.items] == [(envelopes[1].event_id, "boom")]
         assert (await uow.jobs.page(JobStatus.QUEUED, PageRequest(1, 20))).total == 4
+    await _change(store, envelopes[2], lambda job: job.start(T0, LEASE))
+    async with store.new_jobs_unit() as uow:
+        assert await uow.jobs.count_by_status() == {
+            JobStatus.QUEUED: 3,
+            JobStatus.RUNNING: 1,
+            JobStatus.SUCCEEDED: 0,
+            JobStatus.FAILED: 1,
+        }
 
 
 async def test_concurrent_records_of_one_event_make_one_job(store: Outbox) -> None:

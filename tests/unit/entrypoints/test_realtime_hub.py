@@ -374,3 +374,22 @@ def test_every_outbox_holds_exactly_what_a_simple_model_says(
         waiting = [entry.client.outbox.get_nowait() for _ in range(entry.client.outbox.qsize())]
         assert [json.loads(text) for text in waiting] == entry.expected
         assert code_of(entry.client) == (UNAUTHORIZED if entry.closed else None)
+
+
+def test_the_websocket_gauge_counts_each_served_client_once() -> None:
+    from adapters.prometheus.metrics import WEBSOCKETS
+
+    def gauge() -> float:
+        return WEBSOCKETS._value.get()  # type: ignore[attr-defined]  # the single series' value
+
+    hub, first, second = Hub(), a_client(), a_client()
+    start = gauge()
+    hub.add(first)
+    hub.add(first)  # again: still one socket
+    hub.add(second)
+    assert gauge() - start == 2
+    hub.remove(first)
+    hub.remove(first)  # already gone: no change
+    assert gauge() - start == 1
+    hub.remove(second)
+    assert gauge() == start
