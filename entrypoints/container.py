@@ -147,8 +147,9 @@ class RedisProvider(Provider):
         await client.connection_pool.disconnect()
 
     @provide(scope=Scope.APP)
-    def rate_limiter(self, redis: Redis) -> RateLimiter:
-        return RedisRateLimiter(redis)
+    def rate_limiter(self, redis: Redis, s: Settings) -> RateLimiter:
+        """Counters of one deployment: others (or test runs) sharing this Redis count apart."""
+        return RedisRateLimiter(redis, prefix=f"portside:rl:{_deployment(s)}:")
 
     @provide(scope=Scope.APP)
     async def cache(self, redis: Redis, s: Settings) -> AsyncIterator[Cache]:

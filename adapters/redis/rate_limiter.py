@@ -2,40 +2,70 @@
 
 from __future__ import annotations
 
-import math
+import asyncio
+import time
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from application.shared.rate_limits import RateLimit, RateLimiter
+from adapters.prometheus.metrics import RATE_LIMIT_FAILED_OPEN
+from application.shared.rate_limits import Quota, RateLimit, RateLimiter
 
 __all__ = ["RedisRateLimiter"]
 
 _log = structlog.get_logger("portside.rate_limit")
 
-# INCR and the first PEXPIRE in one step, so no key ever lives without an expiry.
+# INCR and PEXPIRE in one step, so no key ever lives without an expiry (a key found without
+# one, left by anything else, gets it too rather than counting forever). Returns the hits of
+# the window and the milliseconds left in it.
 _HIT = """
 local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {hits, redis.call('PTTL', KEYS[1])}
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {hits, ttl}
 """
 
 
 class RedisRateLimiter(RateLimiter):
-    def __init__(self, redis: Redis, *, prefix: str = "portside:rl:") -> None:
+    """``failed_open`` counts the hits let through because Redis did not answer (counted in
+    ``portside_rate_limit_failed_open`` too).
+
+    The API limit runs on every request, so a Redis that hangs must not slow them all: a
+    hit waits at most ``timeout`` seconds (0.25), and after a failure the next ``cooldown``
+    seconds (1) let hits through without asking Redis at all. One warning is logged per
+    failure that opens such a pause, never one per request, and never the key (a user id
+    or a client address).
+    """
+
+    def __init__(
+        self, redis: Redis, *, prefix: str = "portside:rl:", timeout: float = 0.25, cooldown: float = 1.0
+    ) -> None:
         self._script = redis.register_script(_HIT)
         self._prefix = prefix
+        self._timeout = timeout
+        self._cooldown = cooldown
+        self._paused_until = 0.0
         self.failed_open = 0
 
-    async def hit(self, key: str, rate: RateLimit) -> int | None:
-        window_ms = int(rate.window.total_seconds() * 1000)
+    async def take(self, key: str, rate: RateLimit) -> Quota | None:
+        if time.monotonic() < self._paused_until:
+            self._fail_open()
+            return None
+        window_ms = max(1, int(rate.window.total_seconds() * 1000))
         try:
-            hits, ttl_ms = await self._script(keys=[self._prefix + key], args=[window_ms])
-        except (RedisError, OSError) as error:
-            self.failed_open += 1
-            _log.warning("rate_limit_failed_open", key=key, error=type(error).__name__)
+            async with asyncio.timeout(self._timeout):
+                hits, ttl_ms = await self._script(keys=[self._prefix + key], args=[window_ms])
+        except (RedisError, OSError) as error:  # a timeout is an OSError (TimeoutError)
+            self._paused_until = time.monotonic() + self._cooldown
+            _log.warning("rate_limit_failed_open", error=type(error).__name__, pause_seconds=self._cooldown)
+            self._fail_open()
             return None
-        if int(hits) <= rate.limit:
-            return None
-        return max(1, math.ceil(max(int(ttl_ms), 0) / 1000))
+        return Quota.after(int(hits), rate, reset_after=-(-int(ttl_ms) // 1000))
+
+    def _fail_open(self) -> None:
+        self.failed_open += 1
+        RATE_LIMIT_FAILED_OPEN.inc()

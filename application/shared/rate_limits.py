@@ -22,12 +22,37 @@ class RateLimit:
             raise ValueError("a rate limit needs a positive limit and window")
 
 
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """Where a key stands after one hit: what the window allows, how many hits are left in
+    it, and in how many whole seconds (at least 1, rounded up) it ends and the count starts
+    over. ``allowed`` is false for a hit past the limit; ``remaining`` is then 0."""
+
+    limit: int
+    remaining: int
+    reset_after: int
+    allowed: bool
+
+    @classmethod
+    def after(cls, hits: int, rate: RateLimit, reset_after: int) -> Quota:
+        """The quota of the ``hits``-th hit of a window that ends in ``reset_after`` seconds."""
+        limit = rate.limit
+        return cls(limit, max(0, limit - hits), max(1, reset_after), hits <= limit)  # per request: positional
+
+
 class RateLimiter(Protocol):
     @abstractmethod
+    async def take(self, key: str, rate: RateLimit) -> Quota | None:
+        """Count one hit on ``key`` and say what is left of ``rate``. Counters are shared by
+        every process using the same store. ``None`` when the store did not answer: the hit
+        is let through (fail open) rather than failing the request, and nothing is known
+        about the quota."""
+
     async def hit(self, key: str, rate: RateLimit) -> int | None:
-        """Count one hit on ``key``. ``None`` while within ``rate``, else the seconds until
-        the window ends. Counters are shared by every process using the same store; a store
-        that does not answer lets the hit through (fail open) rather than failing the request."""
+        """``take`` for a throttle: ``None`` while within ``rate`` (or failing open), else
+        the seconds until the window ends."""
+        quota = await self.take(key, rate)
+        return None if quota is None or quota.allowed else quota.reset_after
 
 
 class Throttle:

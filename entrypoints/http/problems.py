@@ -18,6 +18,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from adapters.prometheus.metrics import RATE_LIMIT_REJECTIONS
 from application.chat.receive_update import WebhookSecretError
 from application.chat.send_reply import ReplyNotSentError
 from application.errors import (
@@ -37,7 +38,7 @@ from domain.identity.session import RefreshTokenReusedError, SessionExpiredError
 from domain.identity.user import LastActiveAdminError
 from domain.shared.errors import DomainError, IllegalTransitionError, InvalidValueError, VersionMismatchError
 
-__all__ = ["PROBLEMS", "Problem", "exception_handlers", "problem_responses"]
+__all__ = ["PROBLEMS", "Problem", "exception_handlers", "problem_of", "problem_responses"]
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:portside:problem:"
@@ -143,12 +144,23 @@ def _headers(problem: Problem, exc: Exception) -> dict[str, str]:
     return headers
 
 
-def _known_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def problem_of(exc: Exception, instance: str | None = None) -> tuple[Problem, dict[str, str]]:
+    """The problem and headers a domain or application error is answered with, for code that
+    answers outside Litestar's handlers (the API rate limit, ``entrypoints.http.rate_limit``)."""
     kind = _kind_of(exc)
     detail = next((text for cls, text in _DETAILS.items() if isinstance(exc, cls)), str(exc))
-    problem = Problem(type=_TYPE_BASE + kind.slug, title=kind.title, status=kind.status, detail=detail)
+    problem = Problem(
+        type=_TYPE_BASE + kind.slug, title=kind.title, status=kind.status, detail=detail, instance=instance
+    )
     _specifics(problem, exc)
-    return _render(request, problem, _headers(problem, exc))
+    return problem, _headers(problem, exc)
+
+
+def _known_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, RateLimitedError):  # the throttles and the login lockout; the API limit counts its own
+        RATE_LIMIT_REJECTIONS.labels(limit="throttle").inc()
+    problem, headers = problem_of(exc)
+    return _render(request, problem, headers)
 
 
 # msgspec names the offending field in the message when the path is the body itself
