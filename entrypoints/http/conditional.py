@@ -12,7 +12,7 @@ from litestar.params import HeaderParameter
 
 from domain.shared.versioning import ExpectedVersion
 
-__all__ = ["IfMatch", "IfNoneMatch", "etag", "expected_version", "none_match"]
+__all__ = ["IfMatch", "IfNoneMatch", "etag", "expected_version", "none_match", "weakly_matches"]
 
 IfMatch = Annotated[
     str | None,
@@ -64,8 +64,13 @@ def expected_version(if_match: str | None, body_version: int | None) -> Expected
 def none_match(if_none_match: str | None, version: int) -> bool:
     """True when ``If-None-Match`` names the current version (weak comparison) or is ``*``:
     a GET then answers 304."""
+    return weakly_matches(if_none_match, str(version))
+
+
+def weakly_matches(if_none_match: str | None, opaque_tag: str) -> bool:
+    """True when ``If-None-Match`` names ``opaque_tag``, weak or strong, or is ``*``."""
     if if_none_match is None:
         return False
     if if_none_match.strip() == "*":
         return True
-    return any(tag == str(version) for _, tag in _tags(if_none_match))
+    return any(tag == opaque_tag for _, tag in _tags(if_none_match))

@@ -12,7 +12,6 @@ from litestar import Litestar, Request, get
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     OAuthFlow,
@@ -30,6 +29,7 @@ from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
 from domain.shared.pagination import MAX_PAGE
+from entrypoints.http.docs import OfflineSwaggerPlugin, docs_router
 from entrypoints.http.request_context import MAX_HEADER_BYTES
 
 if TYPE_CHECKING:
@@ -84,6 +84,10 @@ Choices made where the contract is silent:
 - While the database is unreachable, any operation answers 503 with `Retry-After`.
 - `/health/ready` reports `database` and `redis`, each `ok`, `down` or `disabled` (not
   configured); a disabled dependency does not make the process unready.
+- Responses of at least 1 KiB in a textual type (JSON, problems, NDJSON, CSV) are compressed
+  when `Accept-Encoding` allows: `br`, else `gzip`, with `Vary: Accept-Encoding`; exports stay
+  streamed. A response with a strong ETag (a versioned resource) is never compressed, so its
+  ETag is always `"<version>"`; images are served as stored.
 """.replace("MAX_PAGE", f"{MAX_PAGE:,}").replace("MAX_HEADER_BYTES", f"{MAX_HEADER_BYTES:,}")
 
 
@@ -178,8 +182,8 @@ def openapi_config() -> OpenAPIConfig:
         title="portside",
         version="1.0.0",
         description=_DESCRIPTION,
-        path="/docs",
-        render_plugins=[SwaggerRenderPlugin(version="5.17.14", path="/")],
+        openapi_router=docs_router(),
+        render_plugins=[OfflineSwaggerPlugin()],
         components=Components(
             security_schemes={
                 "BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
