@@ -148,6 +148,7 @@ outbox = Table(
     Column("actor_id", Uuid, nullable=True),
     Column("request_id", String(128), nullable=True),
     Column("payload", Text, nullable=False),
+    Column("trace_parent", String(55), nullable=True),
     Column("claimed_until", UtcDateTime, nullable=True),
     Column("claim_token", Uuid, nullable=True),
     Column("published_at", UtcDateTime, nullable=True),

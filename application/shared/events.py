@@ -37,6 +37,9 @@ class Provenance:
     actor_id: UserId | None = None
     ip: str | None = None
     user_agent: str | None = None
+    trace_parent: str | None = None
+    """The request's trace context when tracing is on (a W3C ``traceparent``), opaque here:
+    the jobs its events set off continue that trace."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +56,8 @@ class Envelope:
     request_id: str | None
     payload: Mapping[str, Any] = field(default_factory=dict)
     """The event's own fields as JSON values: ids and instants as strings."""
+    trace_parent: str | None = None
+    """The recording request's trace context (``Provenance.trace_parent``), if it was traced."""
 
 
 def _plain(value: Any) -> Any:
@@ -99,6 +104,7 @@ class EventCollector:
                 actor_id=provenance.actor_id,
                 request_id=provenance.request_id,
                 payload=payload(event),
+                trace_parent=provenance.trace_parent,
             )
             for aggregate, event in pending
         ]

@@ -20,6 +20,7 @@ from entrypoints.http.request_context import REQUEST_ID_STATE
 __all__ = [
     "BEARER_SECURITY",
     "OPTIONAL_BEARER_SECURITY",
+    "TRACE_PARENT_STATE",
     "HttpProvider",
     "authenticated_first",
     "bearer_token",
@@ -30,6 +31,9 @@ __all__ = [
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"OAuth2Password": []}]
 OPTIONAL_BEARER_SECURITY: list[dict[str, list[str]]] = [{}, *BEARER_SECURITY]
 """Anonymous callers welcome; a token, when sent, must be valid (401 otherwise)."""
+TRACE_PARENT_STATE = "trace_parent"
+"""The request span's W3C ``traceparent`` in the request's state, when tracing is on
+(``entrypoints.http.tracing``); an opaque string from here on."""
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -52,17 +56,20 @@ class HttpProvider(Provider):
 
     @provide(scope=Scope.REQUEST, override=True)
     def provenance(self, request: Request) -> Provenance:  # type: ignore[type-arg]
-        """The request id (RequestContext) for the events this request commits, and the
+        """The request id (RequestContext) and trace context (TracingMiddleware, when
+        tracing is on) for the events this request commits, and the
         client's address and user agent for its audit entries. Background
         work in the server process (the in-process jobs) opens scopes with ``None`` for
         the request: its events have no request id."""
         if cast(object, request) is None:
             return Provenance()
         client = client_info(request)  # as the login throttle and the sessions see the client
+        state = request.scope.get("state", {})
         return Provenance(
-            request_id=request.scope.get("state", {}).get(REQUEST_ID_STATE),
+            request_id=state.get(REQUEST_ID_STATE),
             ip=client.ip,
             user_agent=client.user_agent,
+            trace_parent=state.get(TRACE_PARENT_STATE),
         )
 
     @provide(scope=Scope.REQUEST)

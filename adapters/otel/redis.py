@@ -1,0 +1,53 @@
+"""A client span per Redis command the shared client sends."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opentelemetry.trace import SpanKind, Tracer
+from redis.asyncio import Redis
+
+from adapters.otel.spans import failed, in_a_trace
+
+__all__ = ["trace_redis"]
+
+
+def trace_redis(client: Redis, tracer: Tracer) -> Redis:
+    """Make every command ``client`` sends inside a request or a job a span named ``redis
+    <COMMAND>`` (a script call is ``redis EVALSHA``), child of the current one, with
+    ``db.system`` and ``db.operation.name``: never a key, an argument or a reply. Commands
+    outside any span (background polls) are not traced.
+
+    Wraps this client's ``execute_command``, through which every command and script call
+    goes. Pipelines, pub/sub connections and arq's own client are separate objects and are
+    not traced (portside's adapters use none of them on a request's path).
+    """
+    execute: Callable[..., Awaitable[Any]] = client.execute_command
+
+    async def traced(*args: Any, **options: Any) -> Any:
+        if not in_a_trace():
+            return await execute(*args, **options)
+        command = _command(args)
+        attributes = {"db.system": "redis", "db.operation.name": command}
+        with tracer.start_as_current_span(
+            f"redis {command}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                return await execute(*args, **options)
+            except BaseException as error:
+                failed(span, error)
+                raise
+
+    client.execute_command = traced  # type: ignore[method-assign]
+    return client
+
+
+def _command(args: tuple[Any, ...]) -> str:
+    name = args[0] if args else "?"
+    text = name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)
+    return text.upper()
