@@ -23,8 +23,9 @@ _LOST = (
     ConnectionError,
 )
 # Errors that say the database is out of reach for now without proving the connection dead:
-# timeouts (connect, command, pool checkout) and the server's connection limit.
-_BUSY = (OSError, sa_exc.TimeoutError, asyncpg.TooManyConnectionsError)
+# timeouts (connect, command, pool checkout; the server's own ``statement_timeout``, 57014)
+# and the server's connection limit.
+_BUSY = (OSError, sa_exc.TimeoutError, asyncpg.QueryCanceledError, asyncpg.TooManyConnectionsError)
 # SQLite gives up with these once its busy timeout has passed; the other OperationalErrors
 # (syntax, missing table) are bugs.
 _SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open database file")

@@ -98,3 +98,20 @@ def wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path, tim
             pass
         time.sleep(0.1)
     raise RuntimeError(f"portside serve did not answer {base}/health within {timeout} s")
+
+
+def portside_command(
+    database_url: str, var_dir: Path, *arguments: str, timeout: float = 60, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """Run one ``portside`` command (``create-admin ...``, ``worker --check``) as an operator
+    would, in a process of its own; its exit code and output. ``environment`` adds variables."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")},
+        "PORTSIDE_DATABASE_URL": database_url,
+        "PORTSIDE_JWT_SECRET": TEST_SECRET,
+        "PORTSIDE_VAR_DIR": str(var_dir),
+        "PORTSIDE_LOG_LEVEL": "warning",
+        **environment,
+    }
+    command = [sys.executable, "-c", "import sys; from entrypoints.cli import main; sys.exit(main(sys.argv[1:]))"]
+    return subprocess.run([*command, *arguments], env=env, capture_output=True, text=True, timeout=timeout, check=False)

@@ -91,10 +91,18 @@ class SmtpSink:
     hold: bool = False
     hold_before: bool = False
     """Keep the client waiting at its first recipient instead: before any message exists."""
+    hold_every: bool = False
+    """Keep every client waiting at its first recipient until released (several jobs in
+    flight at once); ``held`` counts them."""
+    held: int = 0
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if self.hold_every and not self.release.is_set():
+            self.held += 1
+            self.received.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
         if self.hold_before:
             self.hold_before = False
             self.received.set()
