@@ -54,11 +54,29 @@ wheel-check: $(STAMP)  ## build the wheel, install it in a fresh venv, run the R
 test-fast: $(STAMP)  ## unit tests only, no services
 	$(BIN)/pytest tests/unit -q
 
-up:  ## the production profile in containers: postgres, redis, migrate, api, worker
+up:  ## the production profile in containers: nginx on :8000, two api, two workers, postgres, redis
 	docker compose up --build
 
 down:
 	docker compose down
+
+.PHONY: smoke
+SMOKE_URL ?= http://127.0.0.1:8000
+SMOKE_LOG ?= docker compose logs --no-log-prefix nginx
+smoke:  ## against `make up`, through nginx: ready, sign-up, login, /auth/me; both api replicas answered
+	@curl -fsS --retry 30 --retry-delay 2 --retry-connrefused $(SMOKE_URL)/health/ready && echo
+	@user="smoke-$$(date +%s)-$$$$@example.com"; \
+	body="{\"email\": \"$$user\", \"password\": \"smoke test $$$$ passphrase\"}"; \
+	curl -fsS -o /dev/null -H 'Content-Type: application/json' -d "$$body" $(SMOKE_URL)/api/v1/auth/register && \
+	token=$$(curl -fsS -H 'Content-Type: application/json' -d "$$body" $(SMOKE_URL)/api/v1/auth/login \
+	  | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') && \
+	echo "registered and logged in: $$user" && \
+	curl -fsS -H "Authorization: Bearer $$token" $(SMOKE_URL)/api/v1/auth/me && echo
+	@code=$$(curl -s -o /dev/null -w '%{http_code}' $(SMOKE_URL)/metrics); \
+	echo "/metrics through nginx: $$code"; test "$$code" = 404
+	@for i in 1 2 3 4 5 6; do curl -fsS -o /dev/null $(SMOKE_URL)/health; done; \
+	served=$$($(SMOKE_LOG) | grep -o 'upstream=[0-9][0-9.:]*' | sort -u | wc -l); \
+	echo "api replicas that answered through nginx: $$served"; test "$$served" -ge 2
 
 clean:  ## remove the venv and local state
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
