@@ -6,8 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import importlib.util
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import msgspec
 from dishka import Scope
@@ -15,7 +20,6 @@ from dishka import Scope
 from application.errors import AlreadyExistsError, ApplicationError
 from application.identity.create_admin import CreateAdmin, CreateAdminCommand, CreateAdminResult
 from domain.shared.errors import DomainError
-from entrypoints.container import build_container
 from entrypoints.logging import configure_logging
 from entrypoints.migrations import migrate
 from entrypoints.settings import MEMORY_DATABASE_URL, Settings, SettingsError, load_settings, startup_warnings
@@ -42,19 +46,50 @@ def _raise_open_files_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _serve(settings: Settings, _: argparse.Namespace) -> int:
-    import uvicorn
+@contextlib.contextmanager
+def _shared_metrics(settings: Settings, workers: int) -> Iterator[None]:
+    """With several worker processes, each writes its metrics under one directory that
+    ``/metrics`` sums (prometheus-client's multiprocess mode): ``PROMETHEUS_MULTIPROC_DIR``
+    if the operator set it (emptied first: old processes' values would count), else a new
+    temporary one, removed at exit. Set before any worker imports prometheus-client, and
+    this process never imports it (commands import the container lazily): its values
+    would be made before the setting and land in the sums as a third process."""
+    if not settings.metrics or workers < 2:
+        yield
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="portside-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    try:
+        yield
+    finally:
+        if not given:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+            shutil.rmtree(directory, ignore_errors=True)
 
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
     _warn_at_startup(settings)
     _raise_open_files_limit()
+    # Each worker process would hold its own memory: one process keeps one state.
+    workers = 1 if settings.database_url == MEMORY_DATABASE_URL else settings.workers
+    with _shared_metrics(settings, workers):
+        _run_uvicorn(settings, workers)
+    return 0
+
+
+def _run_uvicorn(settings: Settings, workers: int) -> None:
+    import uvicorn
 
     uvicorn.run(
         "entrypoints.http.asgi:app_factory",
         factory=True,
         host=settings.host,
         port=settings.port,
-        # Each worker process would hold its own memory: one process keeps one state.
-        workers=1 if settings.database_url == MEMORY_DATABASE_URL else settings.workers,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         # /api/v1/ws: pings drop a peer that stopped answering; clients send only their auth
@@ -74,7 +109,6 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False,
     )
-    return 0
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -109,6 +143,8 @@ def _admin_password(args: argparse.Namespace) -> str:
 
 
 async def _run_create_admin(settings: Settings, command: CreateAdminCommand) -> CreateAdminResult:
+    from entrypoints.container import build_container
+
     container = build_container(settings)
     try:
         async with container(scope=Scope.REQUEST) as request:
@@ -166,6 +202,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from entrypoints.container import build_container
     from entrypoints.worker import arq_worker
 
     if args.check:
@@ -173,8 +210,33 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         print("worker: alive" if healthy else "worker: no heartbeat in the last 16 s", file=sys.stderr)
         return 0 if healthy else 1
     _warn_at_startup(settings)
-    arq_worker.run(settings, build_container(settings))
+    if not settings.otel_endpoint:
+        arq_worker.run(settings, build_container(settings))
+        return 0
+    from entrypoints.tracing import WORKER_SERVICE, tracing
+
+    traced = tracing(settings, service=WORKER_SERVICE)
+    try:
+        arq_worker.run(settings, build_container(settings, *traced.providers(settings)))
+    finally:
+        traced.shutdown()  # exports what is still batched
     return 0
+
+
+_OTEL_MODULES = ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http.trace_exporter")
+
+
+def _require_otel_extra(settings: Settings) -> None:
+    """Tracing needs the ``otel`` extra: say so at start-up rather than fail on first use."""
+    if not settings.otel_endpoint:
+        return
+    for name in _OTEL_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise SettingsError("PORTSIDE_OTEL_ENDPOINT", "needs the otel extra: pip install 'portside[otel]'")
 
 
 def _set_webhook(settings: Settings, args: argparse.Namespace) -> int:
@@ -247,6 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
+        _require_otel_extra(settings)
     except SettingsError as error:
         print(f"portside: configuration error: {error}", file=sys.stderr)
         return 2

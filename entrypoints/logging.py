@@ -57,9 +57,7 @@ def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
         final: list[Any] = [tracebacks, renderer]
         factory: Any = structlog.BytesLoggerFactory(out.buffer)
     else:
-        console = structlog.dev.ConsoleRenderer(
-            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
-        )
+        console = structlog.dev.ConsoleRenderer(colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback)
         final = [console]
         factory = structlog.PrintLoggerFactory(out)
     structlog.configure(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dishka import AsyncContainer
 from dishka.integrations.litestar import LitestarProvider, setup_dishka
@@ -21,15 +21,18 @@ from entrypoints.http.audit.controllers import AuditController
 from entrypoints.http.auth import HttpProvider
 from entrypoints.http.broadcast.controllers import CampaignController
 from entrypoints.http.chat.controllers import BotController, ChatController
+from entrypoints.http.compression import compress_responses
 from entrypoints.http.files.controllers import FileController, UploadController
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controllers import AuthController
 from entrypoints.http.jobs.controllers import JobController
 from entrypoints.http.media_types import buffer_multipart_body, require_declared_media_type, require_strict_json_body
+from entrypoints.http.metrics import metrics
 from entrypoints.http.openapi import ClosedStructSchemaPlugin, finish_openapi, openapi_config, openapi_json
 from entrypoints.http.posts.controllers import PostController
 from entrypoints.http.posts.tags import TagController
 from entrypoints.http.problems import exception_handlers
+from entrypoints.http.rate_limit import api_rate_limit
 from entrypoints.http.realtime import HUB_STATE, realtime_socket
 from entrypoints.http.request_context import RequestContext
 from entrypoints.http.todos.controllers import TodoController
@@ -37,11 +40,24 @@ from entrypoints.http.users.controllers import UserController
 from entrypoints.realtime.hub import Hub
 from entrypoints.settings import Settings
 
+if TYPE_CHECKING:
+    from entrypoints.tracing import Tracing
+
 __all__ = ["create_app", "http_providers"]
 
 
 def http_providers() -> tuple[LitestarProvider, HttpProvider]:
     return LitestarProvider(), HttpProvider()
+
+
+_EXPOSED = ["ETag", "Location", "Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-ID"]
+"""Response headers a page on an allowed origin may read (beyond the CORS-safelisted ones)."""
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(allow_origins=list(settings.cors_origins), expose_headers=_EXPOSED)
 
 
 def _allow(request: Request[Any, Any, Any]) -> str:
@@ -87,6 +103,7 @@ def create_app(
     container: AsyncContainer | None = None,
     *,
     background: Sequence[Callable[[AsyncContainer, dict[Any, Any]], AbstractAsyncContextManager[None]]] = (),
+    tracing: Tracing | None = None,
 ) -> Litestar:
     """The HTTP app. Without ``container`` it builds the production one from ``settings``;
     tests pass one built by ``build_container(settings, *http_providers(), *overrides)``.
@@ -95,8 +112,16 @@ def create_app(
     (entered after the container is ready, left before it closes): the in-process jobs
     of ``portside serve`` without Redis (``entrypoints.worker.loops.in_process_jobs``).
     Each gets the context to open its request scopes with: no HTTP request.
+
+    ``tracing``: spans for requests and what they call (``entrypoints.tracing``); built
+    from ``settings`` when ``PORTSIDE_OTEL_ENDPOINT`` is set. A ``container`` passed in
+    then needs ``tracing.providers(settings)`` last. Shut down (flushed) with the app.
     """
-    container = container or build_container(settings, *http_providers())
+    if tracing is None and settings.otel_endpoint:
+        tracing = _start_tracing(settings)
+    container = container or build_container(
+        settings, *http_providers(), *(tracing.providers(settings) if tracing else ())
+    )
 
     hub = Hub()
 
@@ -112,6 +137,8 @@ def create_app(
                 yield
         finally:
             await container.close()
+            if tracing is not None:
+                tracing.shutdown()
 
     api = Router(
         path="/api/v1",
@@ -131,13 +158,13 @@ def create_app(
         ],
     )
     app = Litestar(
-        route_handlers=[api, HealthController, FileController, openapi_json],
+        route_handlers=[api, HealthController, FileController, openapi_json, *([metrics] if settings.metrics else [])],
         exception_handlers=exception_handlers(),
         before_request=_before_request,
         lifespan=[lifespan],
         openapi_config=openapi_config(),
         plugins=[ClosedStructSchemaPlugin()],
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        cors_config=_cors(settings),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
         debug=False,
@@ -145,6 +172,24 @@ def create_app(
     app.state[HUB_STATE] = hub
     setup_dishka(container, app)
     finish_openapi(app)
-    context = RequestContext(app.asgi_handler, access_log=settings.access_log, hsts=settings.is_production)
+    app.asgi_handler = compress_responses(app.asgi_handler)
+    limited = api_rate_limit(app, container, settings)
+    context = RequestContext(
+        limited, access_log=settings.access_log, hsts=settings.is_production, metrics=settings.metrics
+    )
     app.asgi_handler = cast(ASGIApp, context)
+    if tracing is not None:  # otherwise no wrapper at all
+        app.asgi_handler = _traced(context, tracing)
     return app
+
+
+def _start_tracing(settings: Settings) -> Tracing:
+    from entrypoints.tracing import tracing  # imports OpenTelemetry: only when tracing is on
+
+    return tracing(settings)
+
+
+def _traced(app: Any, tracing: Tracing) -> ASGIApp:
+    from entrypoints.http.tracing import TracingMiddleware
+
+    return cast(ASGIApp, TracingMiddleware(app, tracing.tracer))

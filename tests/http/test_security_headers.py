@@ -54,4 +54,6 @@ async def test_cors_answers_a_preflight_from_a_listed_origin_only(pg_url: str) -
         assert "access-control-allow-origin" not in refused.headers
         simple = await api.client.get("/health", headers={"Origin": listed})
         assert simple.headers["access-control-allow-origin"] == listed
+        exposed = {name.strip().lower() for name in simple.headers["access-control-expose-headers"].split(",")}
+        assert exposed >= {"etag", "location", "retry-after", "ratelimit", "ratelimit-policy", "x-request-id"}
         assert "access-control-allow-origin" not in (await api.client.get("/health", headers={"Origin": other})).headers
