@@ -271,7 +271,7 @@ def _api_rate_limit(reader: _Reader) -> tuple[int, int]:
     """``N/second``, ``N/minute``, ``N/hour`` or ``N/day``."""
     raw = reader.text("API_RATE_LIMIT", "600/minute").strip().lower()
     count, _, period = raw.partition("/")
-    if not count.isdigit() or int(count) < 1 or period not in _PERIODS:
+    if not (count.isascii() and count.isdigit()) or int(count) < 1 or period not in _PERIODS:
         raise SettingsError(
             "PORTSIDE_API_RATE_LIMIT",
             f"expected requests per period such as 600/minute (second, minute, hour, day), got {raw!r}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+from pathlib import Path
 
 from litestar import Litestar
 
@@ -26,17 +27,39 @@ def app_factory() -> Litestar:
     configure_logging(settings)
     background = () if settings.redis_url else (in_process_jobs,)
     app = freeze_after_startup(create_app(settings, background=background))
-    app.on_shutdown.append(_leave_shared_metrics)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        app.on_startup.append(_forget_dead_workers)
+        app.on_shutdown.append(_leave_shared_metrics)
     return app
+
+
+def _forget_dead_workers() -> None:
+    """A worker that crashed (uvicorn starts another) never ran ``_leave_shared_metrics``:
+    drop the live gauges of every process in the directory that no longer exists."""
+    from prometheus_client import multiprocess
+
+    for path in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _leave_shared_metrics() -> None:
     """Under several workers (``entrypoints.cli``), drop this process's live gauges
     (connections in use, WebSockets) from the sums ``/metrics`` reports once it ends."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+    from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+    multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def freeze_after_startup(app: Litestar) -> Litestar:

@@ -29,11 +29,18 @@ from functools import lru_cache
 from io import BytesIO
 from typing import Any, cast
 
+import msgspec
+import structlog
 from litestar.config.compression import CompressionConfig
 from litestar.middleware.compression.brotli_facade import BrotliCompression
 from litestar.middleware.compression.facade import CompressionFacade
 from litestar.middleware.compression.gzip_facade import GzipCompression
 from litestar.types import ASGIApp
+
+from application.errors import DependencyUnavailableError
+from entrypoints.http.problems import PROBLEM_JSON, Problem, problem_of
+
+_log = structlog.get_logger("portside.http")
 
 __all__ = [
     "BROTLI_QUALITY",
@@ -78,8 +85,8 @@ def chosen_coding(accept_encoding: str) -> str | None:
     ``None`` for neither. A coding with ``q=0`` is refused."""
     accepted: dict[str, bool] = {}
     for part in accept_encoding.lower().split(","):
-        coding, _, params = part.partition(";")
-        quality = params.strip().removeprefix("q=").strip() if params else "1"
+        coding, *params = part.split(";")
+        quality = next((p.strip()[2:] for p in params if p.strip().startswith("q=")), "1")
         try:
             accepted[coding.strip()] = float(quality) > 0
         except ValueError:
@@ -92,10 +99,9 @@ def chosen_coding(accept_encoding: str) -> str | None:
 
 
 def _request_coding(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"accept-encoding":
-            return chosen_coding(value.decode("latin-1"))
-    return None
+    """From every ``Accept-Encoding`` line together (RFC 9110: repeated lines form one list)."""
+    values = [value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"accept-encoding"]
+    return chosen_coding(", ".join(values)) if values else None
 
 
 def _compressible(start: Message) -> bool:
@@ -137,6 +143,11 @@ class _Compressing:
     until its first body part tells whether it is large enough, then compresses or passes."""
 
     __slots__ = ("_buffer", "_coding", "_config", "_facade", "_send", "_start")
+
+    @property
+    def holding(self) -> bool:
+        """Whether a start message is held back: the client has been sent nothing yet."""
+        return self._start is not None
 
     def __init__(self, send: Send, coding: str | None, config: CompressionConfig) -> None:
         self._send = send
@@ -202,7 +213,37 @@ class ResponseCompression:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        await self._app(scope, receive, _Compressing(send, _request_coding(scope), self._config))
+        compressing = _Compressing(send, _request_coding(scope), self._config)
+        try:
+            await self._app(scope, receive, compressing)
+        except Exception as error:
+            if not compressing.holding:
+                raise
+            # The app failed after its start message (held here) and before any body: a
+            # streamed response whose source failed at once. Nothing has reached the client,
+            # so it still gets a problem, not the server's plain-text 500.
+            _log.error("response_failed_before_its_body", error=type(error).__name__, exc_info=error)
+            await _send_problem(send, scope, error)
+
+
+async def _send_problem(send: Send, scope: Scope, error: Exception) -> None:
+    if isinstance(error, DependencyUnavailableError):
+        problem, headers = problem_of(error, scope.get("path"))
+    else:
+        problem, headers = _INTERNAL, {}
+    body = msgspec.json.encode(problem)
+    start_headers = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    start_headers += [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": problem.status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_INTERNAL = Problem(
+    type="about:blank",
+    title="Internal Server Error",
+    status=500,
+    detail="The response failed before its body was sent.",
+)
 
 
 def compress_responses(app: ASGIApp) -> ASGIApp:

@@ -16,6 +16,7 @@ from litestar.openapi.spec import (
     Components,
     OAuthFlow,
     OAuthFlows,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -79,6 +80,12 @@ Choices made where the contract is silent:
 - Registrations are throttled per client address and overall (429 with `Retry-After`);
   client addresses count per IPv6 /64, and requests without a usable address share one
   bucket.
+- The API rate limit (`PORTSIDE_API_RATE_LIMIT`, 600 a minute by default, fixed windows)
+  counts every `/api/v1` request but the bot webhook, the WebSocket and `OPTIONS`, per user of
+  a valid access token, else per client address. Counted responses carry
+  `RateLimit-Policy: "api";q=600;w=60` and `RateLimit: "api";r=<left>;t=<seconds>`; past it,
+  429 with `Retry-After`. While Redis does not answer the limit fails open, without the
+  `RateLimit` headers.
 - Password hashing has a bounded queue: when it is full, login, token, registration and
   password change answer 503 with `Retry-After: 1`; a shed login does not count as a failure.
 - While the database is unreachable, any operation answers 503 with `Retry-After`.
@@ -118,6 +125,19 @@ def _operations_with_optional_body(app: Litestar) -> Iterator[tuple[str, str, HT
 
 
 _TRANSPORT_PROBLEMS = {"431": f"Request headers over {MAX_HEADER_BYTES:,} bytes in total"}
+_RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "RateLimit-Policy": OpenAPIHeader(
+        description='The API rate limit\'s policy: `"api";q=<requests>;w=<window seconds>`',
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
+    "RateLimit": OpenAPIHeader(
+        description='What is left of it: `"api";r=<requests left>;t=<seconds until the window ends>` '
+        "(absent while the limiter's store does not answer)",
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
+}
+_RETRY_AFTER = OpenAPIHeader(description="Seconds until the window ends", schema=Schema(type=OpenAPIType.INTEGER))
+_NOT_RATE_LIMITED = {("/api/v1/bot/webhook", "post")}
 _BODY_PROBLEMS = {
     "413": "The body is larger than allowed",
     "415": "The body is not in the media type this operation reads",
@@ -175,6 +195,37 @@ def finish_openapi(app: Litestar) -> None:
         extra = {**_TRANSPORT_PROBLEMS, **(_BODY_PROBLEMS if operation.request_body is not None else {})}
         for status, description in extra.items():
             operation.responses.setdefault(status, dataclasses.replace(problem, description=description))
+    for operation in _rate_limited_operations(paths):
+        _document_rate_limit(operation)
+
+
+def _rate_limited_operations(paths: dict[str, PathItem]) -> Iterator[Operation]:
+    """The operations the API rate limit counts (``entrypoints.http.rate_limit``)."""
+    for path, item in paths.items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method in ("get", "put", "post", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if isinstance(operation, Operation) and (path, method) not in _NOT_RATE_LIMITED:
+                yield operation
+
+
+def _document_rate_limit(operation: Operation) -> None:
+    """Its headers on every response, and its 429 (in the shape of the operation's 400)."""
+    responses = operation.responses
+    if responses is None:
+        return
+    for status, response in list(responses.items()):
+        if isinstance(response, OpenAPIResponse):
+            headers = {**(response.headers or {}), **_RATE_LIMIT_HEADERS}
+            responses[status] = dataclasses.replace(response, headers=headers)
+    problem = responses.get("400")
+    if isinstance(problem, OpenAPIResponse) and "429" not in responses:
+        responses["429"] = dataclasses.replace(
+            problem,
+            description="Past the API rate limit (`PORTSIDE_API_RATE_LIMIT`), or a throttle",
+            headers={**_RATE_LIMIT_HEADERS, "Retry-After": _RETRY_AFTER},
+        )
 
 
 def openapi_config() -> OpenAPIConfig:

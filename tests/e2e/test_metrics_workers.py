@@ -4,11 +4,13 @@ answers the scrape, the figures are the sum over both (prometheus-client multipr
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from pathlib import Path
 
 import httpx
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.server import portside_serve
@@ -22,6 +24,16 @@ def health_count(text: str) -> float:
             if sample.name == "portside_http_requests_total" and sample.labels.get("route") == "/health":
                 return sample.value
     return 0.0
+
+
+def health_in_file(path: Path) -> float:
+    """The ``/health`` requests one worker counted: its own file in the shared directory."""
+    total = 0.0
+    for key, value, _, _ in MmapedDict.read_all_values_from_file(str(path)):
+        _metric, name, labels, _help = json.loads(key)
+        if name == "portside_http_requests_total" and labels.get("route") == "/health":
+            total += value
+    return total
 
 
 def wait_for_both_workers(shared: Path) -> None:
@@ -48,8 +60,8 @@ async def test_every_scrape_sums_the_counters_of_both_workers(pg_url: str, tmp_p
 
         statuses = await asyncio.gather(*(one() for _ in range(REQUESTS)))
         assert set(statuses) == {200}
-        pids = {re.sub(r"\D", "", p.name) for p in shared.glob("counter_*.db")}
-        assert len(pids) == 2, "both workers counted requests"
+        served = {path.name: health_in_file(path) for path in shared.glob("counter_*.db")}
+        assert len(served) == 2 and all(served.values()), f"both workers answered /health: {served}"
         for _ in range(6):  # scrapes land on either process; each reports the sum
             async with httpx.AsyncClient(base_url=base, timeout=10) as client:
                 response = await client.get("/metrics")

@@ -14,6 +14,7 @@ import brotli  # type: ignore[import-untyped]  # ships no types
 import httpx
 import pytest
 
+from application.errors import DependencyUnavailableError
 from entrypoints.http.compression import MINIMUM_SIZE, ResponseCompression, chosen_coding, compression_config
 from tests.http.conftest import API, Api
 from tests.http.test_posts_crud import author, new_post
@@ -161,6 +162,38 @@ def test_accept_encoding_is_read_with_its_q_values() -> None:
     assert chosen_coding("br;q=0, gzip;q=0.000") is None
     assert chosen_coding("br;q=nonsense") is None
     assert chosen_coding("") is None
+    assert chosen_coding("br;level=5") == "br"  # a parameter other than q does not refuse it
+    assert chosen_coding("br;level=5;q=0, gzip") == "gzip"
+
+
+async def test_every_accept_encoding_line_counts() -> None:
+    body = b"x" * (MINIMUM_SIZE * 2)
+
+    async def answer(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/csv")]})
+        await send({"type": "http.response.body", "body": body})
+
+    lines = [(b"accept-encoding", b"identity"), (b"accept-encoding", b"gzip")]
+    sent = await run(answer, {"type": "http", "path": "/x", "headers": lines})
+    assert (b"content-encoding", b"gzip") in sent[0]["headers"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(DependencyUnavailableError("database"), 503), (RuntimeError("boom"), 500)],
+)
+async def test_a_stream_that_fails_before_its_first_part_still_gets_a_problem(error: Exception, status: int) -> None:
+    async def failing(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/csv")]})
+        raise error  # the export's first read failed
+
+    sent = await run(failing, {"type": "http", "path": "/api/v1/posts/export", "headers": []})
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == status
+    headers = dict(sent[0]["headers"])
+    assert headers[b"content-type"] == b"application/problem+json"
+    assert json.loads(sent[1]["body"])["status"] == status
+    assert (b"retry-after" in headers) == (status == 503)
 
 
 async def run(app: Any, scope: dict[str, Any]) -> list[Message]:

@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from entrypoints.settings import MEMORY_DATABASE_URL
 from tests.http.conftest import API, PASSWORD, Api, running_api
@@ -108,7 +109,17 @@ async def test_the_pool_gauge_returns_to_where_it_was_after_concurrent_requests(
         assert value(after, "portside_db_pool_connections", state=state) == value(
             before, "portside_db_pool_connections", state=state
         )
-    assert ("portside_db_pool_connections", frozenset({("state", "in_use")})) in after
+    engine = await api.container.get(AsyncEngine)
+    async with engine.connect():  # one connection held out of the pool while scraping
+        held = await scrape(api)
+    in_use = {"state": "in_use"}
+    assert (
+        value(held, "portside_db_pool_connections", **in_use)
+        == value(after, "portside_db_pool_connections", **in_use) + 1
+    )
+    assert value(await scrape(api), "portside_db_pool_connections", **in_use) == value(
+        after, "portside_db_pool_connections", **in_use
+    )
 
 
 async def test_cache_hits_and_misses_are_counted() -> None:

@@ -284,7 +284,7 @@ def test_api_rate_limit_reads_requests_per_period_and_refuses_anything_else(tmp_
     assert production(tmp_path).api_rate_limit == (600, 60)
     assert production(tmp_path, API_RATE_LIMIT="20/Second").api_rate_limit == (20, 1)
     assert production(tmp_path, API_RATE_LIMIT="5000/hour").api_rate_limit == (5000, 3600)
-    for bad in ("600", "0/minute", "-1/minute", "600/fortnight", "ten/minute", "600/minute/2"):
+    for bad in ("600", "0/minute", "-1/minute", "600/fortnight", "ten/minute", "600/minute/2", "²/minute"):
         assert refused(tmp_path, API_RATE_LIMIT=bad).variable == "PORTSIDE_API_RATE_LIMIT"
 
 
