@@ -35,7 +35,7 @@ from tests.support.settings import test_settings
 STATEMENT_TIMEOUT = 1.0
 SLOW = 2.5
 """Seconds the database stays slow."""
-BEFORE, AFTER = 1.0, 3.0
+BEFORE, AFTER = 1.0, 6.5
 """Seconds of traffic before the slowness and after it."""
 POOL = 4
 
@@ -90,7 +90,9 @@ async def test_a_slow_database_answers_503_within_a_bound_and_the_event_loop_sta
     # as long as another request holds it.
     assert_every_request_answered(traffic.outcomes, within=6 * STATEMENT_TIMEOUT)
     assert_unavailable_is_a_problem_with_retry_after(traffic.outcomes)
-    assert_unavailable_only_during_the_fault(traffic.outcomes, timeline, grace=2)
+    # A statement the driver gave up on is cancelled on the server by a separate request; on
+    # a loaded machine (the whole suite in parallel) that can take a few timeouts more.
+    assert_unavailable_only_during_the_fault(traffic.outcomes, timeline, grace=2 + 3 * STATEMENT_TIMEOUT)
     refused = [o for o in traffic.outcomes if o.status == 503 and o.route != "/health/ready"]
     assert len(refused) >= POOL, traffic.summary()  # the slowness was felt, or this proves nothing
 
