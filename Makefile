@@ -9,7 +9,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down bench bench-jobs bench-login bench-register clean
+.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down bench bench-users bench-jobs bench-login bench-register clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk, then 
 
 bench-ws: $(STAMP)  ## 10,000 authenticated /api/v1/ws sockets on one `serve` (memory://): RSS, open time, broadcast latency (~2 min)
 	$(BIN)/python -m bench.ws $(if $(SOCKETS),--sockets $(SOCKETS))
+
+bench-users: $(STAMP)  ## 10,000 users on keep-alive connections, 5 s think time, the issue-15 mix, against `serve` with 2 workers (PostgreSQL + Redis; ~3 min)
+	$(BIN)/python -m bench.users $(if $(USERS),--users $(USERS))
 
 bench-jobs: $(STAMP)  ## commit-to-job-start latency (one worker) and relay throughput (PostgreSQL + Redis; ~30 s)
 	$(BIN)/python -m bench.jobs

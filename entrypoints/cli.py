@@ -108,6 +108,9 @@ def _run_uvicorn(settings: Settings, workers: int) -> None:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False,
+        # uvicorn's default closes a keep-alive connection idle for 5 s: a client that thinks
+        # longer between requests (a person) finds it closed. 75 s, nginx's default.
+        timeout_keep_alive=75,
     )
 
 

@@ -1,0 +1,369 @@
+"""`make bench-users`: many authenticated users at once, each on its own keep-alive
+connection, with think time between requests, against `portside serve` (two workers).
+
+The mix (issue 15): 70 % reads (a todo, the todo list, a post, /auth/me), 25 % writes
+(create, patch with If-Match, toggle), 5 % refresh. Users are registered and logged in over
+HTTP first (one each: register, login, a todo), then the connections open over the ramp-up,
+and only what completes in the measured window after it counts. Prints p50/p95/p99 per
+operation, errors, the throughput and the RSS of each serve worker. Targets are reported,
+never asserted.
+
+    .venv/bin/python -m bench.users [--users 10000] [--think 5] [--duration 60] [--ramp 20]
+
+The generator is a small HTTP/1.1 client on asyncio streams (uvloop): httpx would cost the
+shared cores more than the server it measures. It runs on the same machine as the server,
+PostgreSQL and Redis. Settings that differ from production, and why:
+- `PORTSIDE_ENV=development` with fast argon2 (1 MiB, 1 pass): registering and logging in
+  10,000 users at OWASP cost would take minutes of hashing that the run does not measure.
+  Logs are JSON, the access log is on, metrics are on, Redis is configured.
+- The login, registration and API rate limits are raised, not off: every request still
+  pays the limiter's Redis round trip, but every user comes from 127.0.0.1 here, so the
+  per-address limits would refuse what distinct clients never would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import uvloop
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+DATABASE = "portside_bench_users"
+PORT = 8803
+PASSWORD = "a-sturdy-bench-passphrase"
+
+MIX = (
+    ("todo", 17.5),
+    ("list", 17.5),
+    ("post", 17.5),
+    ("me", 17.5),
+    ("create", 25 / 3),
+    ("patch", 25 / 3),
+    ("toggle", 25 / 3),
+    ("refresh", 5.0),
+)
+
+
+@dataclass
+class User:
+    email: str
+    access: str = ""
+    refresh: str = ""
+    todo_id: str = ""
+    todo_version: int = 1
+
+
+@dataclass
+class Tally:
+    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    measuring: bool = False
+
+    def record(self, op: str, seconds: float, ok: bool, detail: str) -> None:
+        if not self.measuring:
+            return
+        self.samples[op].append(seconds)
+        if not ok:
+            self.errors[f"{op}: {detail}"] += 1
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; requests in sequence."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    @classmethod
+    async def open(cls) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", PORT, limit=1 << 20)
+        return cls(reader, writer)
+
+    async def request(
+        self, method: str, path: str, *, token: str = "", body: object = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        data = b"" if body is None else json.dumps(body).encode()
+        lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+        if token:
+            lines.append(f"Authorization: Bearer {token}")
+        if body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        parsed = {}
+        for line in header_lines:
+            if line:
+                name, _, value = line.partition(":")
+                parsed[name.strip().lower()] = value.strip()
+        length = int(parsed.get("content-length", "0"))
+        payload = await self._reader.readexactly(length) if length else b""
+        return status, parsed, payload
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+async def _prepare_database() -> None:
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await admin.close()
+
+
+def _environment(workers: int) -> dict[str, str]:
+    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + DATABASE
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")},
+        "PORTSIDE_ENV": "development",
+        "PORTSIDE_LOG_FORMAT": "json",
+        "PORTSIDE_LOG_LEVEL": "warning",
+        "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
+        "PORTSIDE_DATABASE_URL": dsn,
+        "PORTSIDE_REDIS_URL": REDIS_URL,
+        "PORTSIDE_ARGON2_MEMORY_KIB": "1024",
+        "PORTSIDE_ARGON2_ITERATIONS": "1",
+        "PORTSIDE_LOGIN_THROTTLE": "100000000",
+        "PORTSIDE_REGISTER_THROTTLE": "100000000",
+        "PORTSIDE_REGISTER_GLOBAL_THROTTLE": "100000000",
+        "PORTSIDE_API_RATE_LIMIT": "100000000/minute",
+        "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
+        "PORTSIDE_WORKERS": str(workers),
+        "PORTSIDE_HOST": "127.0.0.1",
+        "PORTSIDE_PORT": str(PORT),
+        "PORTSIDE_VAR_DIR": str(ROOT / "bench" / "results" / "var-users"),
+    }
+
+
+async def _seed_one(user: User, post_owner: bool) -> str | None:
+    connection = await Connection.open()
+    try:
+        credentials = {"email": user.email, "password": PASSWORD}
+        status, _, _ = await connection.request("POST", "/api/v1/auth/register", body=credentials)
+        assert status == 201, status
+        status, _, payload = await connection.request("POST", "/api/v1/auth/login", body=credentials)
+        assert status == 200, status
+        tokens = json.loads(payload)
+        user.access, user.refresh = tokens["access_token"], tokens["refresh_token"]
+        status, _, payload = await connection.request("POST", "/api/v1/todos", token=user.access, body={"title": "t"})
+        assert status == 201, status
+        user.todo_id = json.loads(payload)["id"]
+        if not post_owner:
+            return None
+        post = {"title": "Hello", "content": "The post everyone reads.", "published": True}
+        status, _, payload = await connection.request("POST", "/api/v1/posts", token=user.access, body=post)
+        assert status == 201, status
+        post_id: str = json.loads(payload)["id"]
+        return post_id
+    finally:
+        connection.close()
+
+
+async def _seed(users: list[User]) -> str:
+    post_id = await _seed_one(users[0], post_owner=True)
+    assert post_id is not None
+    gate = asyncio.Semaphore(64)
+
+    async def one(user: User) -> None:
+        async with gate:
+            await _seed_one(user, post_owner=False)
+
+    await asyncio.gather(*(one(user) for user in users[1:]))
+    return post_id
+
+
+async def _act(connection: Connection, user: User, op: str, post_id: str) -> tuple[bool, str]:
+    todo = f"/api/v1/todos/{user.todo_id}"
+    if op == "todo":
+        status, _, _ = await connection.request("GET", todo, token=user.access)
+    elif op == "list":
+        status, _, _ = await connection.request("GET", "/api/v1/todos?size=20", token=user.access)
+    elif op == "post":
+        status, _, _ = await connection.request("GET", f"/api/v1/posts/{post_id}", token=user.access)
+    elif op == "me":
+        status, _, _ = await connection.request("GET", "/api/v1/auth/me", token=user.access)
+    elif op == "create":
+        status, _, _ = await connection.request("POST", "/api/v1/todos", token=user.access, body={"title": "more"})
+    elif op in ("patch", "toggle"):
+        match = {"If-Match": f'"{user.todo_version}"'}
+        if op == "patch":
+            status, headers, _ = await connection.request(
+                "PATCH", todo, token=user.access, body={"title": "edited"}, headers=match
+            )
+        else:
+            status, headers, _ = await connection.request("PATCH", f"{todo}/toggle", token=user.access, headers=match)
+        if status == 200:
+            user.todo_version = int(headers["etag"].strip('W/"'))
+    else:  # refresh: the pair rotates
+        status, _, payload = await connection.request(
+            "POST", "/api/v1/auth/refresh", body={"refresh_token": user.refresh}
+        )
+        if status == 200:
+            tokens = json.loads(payload)
+            user.access, user.refresh = tokens["access_token"], tokens["refresh_token"]
+    ok = 200 <= status < 300
+    return ok, str(status)
+
+
+async def _live(user: User, post_id: str, think: float, start_after: float, stop: asyncio.Event, tally: Tally) -> None:
+    await asyncio.sleep(start_after)
+    ops, weights = zip(*MIX, strict=True)
+    connection: Connection | None = None
+    try:
+        connection = await Connection.open()
+        await asyncio.sleep(random.uniform(0, think))  # spread the first requests
+        while not stop.is_set():
+            op = random.choices(ops, weights)[0]
+            started = time.perf_counter()
+            try:
+                if connection is None:
+                    connection = await Connection.open()
+                ok, detail = await _act(connection, user, op, post_id)
+            except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+                tally.record(op, time.perf_counter() - started, False, type(error).__name__)
+                if connection is not None:
+                    connection.close()
+                connection = None
+                ok = True  # recorded already
+            else:
+                tally.record(op, time.perf_counter() - started, ok, detail)
+            await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
+    except OSError as error:
+        tally.record("connect", 0.0, False, type(error).__name__)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _workers_rss_mib(server: subprocess.Popen[bytes]) -> list[float]:
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        if b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            continue  # multiprocessing's helper, not a worker
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return sizes
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _report(tally: Tally, seconds: float, rss: list[float], users: int) -> None:
+    print(f"\n{'operation':10} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    total = 0
+    worst_p95 = 0.0
+    for op, _ in MIX:
+        ordered = sorted(tally.samples[op])
+        total += len(ordered)
+        errors = sum(n for key, n in tally.errors.items() if key.startswith(f"{op}:"))
+        if not ordered:
+            print(f"{op:10} {0:8}")
+            continue
+        p95 = _percentile(ordered, 0.95)
+        worst_p95 = max(worst_p95, p95)
+        print(
+            f"{op:10} {len(ordered):8} {_percentile(ordered, 0.5):8.1f} {p95:8.1f} "
+            f"{_percentile(ordered, 0.99):8.1f} {errors:7}"
+        )
+    errors_total = sum(tally.errors.values())
+    print(f"\n{users} users, {total} requests in {seconds:.0f} s: {total / seconds:.0f} req/s; errors {errors_total}")
+    for key, count in sorted(tally.errors.items()):
+        print(f"  {key}: {count}")
+    print("serve workers RSS: " + ", ".join(f"{size:.0f} MiB" for size in rss))
+    met = worst_p95 < 200 and errors_total == 0
+    verdict = "met " if met else "MISS"
+    print(f"  [{verdict}] p95 < 200 ms on every operation, zero errors (worst p95 {worst_p95:.1f} ms)")
+
+
+async def _run(args: argparse.Namespace, server: subprocess.Popen[bytes]) -> None:
+    users = [User(f"user-{i}@bench.example") for i in range(args.users)]
+    began = time.monotonic()
+    post_id = await _seed(users)
+    print(f"seeded {len(users)} users (register, login, a todo each) in {time.monotonic() - began:.0f} s")
+    tally, stop = Tally(), asyncio.Event()
+    tasks = [
+        asyncio.create_task(_live(user, post_id, args.think, args.ramp * i / len(users), stop, tally))
+        for i, user in enumerate(users)
+    ]
+    await asyncio.sleep(args.ramp + args.think)  # every connection open and past its first think
+    print(f"ramped up {len(users)} connections over {args.ramp} s; measuring {args.duration} s")
+    tally.measuring = True
+    await asyncio.sleep(args.duration)
+    tally.measuring = False
+    rss = _workers_rss_mib(server)
+    stop.set()
+    await asyncio.wait(tasks, timeout=3 * args.think)
+    for task in tasks:
+        task.cancel()
+    _report(tally, args.duration, rss, len(users))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--think", type=float, default=5.0)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--ramp", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < args.users + 1000:
+        raise SystemExit(f"open files limit {hard} is too low for {args.users} connections")
+    asyncio.run(_prepare_database())
+    env = _environment(args.workers)
+    portside = [sys.executable, "-m", "entrypoints.cli"]
+    subprocess.run([*portside, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    log = (ROOT / "bench" / "results" / "users-serve.log").open("wb")
+    server = subprocess.Popen([*portside, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                asyncio.run(_ping())
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(
+            f"bench-users: {args.users} users, think {args.think} s, {args.duration} s measured, {args.workers} workers"
+        )
+        uvloop.run(_run(args, server))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return 0
+
+
+async def _ping() -> None:
+    connection = await Connection.open()
+    try:
+        status, _, _ = await connection.request("GET", "/health")
+        if status != 200:
+            raise OSError("not ready")
+    finally:
+        connection.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
