@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -9,9 +10,27 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+"""A database on the benchmarks' PostgreSQL server to create the others from."""
+
+
+def dsn_of(database: str) -> str:
+    """The DSN of ``database`` on the server of ``PG_ADMIN``."""
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+
+
+async def recreate_database(database: str) -> None:
+    """Drop ``database`` (whoever is connected) and create it empty."""
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
 
 
 def percentiles(samples: list[float]) -> str:

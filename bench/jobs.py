@@ -35,31 +35,21 @@ from application.identity.register_user import RegisterUser, RegisterUserCommand
 from application.jobs.relay_outbox import RelayOutbox
 from application.shared.events import Envelope
 from application.shared.outbox import OutboxReader
-from bench.harness import percentiles
+from bench.harness import dsn_of, percentiles, recreate_database
 from entrypoints.container import build_container
 from entrypoints.testing.harness import Harness, harness_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE = "portside_bench_jobs"
 
 
-def _dsn(database: str) -> str:
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + database
-
-
 def _url() -> str:
-    return _dsn(DATABASE).replace("postgresql://", "postgresql+asyncpg://", 1)
+    return dsn_of(DATABASE).replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 async def _fresh() -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
+    await recreate_database(DATABASE)
     client = redis_asyncio.Redis.from_url(REDIS_URL)
     await client.flushdb()
     await client.aclose()
@@ -112,7 +102,7 @@ async def relay_throughput(events: int) -> float:
 
 async def _waits(registrations: int, log: Path) -> list[float]:
     """Seconds from each registration's event to its job's start, once all have started."""
-    connection = await asyncpg.connect(_dsn(DATABASE))
+    connection = await asyncpg.connect(dsn_of(DATABASE))
     try:
         for _ in range(300):
             rows = await connection.fetch(

@@ -36,11 +36,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import uvloop
 
+from bench.harness import dsn_of, recreate_database
+
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "portside_bench_users"
 PORT = 8803
@@ -120,17 +120,8 @@ class Connection:
         self._writer.close()
 
 
-async def _prepare_database() -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
-
-
 def _environment(workers: int) -> dict[str, str]:
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + DATABASE
+    dsn = dsn_of(DATABASE)
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")},
         "PORTSIDE_ENV": "development",
@@ -331,7 +322,7 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < args.users + 1000:
         raise SystemExit(f"open files limit {hard} is too low for {args.users} connections")
-    asyncio.run(_prepare_database())
+    asyncio.run(recreate_database(DATABASE))
     env = _environment(args.workers)
     portside = [sys.executable, "-m", "entrypoints.cli"]
     subprocess.run([*portside, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
