@@ -69,16 +69,25 @@ class User:
 
 @dataclass
 class Tally:
+    """Requests that *started* in the measured window, however late they end (a slow answer
+    under saturation is what is measured); a request past ``REQUEST_TIMEOUT`` is an error."""
+
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     measuring: bool = False
+    live: int = 0
+    """Users whose connection is open and who are in their request loop."""
 
-    def record(self, op: str, seconds: float, ok: bool, detail: str) -> None:
-        if not self.measuring:
+    def record(self, counted: bool, op: str, seconds: float, ok: bool, detail: str) -> None:
+        if not counted:
             return
         self.samples[op].append(seconds)
         if not ok:
             self.errors[f"{op}: {detail}"] += 1
+
+
+REQUEST_TIMEOUT = 15.0
+"""Seconds a request may take before it counts as an error (a timeout)."""
 
 
 class Connection:
@@ -220,26 +229,30 @@ async def _live(user: User, post_id: str, think: float, start_after: float, stop
     connection: Connection | None = None
     try:
         connection = await Connection.open()
+    except OSError as error:
+        tally.record(True, "connect", 0.0, False, type(error).__name__)  # a user lost: always counted
+        return
+    tally.live += 1
+    try:
         await asyncio.sleep(random.uniform(0, think))  # spread the first requests
         while not stop.is_set():
             op = random.choices(ops, weights)[0]
-            started = time.perf_counter()
+            counted, started = tally.measuring, time.perf_counter()
             try:
                 if connection is None:
                     connection = await Connection.open()
-                ok, detail = await _act(connection, user, op, post_id)
-            except (OSError, asyncio.IncompleteReadError, ValueError) as error:
-                tally.record(op, time.perf_counter() - started, False, type(error).__name__)
+                async with asyncio.timeout(REQUEST_TIMEOUT):
+                    ok, detail = await _act(connection, user, op, post_id)
+            except Exception as error:  # noqa: BLE001 - any failure is this request's error, and the user goes on
+                tally.record(counted, op, time.perf_counter() - started, False, type(error).__name__)
                 if connection is not None:
                     connection.close()
-                connection = None
-                ok = True  # recorded already
+                connection = None  # a new connection for the next request
             else:
-                tally.record(op, time.perf_counter() - started, ok, detail)
+                tally.record(counted, op, time.perf_counter() - started, ok, detail)
             await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
-    except OSError as error:
-        tally.record("connect", 0.0, False, type(error).__name__)
     finally:
+        tally.live -= 1
         if connection is not None:
             connection.close()
 
@@ -298,16 +311,19 @@ async def _run(args: argparse.Namespace, server: subprocess.Popen[bytes]) -> Non
         for i, user in enumerate(users)
     ]
     await asyncio.sleep(args.ramp + args.think)  # every connection open and past its first think
-    print(f"ramped up {len(users)} connections over {args.ramp} s; measuring {args.duration} s")
-    tally.measuring = True
+    print(f"ramped up: {tally.live} of {len(users)} users connected; measuring {args.duration} s")
+    tally.measuring, window = True, time.monotonic()
     await asyncio.sleep(args.duration)
-    tally.measuring = False
+    tally.measuring, window = False, time.monotonic() - window
+    live_at_end = tally.live
     rss = _workers_rss_mib(server)
     stop.set()
-    await asyncio.wait(tasks, timeout=3 * args.think)
+    # Requests that started in the window end (or time out) and are recorded.
+    await asyncio.wait(tasks, timeout=REQUEST_TIMEOUT + 1.5 * args.think + 1)
     for task in tasks:
         task.cancel()
-    _report(tally, args.duration, rss, len(users))
+    print(f"users still connected at the window's end: {live_at_end}")
+    _report(tally, window, rss, len(users))
 
 
 def main() -> int:

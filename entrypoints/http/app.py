@@ -138,7 +138,8 @@ def create_app(
         finally:
             await container.close()
             if tracing is not None:
-                tracing.shutdown()
+                # The last export may wait on the collector: off the event loop.
+                await asyncio.to_thread(tracing.shutdown)
 
     api = Router(
         path="/api/v1",
