@@ -22,7 +22,7 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs
 
-from tests.support.server import free_port
+from tests.support.server import restartable_port
 
 __all__ = ["PostgresCluster", "private_postgres"]
 
@@ -49,7 +49,7 @@ class PostgresCluster:
     with ``pg_ctl``. Trust authentication for the ``postgres`` role, on loopback only."""
 
     def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+        self.port = restartable_port()
         self.directory = directory
         self.data = directory / "data"
         self._bin = _bin_dir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,6 +24,21 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def restartable_port() -> int:
+    """A free port below Linux's ephemeral range (32768 and up), for a server the test stops
+    and starts again on the same port: a port from the ephemeral range can be taken, while
+    the server is down, as the source port of any outgoing connection the suite makes."""
+    for _ in range(100):
+        port = random.randint(20_000, 32_000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 @contextmanager

@@ -22,7 +22,7 @@ import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.support.server import free_port
+from tests.support.server import free_port, restartable_port
 from tests.support.settings import TEST_SECRET
 
 
@@ -31,7 +31,7 @@ class RedisServer:
     everything queued in it, as a crashed Redis without AOF would."""
 
     def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+        self.port = restartable_port()
         self._directory = directory
         self._process: subprocess.Popen[bytes] | None = None
 
