@@ -83,7 +83,7 @@ clean:  ## remove the venv and local state
 
 bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk, then the jobs figures (PostgreSQL + Redis; ~6 min)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.jobs
 
 bench-ws: $(STAMP)  ## 10,000 authenticated /api/v1/ws sockets on one `serve` (memory://): RSS, open time, broadcast latency (~2 min)

@@ -5,7 +5,7 @@ and a bare Litestar + asyncpg reference app under the same ASGI server, seeds a 
 1,000 todos and 1,000 published posts, drives both with wrk, and prints one table (also written as JSON under
 bench/results/). Targets are reported, never asserted.
 
-    .venv/bin/python bench/run.py [--workers 2] [--duration 15] [--server granian|uvicorn]
+    .venv/bin/python -m bench.run [--workers 2] [--duration 15] [--server granian|uvicorn]
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench.harness import dsn_of, recreate_database
+
 ROOT = Path(__file__).resolve().parents[1]
 WRK = ROOT / "bench" / "wrk"
 RESULTS = ROOT / "bench" / "results"
-PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE = "portside_bench"
 PORTSIDE_PORT, REFERENCE_PORT = 8801, 8802
@@ -50,18 +51,9 @@ class Result:
     socket_errors: int
 
 
-def _dsn(database: str) -> str:
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + database
-
-
 async def _prepare_database() -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
-    connection = await asyncpg.connect(_dsn(DATABASE))
+    await recreate_database(DATABASE)
+    connection = await asyncpg.connect(dsn_of(DATABASE))
     try:
         await connection.execute(
             "CREATE TABLE bench_rows (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL)"
@@ -331,7 +323,7 @@ def main() -> int:
         "PORTSIDE_ENV": "production",
         "PORTSIDE_PUBLIC_URL": "https://bench.example",
         "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
-        "PORTSIDE_DATABASE_URL": _dsn(DATABASE),
+        "PORTSIDE_DATABASE_URL": dsn_of(DATABASE),
         "PORTSIDE_REDIS_URL": REDIS_URL,
         "PORTSIDE_RATE_LIMITS": "off",
         "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
@@ -339,7 +331,7 @@ def main() -> int:
         "PORTSIDE_HOST": "127.0.0.1",
         "PORTSIDE_PORT": str(PORTSIDE_PORT),
         "PORTSIDE_VAR_DIR": str(RESULTS / "var"),
-        "BENCH_REFERENCE_DSN": _dsn(DATABASE),
+        "BENCH_REFERENCE_DSN": dsn_of(DATABASE),
     }
     subprocess.run([str(Path(sys.executable).parent / "portside"), "migrate"], env=env, check=True, capture_output=True)
     portside = _start(
