@@ -11,7 +11,7 @@ from adapters.memory.database import detached
 from adapters.memory.files import InMemoryFileRepository
 from adapters.memory.unit_of_work import InMemoryRepository, InMemoryUnitOfWork
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
-from application.errors import AlreadyExistsError, NotFoundError
+from application.errors import AlreadyExistsError, NotFoundError, UnauthenticatedError
 from application.identity.ports import (
     IdentityUnitOfWork,
     LinkTokenRepository,
@@ -23,6 +23,7 @@ from application.identity.ports import (
     UserQuery,
     UserRepository,
 )
+from application.shared.actor import Actor
 from application.shared.audit import AuditFilters, AuditLog
 from domain.identity.email import Email
 from domain.identity.ids import SessionId
@@ -289,3 +290,10 @@ class InMemoryIdentityUnitOfWork(ContextUnitOfWork[InMemoryUnitOfWork], Identity
     link_tokens = repository(InMemoryLinkTokenRepository)
     password_reset_requests = repository(InMemoryPasswordResetRequestRepository)
     audit_log = repository(InMemoryAuditLog)
+
+    async def require_live_session(self, actor: Actor, now: datetime) -> None:
+        """Checked at once: a lookup in memory costs no round trip to save."""
+        async with self:
+            principal = await self.sessions.find_principal(actor.session_id, now)
+        if principal != Principal(user_id=actor.user_id, role=actor.role):
+            raise UnauthenticatedError()

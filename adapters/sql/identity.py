@@ -13,10 +13,12 @@ from adapters.sql.audit import SqlAuditLog
 from adapters.sql.files import SqlFileRepository
 from adapters.sql.link_tokens import SqlLinkTokenRepository
 from adapters.sql.password_reset_requests import SqlPasswordResetRequestRepository
-from adapters.sql.session import SqlSession
+from adapters.sql.session import Precondition, SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import login_failures, refresh_tokens, sessions, users
+from adapters.sql.unit_of_work import SqlUnitOfWork
 from adapters.sql.users import SqlUserRepository
+from application.errors import UnauthenticatedError
 from application.identity.ports import (
     IdentityUnitOfWork,
     LoginAttempt,
@@ -24,6 +26,7 @@ from application.identity.ports import (
     Principal,
     SessionRepository,
 )
+from application.shared.actor import Actor
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
 from domain.identity.user import Role
@@ -82,6 +85,22 @@ _PRINCIPAL = Query(
         users.c.is_active.is_(True),
     )
 )
+
+_LIVE_SESSION = Query(
+    select(literal(1))
+    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+    .where(
+        sessions.c.id == bindparam("principal_session_id"),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.idle_expires_at > bindparam("principal_now"),
+        sessions.c.expires_at > bindparam("principal_now"),
+        users.c.id == bindparam("principal_user_id"),
+        users.c.role == bindparam("principal_role"),
+        users.c.is_active.is_(True),
+    )
+)
+"""``_PRINCIPAL`` as a yes-or-no for a given user and role; its parameter names differ from
+any repository's, so it can ride on their reads (``Query.preceded_by``)."""
 
 
 class SqlSessionRepository(SessionRepository):
@@ -214,3 +233,17 @@ class SqlIdentityUnitOfWork(ContextUnitOfWork[SqlSession], IdentityUnitOfWork):
     link_tokens = repository(SqlLinkTokenRepository)
     password_reset_requests = repository(SqlPasswordResetRequestRepository)
     audit_log = repository(SqlAuditLog)
+
+    def __init__(self, transaction: SqlUnitOfWork) -> None:
+        super().__init__(transaction)
+        self._sql = transaction
+
+    async def require_live_session(self, actor: Actor, now: datetime) -> None:
+        """Deferred: the check rides on the next block's first read (``SqlUnitOfWork.require``)."""
+        parameters = {
+            "principal_session_id": actor.session_id,
+            "principal_now": now,
+            "principal_user_id": actor.user_id,
+            "principal_role": actor.role.value,
+        }
+        self._sql.require(Precondition(_LIVE_SESSION, parameters, UnauthenticatedError))

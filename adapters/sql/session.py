@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
@@ -17,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
 from adapters.sql.errors import ConstraintErrors, connection_lost, database_unavailable
-from adapters.sql.statements import Query, Result, Statement, locks_rows
+from adapters.sql.statements import PRECONDITION_COLUMN, Query, Result, Row, Statement, locks_rows
 from application.errors import DependencyUnavailableError
 
-__all__ = ["SqlSession", "discard", "pooled_now"]
+__all__ = ["Precondition", "SqlSession", "discard", "pooled_now"]
 
 _T = TypeVar("_T")
 
@@ -68,6 +69,21 @@ def pooled_now(connection: AsyncConnection) -> Any:
 Reconnect = Callable[[], Awaitable[AsyncConnection]]
 
 
+@dataclass(frozen=True, slots=True)
+class Precondition:
+    """A SELECT that must find a row before a session gives out any other statement's
+    result (the caller's session is live), and the error it raises when the row is missing."""
+
+    query: Query
+    parameters: Mapping[str, Any]
+    error: Callable[[], Exception]
+
+
+def _without_precondition(row: Row) -> dict[str, Any]:
+    # An asyncpg record iterates over its values, not its keys.
+    return {name: row[name] for name in row.keys() if name != PRECONDITION_COLUMN}  # noqa: SIM118
+
+
 class SqlSession:
     """Runs a unit of work's statements on one connection. Its methods are named after
     their transaction rules; each takes a ``Query`` or a built statement, with
@@ -102,9 +118,16 @@ class SqlSession:
     nothing yet: a read in autocommit mode can be repeated, a lost transaction cannot.
     """
 
-    def __init__(self, connection: AsyncConnection, reconnect: Reconnect | None = None) -> None:
+    def __init__(
+        self, connection: AsyncConnection, reconnect: Reconnect | None = None, precondition: Precondition | None = None
+    ) -> None:
         self.connection = connection
         self._reconnect = reconnect
+        self.precondition = precondition
+        """Checked before any statement's result leaves the session (then None): folded into
+        the first read on PostgreSQL, else run on its own before it (see ``read``). Once
+        it failed it stays pending and fails again without asking the database."""
+        self._precondition_failed = False
         self._lazy = connection.dialect.name == "postgresql"
         self._writing = not self._lazy
         self._driver: Any = None
@@ -125,6 +148,44 @@ class SqlSession:
             raise TypeError("read() runs no INSERT, UPDATE or DELETE: use write()")
         if statement.locks if isinstance(statement, Query) else locks_rows(statement):
             raise TypeError("read() takes no row locks: in autocommit they end with the statement; use write()")
+        if self.precondition is not None:
+            return await self._read_with_precondition(statement, parameters, self.precondition)
+        return await self._read(statement, parameters)
+
+    async def check_precondition(self) -> None:
+        """Run the pending precondition on its own (a read); raise its error if it fails."""
+        precondition = self.precondition
+        if precondition is None:
+            return
+        if self._precondition_failed or not (await self._read(precondition.query, precondition.parameters)).rows:
+            self._precondition_failed = True
+            raise precondition.error()
+        self.precondition = None
+
+    async def _read_with_precondition(
+        self, statement: Statement, parameters: Mapping[str, Any] | None, precondition: Precondition
+    ) -> Result:
+        """On PostgreSQL outside a transaction, a prebuilt read carries the precondition
+        as one more column: one round trip for both. When the read finds no row the column
+        tells nothing, and the precondition runs on its own; so it does before a read that
+        cannot carry it. A failed precondition stays pending: the session gives out nothing."""
+        preceded = None
+        if self._lazy and not self._writing and isinstance(statement, Query):
+            preceded = statement.preceded_by(precondition.query)
+        if preceded is None:
+            await self.check_precondition()
+            return await self._read(statement, parameters)
+        result = await self._read(preceded, {**(parameters or {}), **precondition.parameters})
+        if not result.rows:
+            await self.check_precondition()
+            return result
+        if not result.rows[0][PRECONDITION_COLUMN]:
+            self._precondition_failed = True
+            raise precondition.error()
+        self.precondition = None
+        return Result([_without_precondition(row) for row in result.rows], result.rowcount)
+
+    async def _read(self, statement: Statement, parameters: Mapping[str, Any] | None) -> Result:
         self._refuse_if_spoiled()
         try:
             return await self._execute(statement, parameters)
@@ -143,6 +204,7 @@ class SqlSession:
         errors: ConstraintErrors | None = None,
     ) -> Result:
         self._refuse_if_spoiled()
+        await self.check_precondition()
         self.wrote = True
         return await self._guarded(self._write(statement, parameters), errors)
 
@@ -154,6 +216,7 @@ class SqlSession:
         errors: ConstraintErrors | None = None,
     ) -> Result:
         self._refuse_if_spoiled()
+        await self.check_precondition()
         self.wrote = True
         try:
             return await self._guarded(self._attempt(statement, parameters), errors)

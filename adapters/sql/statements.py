@@ -13,10 +13,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["Query", "Result", "Row", "Statement", "locks_rows"]
+__all__ = ["PRECONDITION_COLUMN", "Query", "Result", "Row", "Statement", "locks_rows"]
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _REQUIRED = object()
+PRECONDITION_COLUMN = "portside_precondition_holds"
+"""The column ``Query.preceded_by`` adds: whether the precondition found a row."""
 
 
 class Row(Protocol):
@@ -110,7 +112,7 @@ class Query:
     driver's type code (``Numeric``).
     """
 
-    __slots__ = ("_plans", "locks", "returns_rows", "statement", "writes")
+    __slots__ = ("_plans", "_preceded", "locks", "returns_rows", "statement", "writes")
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
@@ -119,6 +121,22 @@ class Query:
         self.returns_rows = bool(statement.exported_columns)
         _Plan(statement, _ASYNCPG)  # refuses what the driver path cannot run, at import
         self._plans: dict[Dialect, _Plan] = {}
+        self._preceded: dict[Query, Query] = {}
+
+    def preceded_by(self, precondition: Query) -> Query | None:
+        """This read with one more column, ``PRECONDITION_COLUMN``: whether ``precondition``
+        (a SELECT) finds a row. Both then take one round trip. Every row carries the same
+        answer, so a read that finds no row tells nothing about it. None for a statement
+        that cannot carry the column: a write, a locking read, a compound SELECT. Built once
+        per pair; the two statements' parameter names must differ (SQLAlchemy refuses a
+        clash when it compiles)."""
+        preceded = self._preceded.get(precondition)
+        if preceded is None:
+            if not isinstance(self.statement, Select) or self.locks or not isinstance(precondition.statement, Select):
+                return None
+            holds = precondition.statement.exists().label(PRECONDITION_COLUMN)
+            preceded = self._preceded[precondition] = Query(self.statement.add_columns(holds))
+        return preceded
 
     def _compiled(self, dialect: Dialect) -> _Plan:
         """The plan for ``dialect`` (an engine's), compiled on its first use."""

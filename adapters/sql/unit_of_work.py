@@ -16,7 +16,7 @@ from adapters.prometheus.pool import waiting_for_connection
 from adapters.shared.unit_of_work import Block, Transaction
 from adapters.sql.errors import database_unavailable
 from adapters.sql.outbox import write_events
-from adapters.sql.session import SqlSession, discard, pooled_now
+from adapters.sql.session import Precondition, SqlSession, discard, pooled_now
 from adapters.system.ids import Uuid7Generator
 from application.errors import DependencyUnavailableError
 from application.shared.events import Provenance
@@ -41,6 +41,11 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
     between blocks (password hashing) that must not keep a pooled connection busy.
     Without ``hold_connection`` every block checks a connection out and returns it.
 
+    ``require(precondition)`` defers a check (the caller's session is live) to the next
+    block: it rides on that block's first read (one round trip on PostgreSQL), runs on its
+    own before its first write, or when the block ends if it ran no statement. Either way
+    the block gives nothing out, and the use-case returns nothing, before it held.
+
     When the database cannot be reached, entering the block (or any statement in it)
     raises ``DependencyUnavailableError("database")``. Entering it on a PostgreSQL engine
     whose connections do not idle in autocommit mode (one not made by ``create_engine``)
@@ -62,6 +67,11 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         self._new_event_id = (ids or Uuid7Generator()).new_id
         self._connection: AsyncConnection | None = None
         self._block: Block[SqlSession] | None = None
+        self._precondition: Precondition | None = None
+
+    def require(self, precondition: Precondition) -> None:
+        """Check ``precondition`` with the next block (see the class docstring)."""
+        self._precondition = precondition
 
     async def __aenter__(self) -> Self:
         if self._block is not None:
@@ -69,7 +79,7 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         if self._connection is None:
             self._connection = await self._connect()
         try:
-            session = SqlSession(self._connection, reconnect=self._reconnect)
+            session = SqlSession(self._connection, reconnect=self._reconnect, precondition=self._precondition)
         except ValueError:  # an engine not made by ``create_engine``; see ``SqlSession``
             await self.release()
             raise
@@ -96,12 +106,19 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
             return
         session = block.handle
         try:
-            await session.rollback()
+            # A block that ran no statement still owes the check; one cut short by a cancel
+            # or a broken connection ends with that instead.
+            if session.precondition is not None and not session.broken and not _interrupted(exc):
+                await session.check_precondition()
         finally:
-            if session.broken:
-                await self._discard()
-            elif session.wrote or not self._hold:
-                await self.release()
+            self._precondition = session.precondition
+            try:
+                await session.rollback()
+            finally:
+                if session.broken:
+                    await self._discard()
+                elif session.wrote or not self._hold:
+                    await self.release()
 
     async def commit(self) -> None:
         block = self._current()
@@ -150,6 +167,10 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         connection, self._connection = self._connection, None
         if connection is not None:
             await discard(connection)
+
+
+def _interrupted(exc: BaseException | None) -> bool:
+    return exc is not None and not isinstance(exc, Exception)
 
 
 async def _return_to_pool(connection: AsyncConnection) -> None:

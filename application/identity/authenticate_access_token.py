@@ -37,3 +37,18 @@ class AuthenticateAccessToken:
             raise UnauthenticatedError()
         actor = Actor(user_id=principal.user_id, session_id=claims.session_id, role=principal.role)
         return actor, claims.expires_at
+
+    async def with_next_read(self, token: str) -> Actor:
+        """The actor the token names, with the store's check left to the unit of work, which
+        may fold it into the caller's next read: one round trip for both (README,
+        Performance). The same rules hold, and the role is the token's, which the store must
+        confirm (a role change ends the account's sessions, so a live session's tokens
+        carry its user's role). Only for a caller whose next step is a use-case that goes
+        through this request's unit of work before it does anything else: until then the
+        actor is unconfirmed."""
+        claims = self._issuer.read_access_token(token)
+        if claims.expires_at is None:
+            raise UnauthenticatedError()
+        actor = Actor(user_id=claims.user_id, session_id=claims.session_id, role=claims.role)
+        await self._uow.require_live_session(actor, self._clock.now())
+        return actor

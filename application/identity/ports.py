@@ -9,6 +9,7 @@ from typing import Protocol
 from uuid import UUID
 
 from application.files.ports import FileRepository
+from application.shared.actor import Actor
 from application.shared.audit import AuditLog
 from application.shared.unit_of_work import UnitOfWork
 from domain.identity.email import Email
@@ -235,6 +236,15 @@ class IdentityUnitOfWork(UnitOfWork, Protocol):
     @abstractmethod
     def files(self) -> FileRepository:
         """The records of the account's uploads, whose bytes go with the account."""
+
+    @abstractmethod
+    async def require_live_session(self, actor: Actor, now: datetime) -> None:
+        """Have the store confirm, before this unit of work gives out anything else, that
+        ``actor``'s session is live at ``now`` and its user active and still of
+        ``actor.role`` (as ``sessions.find_principal`` finds them); else
+        ``UnauthenticatedError``. An adapter may check at once, or with the first statement
+        of its next block (SQL on PostgreSQL: one round trip for the check and a read), so
+        a caller must go through this unit of work before it acts on ``actor``."""
 
 
 class PasswordHasher(Protocol):

@@ -20,6 +20,7 @@ from entrypoints.http.request_context import REQUEST_ID_STATE
 __all__ = [
     "BEARER_SECURITY",
     "OPTIONAL_BEARER_SECURITY",
+    "READS_FIRST",
     "TRACE_PARENT_STATE",
     "HttpProvider",
     "authenticated_first",
@@ -31,6 +32,12 @@ __all__ = [
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"OAuth2Password": []}]
 OPTIONAL_BEARER_SECURITY: list[dict[str, list[str]]] = [{}, *BEARER_SECURITY]
 """Anonymous callers welcome; a token, when sent, must be valid (401 otherwise)."""
+READS_FIRST: dict[str, object] = {"session_check": "with_first_read"}
+"""``opt`` of an operation whose handler calls, before anything else, a use-case that reads
+through the request's unit of work first: the caller's session is then checked with that
+read, in the same round trip, rather than by a query of its own (README, Performance). A
+revoked session still gets 401 and nothing else: the unit of work gives out nothing before
+the check held."""
 TRACE_PARENT_STATE = "trace_parent"
 """The request span's W3C ``traceparent`` in the request's state, when tracing is on
 (``entrypoints.http.tracing``); an opaque string from here on."""
@@ -95,7 +102,10 @@ class HttpProvider(Provider):
         token = bearer_token(authorization)
         if token is None:
             raise UnauthenticatedError()
-        actor = await authenticate(token)
+        if request.route_handler.opt.get("session_check") == READS_FIRST["session_check"]:
+            actor = await authenticate.with_next_read(token)
+        else:
+            actor = await authenticate(token)
         provenance.actor_id = actor.user_id
         return actor
 

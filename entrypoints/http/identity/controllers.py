@@ -26,7 +26,7 @@ from application.identity.revoke_session import RevokeSession, RevokeSessionComm
 from application.identity.verify_email import VerifyEmail, VerifyEmailCommand
 from application.shared.actor import Actor
 from domain.identity.ids import SessionId
-from entrypoints.http.auth import BEARER_SECURITY, client_info
+from entrypoints.http.auth import BEARER_SECURITY, READS_FIRST, client_info
 from entrypoints.http.identity.schemas import (
     AcceptedView,
     ChangePasswordBody,
@@ -145,6 +145,7 @@ class AuthController(Controller):
         summary="The caller's account",
         security=BEARER_SECURITY,
         responses=problem_responses(401),
+        opt=READS_FIRST,
     )
     @inject
     async def me(self, actor: FromDishka[Actor], get_current_user: FromDishka[GetCurrentUser]) -> UserPrivateView:

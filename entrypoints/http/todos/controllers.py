@@ -21,7 +21,7 @@ from application.todos.replace_todo import ReplaceTodo, ReplaceTodoCommand
 from application.todos.toggle_todo import ToggleTodo, ToggleTodoCommand
 from application.todos.update_todo import UpdateTodo, UpdateTodoCommand
 from domain.todos.todo import Todo, TodoId
-from entrypoints.http.auth import BEARER_SECURITY
+from entrypoints.http.auth import BEARER_SECURITY, READS_FIRST
 from entrypoints.http.conditional import IfMatch, IfNoneMatch, etag, expected_version, none_match
 from entrypoints.http.pages import PageNumber, PageSize
 from entrypoints.http.problems import problem_responses
@@ -39,7 +39,13 @@ class TodoController(Controller):
     tags = ["todos"]
     security = BEARER_SECURITY
 
-    @get("/", summary="List your todos", description=ListTodos.__doc__, responses=problem_responses(401, 422))
+    @get(
+        "/",
+        summary="List your todos",
+        description=ListTodos.__doc__,
+        responses=problem_responses(401, 422),
+        opt=READS_FIRST,
+    )
     @inject
     async def list_todos(
         self,
@@ -76,6 +82,7 @@ class TodoController(Controller):
         summary="Read a todo",
         description="200 with a strong ETag; 304 when `If-None-Match` names the current version.",
         responses={304: ResponseSpec(data_container=None, description="Not modified"), **problem_responses(401, 404)},
+        opt=READS_FIRST,
     )
     @inject
     async def get_todo(
@@ -95,6 +102,7 @@ class TodoController(Controller):
         summary="Replace a todo",
         description=ReplaceTodo.__doc__,
         responses=problem_responses(400, 401, 404, 412, 422, 428),
+        opt=READS_FIRST,
     )
     @inject
     async def replace_todo(
@@ -123,6 +131,7 @@ class TodoController(Controller):
         summary="Edit a todo",
         description=UpdateTodo.__doc__,
         responses=problem_responses(400, 401, 404, 412, 422, 428),
+        opt=READS_FIRST,
     )
     @inject
     async def update_todo(
@@ -152,6 +161,7 @@ class TodoController(Controller):
         summary="Flip completed",
         description=ToggleTodo.__doc__,
         responses=problem_responses(401, 404, 412),
+        opt=READS_FIRST,
     )
     @inject
     async def toggle_todo(
@@ -172,6 +182,7 @@ class TodoController(Controller):
         summary="Delete a todo",
         description=DeleteTodo.__doc__,
         responses=problem_responses(401, 404, 412),
+        opt=READS_FIRST,
     )
     @inject
     async def delete_todo(
