@@ -14,6 +14,7 @@ import structlog
 
 from adapters.prometheus.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 from entrypoints.http.problems import PROBLEM_JSON, Problem
+from entrypoints.logging import access_line
 
 REQUEST_ID_STATE = "request_id"
 
@@ -24,7 +25,6 @@ _HEADER = b"x-request-id"
 _HSTS = b"max-age=31536000; includeSubDomains"
 MAX_HEADER_BYTES = 16 * 1024
 """Names and values of all request headers together; more is answered 431."""
-_log = structlog.get_logger("portside.access")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -71,8 +71,7 @@ async def _refuse_headers(scope: Scope, send: Send) -> None:
 
 
 def _access_line(scope: Scope, status: int, seconds: float) -> None:
-    _log.info(
-        "request",
+    access_line(
         method=scope["method"],
         path=scope.get("path_template") or "<unmatched>",
         status=status,
