@@ -17,8 +17,8 @@ _INSERT = Query(insert(outbox).values({name: bindparam(name) for name in COLUMNS
 
 
 async def write_events(session: SqlSession, envelopes: list[Envelope]) -> None:
-    for envelope in envelopes:  # usually one per commit
-        await session.write(_INSERT, encode(envelope))
+    for envelope in envelopes:  # usually one per commit; sent with it (``write_later``)
+        await session.write_later(_INSERT, encode(envelope))
 
 
 async def all_events(engine: AsyncEngine) -> list[Envelope]:

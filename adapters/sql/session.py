@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
 from adapters.sql.errors import ConstraintErrors, connection_lost, database_unavailable
-from adapters.sql.statements import PRECONDITION_COLUMN, Query, Result, Row, Statement, locks_rows
+from adapters.sql.statements import PRECONDITION_COLUMN, Query, Result, Row, Statement, chained, locks_rows
 from application.errors import DependencyUnavailableError
 
 __all__ = ["Precondition", "SqlSession", "discard", "pooled_now"]
@@ -79,6 +79,14 @@ class Precondition:
     error: Callable[[], Exception]
 
 
+def _arguments(plan: Any, parameters: Mapping[str, Any]) -> list[Any]:
+    try:
+        return plan.arguments(parameters)  # type: ignore[no-any-return]
+    except Exception as error:  # as SQLAlchemy reports a failed bind processor
+        message = f"({type(error).__module__}.{type(error).__name__}) {error}"
+        raise sa_exc.StatementError(message, plan.sql, None, error, hide_parameters=True) from error
+
+
 def _without_precondition(row: Row) -> dict[str, Any]:
     # An asyncpg record iterates over its values, not its keys.
     return {name: row[name] for name in row.keys() if name != PRECONDITION_COLUMN}  # noqa: SIM118
@@ -134,10 +142,12 @@ class SqlSession:
         if self._lazy and (pooled := pooled_now(connection)) is not None:
             self._driver = _autocommit_driver(connection, pooled)
         self.wrote = False
-        """Whether ``write`` or ``attempt`` was called: on PostgreSQL, a transaction was begun."""
+        """Whether ``write``, ``attempt`` or ``write_later`` was called: on PostgreSQL, a
+        transaction was begun or a write is held for the commit."""
         self.broken = False
         """Whether the connection failed and was invalidated."""
         self._spoiled: Exception | None = None
+        self._held: list[tuple[Query, Mapping[str, Any]]] = []
 
     @property
     def dialect(self) -> str:
@@ -148,6 +158,8 @@ class SqlSession:
             raise TypeError("read() runs no INSERT, UPDATE or DELETE: use write()")
         if statement.locks if isinstance(statement, Query) else locks_rows(statement):
             raise TypeError("read() takes no row locks: in autocommit they end with the statement; use write()")
+        if self._held:
+            await self._send_held()
         if self.precondition is not None:
             return await self._read_with_precondition(statement, parameters, self.precondition)
         return await self._read(statement, parameters)
@@ -206,7 +218,26 @@ class SqlSession:
         self._refuse_if_spoiled()
         await self.check_precondition()
         self.wrote = True
+        if self._held:
+            await self._send_held()
         return await self._guarded(self._write(statement, parameters), errors)
+
+    async def write_later(self, query: Query, parameters: Mapping[str, Any]) -> None:
+        """A write whose result nobody reads (an INSERT of a new row, an outbox row), held
+        back until the session's next statement, which sends it first, or its commit.
+
+        On PostgreSQL outside a transaction, ``commit()`` sends the held writes as one
+        statement (``chained``), which commits by itself: a use-case that only inserts
+        pays one round trip, with no BEGIN and no COMMIT. A constraint it violates raises
+        the driver's error there. Elsewhere, and for a statement that returns rows, it is
+        ``write``."""
+        if not (self._lazy and query.writes and not query.returns_rows):
+            await self.write(query, parameters)
+            return
+        self._refuse_if_spoiled()
+        await self.check_precondition()
+        self.wrote = True
+        self._held.append((query, parameters))
 
     async def attempt(
         self,
@@ -218,6 +249,8 @@ class SqlSession:
         self._refuse_if_spoiled()
         await self.check_precondition()
         self.wrote = True
+        if self._held:
+            await self._send_held()
         try:
             return await self._guarded(self._attempt(statement, parameters), errors)
         except Exception:
@@ -229,6 +262,13 @@ class SqlSession:
         failed: PostgreSQL has aborted it and would answer COMMIT with a silent ROLLBACK, so
         both databases refuse alike rather than lose the writes quietly on one of them."""
         self._refuse_if_spoiled()
+        held = [query for query, _ in self._held]
+        if held and not self._writing and len(set(held)) == len(held):
+            # Each query once: the order of WITH clauses on one table is PostgreSQL's to pick.
+            await self._guarded(self._send_chained())
+            return
+        if self._held:
+            await self._send_held()
         if not self._lazy:
             await self._guarded(self.connection.commit())
         elif self._writing:
@@ -242,6 +282,7 @@ class SqlSession:
         read-only unit of work ends without any call at all. Never raises for a lost
         connection: the server has dropped its transaction already."""
         try:
+            self._held.clear()
             if self.broken:
                 return
             if not self._lazy:
@@ -268,11 +309,7 @@ class SqlSession:
 
     async def _execute_on_driver(self, query: Query, parameters: Mapping[str, Any]) -> Result:
         plan = query._compiled(self.connection.dialect)
-        try:
-            arguments = plan.arguments(parameters)
-        except Exception as error:  # as SQLAlchemy reports a failed bind processor
-            message = f"({type(error).__module__}.{type(error).__name__}) {error}"
-            raise sa_exc.StatementError(message, plan.sql, None, error, hide_parameters=True) from error
+        arguments = _arguments(plan, parameters)
         driver = await self._driver_connection()
         # Inside a write transaction the driver connection is in it too; otherwise autocommit.
         if query.returns_rows:
@@ -280,6 +317,24 @@ class SqlSession:
             return Result(rows, len(rows))
         status: str = await driver.execute(plan.sql, *arguments)
         return Result((), int(status.rpartition(" ")[2]))  # "INSERT 0 1", "UPDATE 1", "DELETE 0"
+
+    async def _send_held(self) -> None:
+        """The held writes, one by one inside the transaction: more statements follow."""
+        held, self._held = self._held, []
+        for query, parameters in held:
+            await self._guarded(self._write(query, parameters))
+
+    async def _send_chained(self) -> None:
+        """The held writes as one statement outside any transaction: it commits by itself."""
+        held, self._held = self._held, []
+        dialect = self.connection.dialect
+        if len(held) == 1:
+            sql = held[0][0]._compiled(dialect).sql
+        else:
+            sql = chained(tuple(query for query, _ in held), dialect)
+        arguments = [value for query, parameters in held for value in _arguments(query._compiled(dialect), parameters)]
+        driver = await self._driver_connection()
+        await driver.execute(sql, *arguments)
 
     async def _write(self, statement: Statement, parameters: Mapping[str, Any] | None) -> Result:
         if not self._writing:

@@ -3,6 +3,7 @@ with its columns' type processors) and the one ``Result`` shape every statement 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["PRECONDITION_COLUMN", "Query", "Result", "Row", "Statement", "locks_rows"]
+__all__ = ["PRECONDITION_COLUMN", "Query", "Result", "Row", "Statement", "chained", "locks_rows"]
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _REQUIRED = object()
@@ -147,6 +148,29 @@ class Query:
 
 
 Statement = Query | Executable
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_CHAINS: dict[tuple[Dialect, tuple[Query, ...]], str] = {}
+
+
+def chained(queries: tuple[Query, ...], dialect: Dialect) -> str:
+    """One PostgreSQL statement running ``queries`` (writes that return nothing), in order,
+    as data-modifying WITH clauses: PostgreSQL runs each exactly once and to completion,
+    and outside a transaction the statement commits or fails as a whole. Its parameters
+    are the queries' own, one after another. Built once per sequence of queries."""
+    key = (dialect, queries)
+    sql = _CHAINS.get(key)
+    if sql is None:
+        parts, offset = [], 0
+        for index, query in enumerate(queries):
+            if not query.writes or query.returns_rows:
+                raise ValueError("only writes that return nothing can be chained")
+            plan = query._compiled(dialect)
+            renumbered = _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)  # noqa: B023
+            parts.append(f"w{index} AS ({renumbered})")
+            offset += len(plan.binds)
+        sql = _CHAINS[key] = f"WITH {', '.join(parts)} SELECT {len(queries)}"
+    return sql
 
 
 def locks_rows(statement: object) -> bool:
