@@ -3,7 +3,9 @@
 Starts PostgreSQL-backed portside (Redis configured, N workers, JSON access log to a file)
 and a bare Litestar + asyncpg reference app under the same ASGI server, seeds a user and
 1,000 todos and 1,000 published posts, drives both with wrk, and prints one table (also written as JSON under
-bench/results/). Targets are reported, never asserted.
+bench/results/). Besides req/s and latency, each row has the servers' CPU per request (user +
+system, over all their processes): the shared VM's speed swings move it far less than req/s,
+so it is the figure to compare between runs. Targets are reported, never asserted.
 
     .venv/bin/python -m bench.run [--workers 2] [--duration 15] [--server granian|uvicorn]
 """
@@ -49,6 +51,9 @@ class Result:
     p99_ms: float
     non2xx: int
     socket_errors: int
+    cpu_us: float = 0.0
+    """Server CPU (user + system, every process of it) per request: unlike req/s, barely
+    moved by how fast the shared VM runs that minute."""
 
 
 async def _prepare_database() -> None:
@@ -115,6 +120,27 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
     return process
 
 
+def _cpu_seconds(root: int) -> float:
+    """CPU time used so far by ``root`` and every process under it (uvicorn's workers)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     for _ in range(150):
         if process.poll() is not None:
@@ -168,20 +194,31 @@ def _script(name: str) -> Path:
 
 
 def _wrk(
-    url: str, connections: int, seconds: int, script: str, env: dict[str, str], *, warmup: bool = True
+    url: str,
+    connections: int,
+    seconds: int,
+    script: str,
+    env: dict[str, str],
+    *,
+    warmup: bool = True,
+    server: int | None = None,
 ) -> dict[str, float]:
+    """wrk's figures, and ``cpu_s``: what the ``server`` process tree spent meanwhile."""
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(_script(script))]
     if warmup:
         subprocess.run([*base, "-d3s", url], env=env, capture_output=True, check=True)
+    before = _cpu_seconds(server) if server else 0.0
     out = subprocess.run(
         [*base, f"-d{seconds}s", "--timeout", "5s", url], env=env, capture_output=True, text=True, check=True
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))
     data: dict[str, float] = json.loads(line.removeprefix("BENCH_JSON "))
+    data["cpu_s"] = _cpu_seconds(server) - before if server else 0.0
     return data
 
 
 def _result(name: str, target: str, connections: int, data: dict[str, float]) -> Result:
+    requests = max(data["requests"], 1)
     return Result(
         name=name,
         target=target,
@@ -192,10 +229,11 @@ def _result(name: str, target: str, connections: int, data: dict[str, float]) ->
         p99_ms=round(data["p99_us"] / 1000, 2),
         non2xx=int(data["non2xx"]),
         socket_errors=int(data["socket_errors"]),
+        cpu_us=round(data.get("cpu_s", 0.0) / requests * 1e6, 1),
     )
 
 
-def _run_all(seconds: int, token: str, ids: list[str], post_ids: list[str]) -> list[Result]:
+def _run_all(seconds: int, token: str, ids: list[str], post_ids: list[str], servers: dict[str, int]) -> list[Result]:
     env = {
         **os.environ,
         "BENCH_TOKEN": token,
@@ -224,14 +262,15 @@ def _run_all(seconds: int, token: str, ids: list[str], post_ids: list[str]) -> l
     results = []
     for name, target, connections, url, script in plan:
         print(f"  {target:8} {name:32} c={connections:<4}", end="", flush=True)
-        result = _result(name, target, connections, _wrk(url, connections, seconds, script, env))
-        print(f" {result.rps:9.1f} req/s  p99 {result.p99_ms:7.2f} ms")
+        data = _wrk(url, connections, seconds, script, env, server=servers[target])
+        result = _result(name, target, connections, data)
+        print(f" {result.rps:9.1f} req/s  p99 {result.p99_ms:7.2f} ms  {result.cpu_us:6.0f} µs CPU/req")
         results.append(result)
-    results.append(_mixed(seconds, env, p))
+    results.append(_mixed(seconds, env, p, servers["portside"]))
     return results
 
 
-def _mixed(seconds: int, env: dict[str, str], p: str) -> Result:
+def _mixed(seconds: int, env: dict[str, str], p: str, server: int) -> Result:
     """Reads at 64 connections while 16 connections log in continuously."""
     print(f"  {'portside':8} {'GET /todos/{id} during logins':32} c=64  ", end="", flush=True)
     flood = subprocess.Popen(
@@ -240,7 +279,7 @@ def _mixed(seconds: int, env: dict[str, str], p: str) -> Result:
         stdout=subprocess.DEVNULL,
     )
     time.sleep(1)
-    data = _wrk(f"{p}/api/v1/todos/", 64, seconds, "get_many", env, warmup=False)
+    data = _wrk(f"{p}/api/v1/todos/", 64, seconds, "get_many", env, warmup=False, server=server)
     flood.wait()
     result = _result("GET /todos/{id} during logins", "portside", 64, data)
     print(f" {result.rps:9.1f} req/s  p99 {result.p99_ms:7.2f} ms")
@@ -293,14 +332,15 @@ def _targets(results: list[Result], ratios: dict[str, float]) -> list[tuple[str,
 def _print_table(results: list[Result], ratios: dict[str, float], targets: list[tuple[str, bool]]) -> None:
     print(
         f"\n{'workload':40} {'conn':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non2xx':>7} "
-        f"{'sock err':>8} {'ratio':>6}"
+        f"{'sock err':>8} {'ratio':>6} {'cpu µs':>7}"
     )
     for r in results:
         key = f"{r.name} c={r.connections}"
         ratio = f"{ratios[key]:.2f}" if key in ratios else ""
         print(
             f"{(r.target + ': ' + r.name) if r.target == 'portside' else r.name:40} {r.connections:5} {r.rps:9.1f} "
-            f"{r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} {r.non2xx:7} {r.socket_errors:8} {ratio:>6}"
+            f"{r.p50_ms:8.2f} {r.p90_ms:8.2f} {r.p99_ms:8.2f} {r.non2xx:7} {r.socket_errors:8} {ratio:>6} "
+            f"{r.cpu_us:7.0f}"
         )
     print()
     for text, met in targets:
@@ -349,7 +389,7 @@ def main() -> int:
         _wait_until_up(f"http://127.0.0.1:{REFERENCE_PORT}/json", reference)
         token, ids, post_ids = asyncio.run(_seed())
         print(f"portside vs ceiling, {args.server}, {args.workers} workers each, wrk -t1, {args.duration} s per run")
-        results = _run_all(args.duration, token, ids, post_ids)
+        results = _run_all(args.duration, token, ids, post_ids, {"portside": portside.pid, "ceiling": reference.pid})
     finally:
         for process in (portside, reference):
             process.terminate()
