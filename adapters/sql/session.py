@@ -9,6 +9,7 @@ kinds get the same column-type processing, the same translation of constraint vi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -77,6 +78,9 @@ class Precondition:
     query: Query
     parameters: Mapping[str, Any]
     error: Callable[[], Exception]
+    failed: bool = False
+    """Once it found no row it stays failed, in this session and the unit of work's next
+    blocks, without asking the database again."""
 
 
 def _arguments(plan: Any, parameters: Mapping[str, Any]) -> list[Any]:
@@ -134,8 +138,7 @@ class SqlSession:
         self.precondition = precondition
         """Checked before any statement's result leaves the session (then None): folded into
         the first read on PostgreSQL, else run on its own before it (see ``read``). Once
-        it failed it stays pending and fails again without asking the database."""
-        self._precondition_failed = False
+        it failed it stays pending, ``failed``."""
         self._lazy = connection.dialect.name == "postgresql"
         self._writing = not self._lazy
         self._driver: Any = None
@@ -169,9 +172,8 @@ class SqlSession:
         precondition = self.precondition
         if precondition is None:
             return
-        if self._precondition_failed or not (await self._read(precondition.query, precondition.parameters)).rows:
-            self._precondition_failed = True
-            raise precondition.error()
+        if precondition.failed or not (await self._read(precondition.query, precondition.parameters)).rows:
+            raise self._failed(precondition)
         self.precondition = None
 
     async def _read_with_precondition(
@@ -181,6 +183,8 @@ class SqlSession:
         as one more column: one round trip for both. When the read finds no row the column
         tells nothing, and the precondition runs on its own; so it does before a read that
         cannot carry it. A failed precondition stays pending: the session gives out nothing."""
+        if precondition.failed:
+            raise precondition.error()
         preceded = None
         if self._lazy and not self._writing and isinstance(statement, Query):
             preceded = statement.preceded_by(precondition.query)
@@ -192,10 +196,13 @@ class SqlSession:
             await self.check_precondition()
             return result
         if not result.rows[0][PRECONDITION_COLUMN]:
-            self._precondition_failed = True
-            raise precondition.error()
+            raise self._failed(precondition)
         self.precondition = None
         return Result([_without_precondition(row) for row in result.rows], result.rowcount)
+
+    def _failed(self, precondition: Precondition) -> Exception:
+        self.precondition = dataclasses.replace(precondition, failed=True)
+        return precondition.error()
 
     async def _read(self, statement: Statement, parameters: Mapping[str, Any] | None) -> Result:
         self._refuse_if_spoiled()
@@ -262,10 +269,8 @@ class SqlSession:
         failed: PostgreSQL has aborted it and would answer COMMIT with a silent ROLLBACK, so
         both databases refuse alike rather than lose the writes quietly on one of them."""
         self._refuse_if_spoiled()
-        held = [query for query, _ in self._held]
-        if held and not self._writing and len(set(held)) == len(held):
-            # Each query once: the order of WITH clauses on one table is PostgreSQL's to pick.
-            await self._guarded(self._send_chained())
+        if self._held and not self._writing and (sql := self._chain()) is not None:
+            await self._guarded(self._send_chained(sql))
             return
         if self._held:
             await self._send_held()
@@ -324,14 +329,20 @@ class SqlSession:
         for query, parameters in held:
             await self._guarded(self._write(query, parameters))
 
-    async def _send_chained(self) -> None:
-        """The held writes as one statement outside any transaction: it commits by itself."""
+    def _chain(self) -> str | None:
+        """The held writes as one statement, if they can be: each on a table of its own
+        (the order of WITH clauses is PostgreSQL's to pick) and ``chained`` agrees."""
+        queries = tuple(query for query, _ in self._held)
+        if len(queries) == 1:
+            return queries[0]._compiled(self.connection.dialect).sql
+        tables = {query.statement.table for query in queries}  # type: ignore[union-attr]
+        return chained(queries, self.connection.dialect) if len(tables) == len(queries) else None
+
+    async def _send_chained(self, sql: str) -> None:
+        """The held writes as ``sql``, one statement outside any transaction: it commits by
+        itself."""
         held, self._held = self._held, []
         dialect = self.connection.dialect
-        if len(held) == 1:
-            sql = held[0][0]._compiled(dialect).sql
-        else:
-            sql = chained(tuple(query for query, _ in held), dialect)
         arguments = [value for query, parameters in held for value in _arguments(query._compiled(dialect), parameters)]
         driver = await self._driver_connection()
         await driver.execute(sql, *arguments)

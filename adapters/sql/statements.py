@@ -129,11 +129,14 @@ class Query:
         (a SELECT) finds a row. Both then take one round trip. Every row carries the same
         answer, so a read that finds no row tells nothing about it. None for a statement
         that cannot carry the column: a write, a locking read, a compound SELECT. Built once
-        per pair; the two statements' parameter names must differ (SQLAlchemy refuses a
-        clash when it compiles)."""
+        per pair. None too when the two share a parameter name: SQLAlchemy would merge them
+        into one."""
         preceded = self._preceded.get(precondition)
         if preceded is None:
             if not isinstance(self.statement, Select) or self.locks or not isinstance(precondition.statement, Select):
+                return None
+            names = {name for name, _, _ in self._compiled(_ASYNCPG).binds}
+            if names & {name for name, _, _ in precondition._compiled(_ASYNCPG).binds}:
                 return None
             holds = precondition.statement.exists().label(PRECONDITION_COLUMN)
             preceded = self._preceded[precondition] = Query(self.statement.add_columns(holds))
@@ -150,27 +153,34 @@ class Query:
 Statement = Query | Executable
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
-_CHAINS: dict[tuple[Dialect, tuple[Query, ...]], str] = {}
+_CHAINS: dict[tuple[Dialect, tuple[Query, ...]], str | None] = {}
 
 
-def chained(queries: tuple[Query, ...], dialect: Dialect) -> str:
-    """One PostgreSQL statement running ``queries`` (writes that return nothing), in order,
-    as data-modifying WITH clauses: PostgreSQL runs each exactly once and to completion,
-    and outside a transaction the statement commits or fails as a whole. Its parameters
-    are the queries' own, one after another. Built once per sequence of queries."""
+def chained(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
+    """One PostgreSQL statement running ``queries`` (writes that return nothing) as
+    data-modifying WITH clauses: PostgreSQL runs each exactly once and to completion, in an
+    order of its own, and outside a transaction the statement commits or fails as a whole.
+    Its parameters are the queries' own, one after another. None when a query's text has
+    a quote (a literal or a quoted name, where ``$n`` might not be a parameter) or numbers
+    its parameters otherwise than 1..n. Built once per sequence of queries."""
     key = (dialect, queries)
-    sql = _CHAINS.get(key)
-    if sql is None:
-        parts, offset = [], 0
-        for index, query in enumerate(queries):
-            if not query.writes or query.returns_rows:
-                raise ValueError("only writes that return nothing can be chained")
-            plan = query._compiled(dialect)
-            renumbered = _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)  # noqa: B023
-            parts.append(f"w{index} AS ({renumbered})")
-            offset += len(plan.binds)
-        sql = _CHAINS[key] = f"WITH {', '.join(parts)} SELECT {len(queries)}"
-    return sql
+    if key not in _CHAINS:
+        _CHAINS[key] = _chain(queries, dialect)
+    return _CHAINS[key]
+
+
+def _chain(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
+    parts, offset = [], 0
+    for index, query in enumerate(queries):
+        plan = query._compiled(dialect)
+        if not query.writes or query.returns_rows or "'" in plan.sql or '"' in plan.sql:
+            return None
+        if {int(number) for number in _PLACEHOLDER.findall(plan.sql)} != set(range(1, len(plan.binds) + 1)):
+            return None
+        renumbered = _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)  # noqa: B023
+        parts.append(f"w{index} AS ({renumbered})")
+        offset += len(plan.binds)
+    return f"WITH {', '.join(parts)} SELECT {len(queries)}"
 
 
 def locks_rows(statement: object) -> bool:

@@ -14,14 +14,16 @@ from uuid import uuid4
 
 import pytest
 from asyncpg.connection import LoggedQuery
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.memory.todos import InMemoryTodoUnitOfWork
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
-from adapters.sql.identity import SqlIdentityUnitOfWork
+from adapters.sql.identity import _LIVE_SESSION, SqlIdentityUnitOfWork
+from adapters.sql.statements import Query
+from adapters.sql.tables import todos
 from adapters.sql.todos import SqlTodoUnitOfWork
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.errors import UnauthenticatedError
@@ -263,3 +265,11 @@ async def test_on_postgres_a_read_that_finds_nothing_asks_for_the_session_on_its
 
     statements = await _run(store)
     assert len(statements) == 2 and "FROM todos" in statements[0] and "FROM sessions" in statements[1]
+
+
+def test_a_read_sharing_a_parameter_name_with_the_check_is_not_folded() -> None:
+    own = Query(select(todos.c.id).where(todos.c.id == bindparam("id")))
+    clashing = Query(select(todos.c.id).where(todos.c.owner_id == bindparam("principal_user_id")))
+
+    assert own.preceded_by(_LIVE_SESSION) is not None
+    assert clashing.preceded_by(_LIVE_SESSION) is None

@@ -10,11 +10,13 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, literal_column, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.statements import _ASYNCPG, Query, chained
 from adapters.sql.tables import outbox, todos
+from adapters.sql.todos import _INSERT as _TODO_INSERT
 from domain.shared.ids import UserId
 from domain.todos.todo import Title, Todo, TodoId
 from tests.integration.test_identity_repositories import a_user
@@ -137,3 +139,11 @@ async def test_on_sqlite_held_writes_are_plain_writes(sqlite_engine: AsyncEngine
         await uow.todos.add(a_todo(owner))  # a new one: the first gave its event to the block it left
         await uow.commit()
     assert await _counts(sqlite_engine) == (before[0] + 1, before[1] + 1)
+
+
+def test_only_texts_whose_every_dollar_is_a_parameter_are_chained() -> None:
+    plain = Query(insert(outbox).values({name: bindparam(name) for name in ("name", "payload")}))
+    quoted = Query(update(todos).where(todos.c.title == literal_column("'$1'")).values(title=bindparam("title")))
+
+    assert chained((_TODO_INSERT, plain), _ASYNCPG) is not None
+    assert chained((_TODO_INSERT, quoted), _ASYNCPG) is None
