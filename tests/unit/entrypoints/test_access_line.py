@@ -3,6 +3,7 @@ would have said; any other configuration goes through structlog."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import structlog
 
-from entrypoints.logging import access_line, configure_logging
+from entrypoints.logging import FLUSH_AFTER, access_line, configure_logging
 from tests.support.settings import test_settings
 
 FIELDS: dict[str, Any] = {"method": "GET", "path": "/api/v1/todos/{todo_id:uuid}", "status": 200, "duration_ms": 1.25}
@@ -72,3 +73,25 @@ def test_the_console_format_and_captured_logs_go_through_structlog(stream: io.Te
     access_line(**FIELDS)
     text = stream.buffer.getvalue().decode()  # type: ignore[attr-defined]
     assert "request" in text and "/api/v1/todos/{todo_id:uuid}" in text and "{" not in text.split("request")[0]
+
+
+async def test_on_a_loop_the_line_is_flushed_within_the_flush_delay() -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8")  # type: ignore[arg-type]
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging(test_settings("memory://", log_format="json", log_level="INFO"), out)
+        access_line(**FIELDS)
+        assert raw.getvalue() == b""  # held in the buffer: no write per request
+
+        await asyncio.sleep(FLUSH_AFTER + 0.1)
+
+        assert json.loads(raw.getvalue())["path"] == FIELDS["path"]
+        access_line(**FIELDS)
+        logging.getLogger("portside.test").warning("a line of another kind")
+        lines = raw.getvalue().splitlines()
+        assert len(lines) == 3 and b"a line of another kind" in lines[2]  # it flushed the access line, in order
+    finally:
+        root.handlers[:], root.level = handlers, level
+        structlog.reset_defaults()
