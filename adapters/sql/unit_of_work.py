@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.prometheus.pool import waiting_for_connection
 from adapters.shared.unit_of_work import Block, Transaction
+from adapters.sql.checkout import CheckoutQueue, checkout_queue
 from adapters.sql.errors import database_unavailable
 from adapters.sql.outbox import write_events
 from adapters.sql.session import Precondition, SqlSession, discard, pooled_now
@@ -66,6 +67,8 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         self._provenance = provenance or Provenance()
         self._new_event_id = (ids or Uuid7Generator()).new_id
         self._connection: AsyncConnection | None = None
+        self._place: CheckoutQueue | None = None
+        """The checkout queue this unit of work holds a place in, with its connection."""
         self._block: Block[SqlSession] | None = None
         self._precondition: Precondition | None = None
 
@@ -147,15 +150,34 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         except BaseException:
             await discard(connection)
             raise
+        finally:
+            self._leave_queue()
 
     async def _connect(self) -> AsyncConnection:
+        """A pooled connection, after waiting for a place in the pool's checkout queue (first
+        come, first served: ``adapters.sql.checkout``)."""
+        queue = checkout_queue(self._engine)
         try:
             async with waiting_for_connection():
-                return await self._engine.connect()
+                if queue is not None:
+                    await queue.enter()
+                try:
+                    connection = await self._engine.connect()
+                except BaseException:
+                    if queue is not None:
+                        queue.leave()
+                    raise
         except Exception as error:
             if database_unavailable(error):
                 raise DependencyUnavailableError("database") from error
             raise
+        self._place = queue
+        return connection
+
+    def _leave_queue(self) -> None:
+        place, self._place = self._place, None
+        if place is not None:
+            place.leave()
 
     async def _reconnect(self) -> AsyncConnection:
         """A fresh connection for the current block, in place of one that broke."""
@@ -166,7 +188,10 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
     async def _discard(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            await discard(connection)
+            try:
+                await discard(connection)
+            finally:
+                self._leave_queue()
 
 
 def _interrupted(exc: BaseException | None) -> bool:
