@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.errors import UnauthenticatedError
-from application.identity.ports import IdentityUnitOfWork, TokenIssuer
+from application.identity.ports import IdentityUnitOfWork, Principal, TokenIssuer
 from application.shared.actor import Actor
 from application.shared.ports import Clock
 
@@ -16,7 +16,9 @@ class AuthenticateAccessToken:
     - The token must verify (signature, algorithm, issuer, audience, expiry).
     - Its session must be live, and its user present and active: logout, revocation,
       password change and deactivation take effect on the next request, in every process.
-    - The role is read from the store, not trusted from the token, so a demotion is exact too.
+    - The role is the store's: a token claiming another one is refused. Every role change
+      the application makes ends the account's sessions, so this only meets a change made
+      behind its back (SQL), which a fresh login then picks up.
     """
 
     def __init__(self, uow: IdentityUnitOfWork, issuer: TokenIssuer, clock: Clock) -> None:
@@ -33,7 +35,7 @@ class AuthenticateAccessToken:
         claims = self._issuer.read_access_token(token)
         async with self._uow as uow:
             principal = await uow.sessions.find_principal(claims.session_id, self._clock.now())
-        if principal is None or principal.user_id != claims.user_id or claims.expires_at is None:
+        if principal != Principal(user_id=claims.user_id, role=claims.role) or claims.expires_at is None:
             raise UnauthenticatedError()
         actor = Actor(user_id=principal.user_id, session_id=claims.session_id, role=principal.role)
         return actor, claims.expires_at
@@ -41,9 +43,7 @@ class AuthenticateAccessToken:
     async def with_next_read(self, token: str) -> Actor:
         """The actor the token names, with the store's check left to the unit of work, which
         may fold it into the caller's next read: one round trip for both (README,
-        Performance). The same rules hold, and the role is the token's, which the store must
-        confirm (a role change ends the account's sessions, so a live session's tokens
-        carry its user's role). Only for a caller whose next step is a use-case that goes
+        Performance). The same rules hold, the role included. Only for a caller whose next step is a use-case that goes
         through this request's unit of work before it does anything else: until then the
         actor is unconfirmed."""
         claims = self._issuer.read_access_token(token)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, update
 
 from adapters.sql.tables import users
@@ -179,11 +180,16 @@ async def test_deleted_user_is_refused_everywhere(api: Api) -> None:
     assert_unauthorized(await api.login())
 
 
-async def test_role_comes_from_the_store_not_the_token(api: Api) -> None:
+@pytest.mark.parametrize("path", ["/auth/me", "/auth/sessions", "/todos"])
+async def test_a_role_changed_behind_the_apps_back_ends_the_token_not_trusts_it(api: Api, path: str) -> None:
+    """The application ends an account's sessions whenever it changes its role; a change
+    made in SQL meets the token's claim instead: neither role is taken on trust (401), and
+    a fresh login carries the store's."""
     tokens = await api.tokens()
     await run_sql(api, update(users).where(users.c.email == "ada@example.com").values(role="admin"))
 
-    response = await me(api, tokens["access_token"])
+    assert_unauthorized(await api.client.get(f"{API}{path}", headers=api.bearer(tokens["access_token"])))
 
-    assert response.json()["role"] == "admin"
-    assert claims_of(tokens["access_token"])["role"] == "user"
+    fresh = (await api.login()).json()["access_token"]
+    assert claims_of(fresh)["role"] == "admin"
+    assert (await me(api, fresh)).json()["role"] == "admin"
