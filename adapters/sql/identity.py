@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, literal_column, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from adapters.shared.unit_of_work import ContextUnitOfWork, repository
@@ -73,31 +73,30 @@ def _session(row: Any) -> Session:
     )
 
 
-# The statements every authenticated request runs are built once; only parameters vary.
-_PRINCIPAL = Query(
-    select(users.c.id, users.c.role)
-    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
-    .where(
-        sessions.c.id == bindparam("session_id"),
-        sessions.c.revoked_at.is_(None),
-        sessions.c.idle_expires_at > bindparam("now"),
-        sessions.c.expires_at > bindparam("now"),
-        users.c.is_active.is_(True),
+def _live_session(prefix: str = "") -> Any:
+    """From ``sessions`` joined to ``users``: the session named by the ``{prefix}session_id``
+    parameter, live at ``{prefix}now``, of an active user."""
+    now: Any = bindparam(f"{prefix}now")
+    return (
+        select()
+        .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
+        .where(
+            sessions.c.id == bindparam(f"{prefix}session_id"),
+            sessions.c.revoked_at.is_(None),
+            sessions.c.idle_expires_at > now,
+            sessions.c.expires_at > now,
+            users.c.is_active.is_(True),
+        )
     )
-)
+
+
+# The statements every authenticated request runs are built once; only parameters vary.
+_PRINCIPAL = Query(_live_session().add_columns(users.c.id, users.c.role))
 
 _LIVE_SESSION = Query(
-    select(literal(1))
-    .select_from(sessions.join(users, users.c.id == sessions.c.user_id))
-    .where(
-        sessions.c.id == bindparam("principal_session_id"),
-        sessions.c.revoked_at.is_(None),
-        sessions.c.idle_expires_at > bindparam("principal_now"),
-        sessions.c.expires_at > bindparam("principal_now"),
-        users.c.id == bindparam("principal_user_id"),
-        users.c.role == bindparam("principal_role"),
-        users.c.is_active.is_(True),
-    )
+    _live_session("principal_")
+    .add_columns(literal_column("1"))
+    .where(users.c.id == bindparam("principal_user_id"), users.c.role == bindparam("principal_role"))
 )
 """``_PRINCIPAL`` as a yes-or-no for a given user and role; its parameter names differ from
 any repository's, so it can ride on their reads (``Query.preceded_by``)."""
