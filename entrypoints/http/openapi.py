@@ -95,6 +95,29 @@ Choices made where the contract is silent:
   when `Accept-Encoding` allows: `br`, else `gzip`, with `Vary: Accept-Encoding`; exports stay
   streamed. A response with a strong ETag (a versioned resource) is never compressed, so its
   ETag is always `"<version>"`; images are served as stored.
+
+## Realtime: `/api/v1/ws` (WebSocket)
+
+OpenAPI describes no WebSocket, so the socket is described here.
+- Authenticate with a first text message `{"type": "auth", "token": "<access token>"}`
+  within 5 s, or with `?token=<access token>` in the URL (redacted from every log line). The
+  handshake is always accepted; success is acknowledged with
+  `{"type": "auth.ok", "data": {"user_id": "<uuid>", "expires_at": "<RFC 3339 UTC>"}}`.
+- Server events are JSON text messages `{"type": "...", "data": {...}}`:
+  `todo.changed` to the todo's owner (data: the todo as `GET /api/v1/todos/{id}` shows it,
+  or `{"id", "deleted": true}`), `post.published` to everyone (data: the post as
+  `GET /api/v1/posts/{id}` shows it), `campaign.progress` to admins (data:
+  `{"id", "status", "stats": {"total", "pending", "sent", "failed"}}`). Only committed
+  changes are announced, at least once: key on `version` or `id`.
+- Close codes: 4401 when no valid access token came in time (missing, invalid, empty
+  `?token=`, a refresh token, another first message), when the session is revoked (within
+  1 s) and when the access token expires: reconnect with a fresh token. 1008 when the
+  client stops reading (256 messages waiting). 1012 when this process may have missed events
+  (its fan-out connection was lost): reconnect with the same token. 1013 when the database
+  cannot be reached at authentication: try again later.
+- What the client sends after `auth.ok` is read and dropped (at most 64 KiB per message).
+  The server pings every `PORTSIDE_WS_PING_INTERVAL` seconds (20) and drops a peer that
+  does not answer.
 """.replace("MAX_PAGE", f"{MAX_PAGE:,}").replace("MAX_HEADER_BYTES", f"{MAX_HEADER_BYTES:,}")
 
 

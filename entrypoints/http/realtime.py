@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-import structlog
 from dishka import AsyncContainer
 from litestar import Request, WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
@@ -28,8 +27,6 @@ from application.shared.ports import Clock
 from entrypoints.realtime.hub import UNAUTHORIZED, Client, Hub
 
 __all__ = ["HUB_STATE", "realtime_socket"]
-
-_log = structlog.get_logger("portside.realtime")
 
 HUB_STATE = "realtime_hub"
 AUTH_TIMEOUT = 5.0
@@ -47,10 +44,11 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
     query_token = socket.query_params.get("token")
     socket.scope["query_string"] = b""  # the server logs the path with its query: never the token
     await socket.accept()
-    token = query_token or await _first_message_token(socket)
+    # A ``?token=`` given empty is a bad token, not an invitation to send the auth message.
+    token = query_token if query_token is not None else await _first_message_token(socket)
     container: AsyncContainer = socket.app.state.dishka_container
     try:
-        if token is None:
+        if not token:
             raise UnauthenticatedError()
         actor, expires_at = await _authenticate(container, token)
         await _registered(socket, container, token, actor, expires_at)

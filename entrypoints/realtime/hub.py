@@ -21,12 +21,14 @@ import structlog
 from adapters.prometheus.metrics import WEBSOCKETS
 from application.shared.realtime import Audience, Broadcaster, Gap, Notice, Revocation, Signal
 
-__all__ = ["UNAUTHORIZED", "Client", "Closing", "Hub"]
+__all__ = ["RECONNECT", "UNAUTHORIZED", "Client", "Closing", "Hub"]
 
 _log = structlog.get_logger("portside.realtime")
 
 UNAUTHORIZED = 4401
 POLICY_VIOLATION = 1008
+RECONNECT = 1012
+"""RFC 6455's "service restart": the feed lost signals; reconnecting re-checks the session."""
 OUTBOX_LIMIT = 256
 """Messages a socket may have waiting; one more and it is closed (1008)."""
 
@@ -118,10 +120,11 @@ class Hub:
         return list(self._by_user.get(notice.user_id, ())) if notice.user_id is not None else []
 
     def _close_all(self) -> int:
-        """Signals may have been lost (a revocation among them): every socket reconnects and
-        authenticates afresh."""
+        """Signals may have been lost (a revocation among them): every socket is closed with
+        1012, not 4401, since its token may be good; reconnecting authenticates afresh, and a
+        revoked session is refused then."""
         for client in self._clients:
-            client.close(UNAUTHORIZED, "events may have been missed: reconnect")
+            client.close(RECONNECT, "events may have been missed: reconnect")
         return len(self._clients)
 
     def _revoke(self, revocation: Revocation) -> int:
