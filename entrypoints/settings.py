@@ -443,20 +443,20 @@ def startup_warnings(settings: Settings) -> list[str]:
         )
     if settings.database_url == MEMORY_DATABASE_URL:
         warnings.append("PORTSIDE_DATABASE_URL=memory://: nothing is stored beyond this process's life")
+    several = (
+        f"PORTSIDE_WORKERS={settings.workers} starts {settings.workers} of them"
+        if settings.workers > 1
+        else "other replicas may share this PostgreSQL database"
+    )
     if settings.telegram_bot_token and not settings.redis_url and settings.may_run_several_processes:
-        several = (
-            f"PORTSIDE_WORKERS={settings.workers} starts {settings.workers} of them"
-            if settings.workers > 1
-            else "other replicas may share this PostgreSQL database"
-        )
         warnings.append(
             "PORTSIDE_REDIS_URL is not set: Telegram send pacing (30 messages a second overall, one a second "
             f"per chat) is per process, so the limits hold only while one process sends, and {several}; "
             "set PORTSIDE_REDIS_URL to share the pacing"
         )
-    if not settings.redis_url and settings.workers > 1 and settings.database_url != MEMORY_DATABASE_URL:
+    if not settings.redis_url and settings.may_run_several_processes and settings.database_url != MEMORY_DATABASE_URL:
         warnings.append(
-            f"PORTSIDE_REDIS_URL is not set and PORTSIDE_WORKERS={settings.workers}: each process's WebSockets "
-            "get only the events its own relay took; set PORTSIDE_REDIS_URL to fan them out to every process"
+            "PORTSIDE_REDIS_URL is not set: each process's WebSockets get only the events (revocations among "
+            f"them) its own relay took, and {several}; set PORTSIDE_REDIS_URL to fan them out to every process"
         )
     return warnings

@@ -148,7 +148,8 @@ def test_production_accepts_listed_cors_origins(tmp_path: Path) -> None:
 
 
 def test_production_with_safe_settings_starts_without_warnings(tmp_path: Path) -> None:
-    assert startup_warnings(production(tmp_path)) == []
+    """The production profile: PostgreSQL and Redis (without it, realtime is per process)."""
+    assert startup_warnings(production(tmp_path, REDIS_URL="redis://r:6379/0")) == []
 
 
 def test_start_up_warns_in_one_line_each_when_rate_limits_are_off_and_production_uses_sqlite(tmp_path: Path) -> None:
@@ -251,11 +252,13 @@ def test_no_pacing_warning_when_one_process_sends_or_nothing_is_paced(
     [
         ({"WORKERS": "2"}, True),
         ({"WORKERS": "2", "REDIS_URL": "redis://r:6379/0"}, False),
-        ({"WORKERS": "1"}, False),
+        ({"WORKERS": "1"}, True),  # other replicas may share PostgreSQL
+        ({"WORKERS": "1", "DATABASE_URL": "sqlite+aiosqlite:///var/p.db"}, False),
+        ({"WORKERS": "2", "DATABASE_URL": "sqlite+aiosqlite:///var/p.db"}, True),
         ({"WORKERS": "2", "DATABASE_URL": "memory://"}, False),  # serve runs one process there
     ],
 )
-def test_several_workers_without_redis_are_warned_that_realtime_stays_per_process(
+def test_several_processes_without_redis_are_warned_that_realtime_stays_per_process(
     tmp_path: Path, variables: dict[str, str], warned: bool
 ) -> None:
     lines = [line for line in startup_warnings(production(tmp_path, **variables)) if "WebSockets" in line]
