@@ -12,6 +12,9 @@ __all__ = ["GetCampaign"]
 
 
 class GetCampaign:
+    """One campaign with its ``stats``, counted from its delivery rows as it is read (a delivery
+    being sent counts as pending)."""
+
     def __init__(self, uow: BroadcastUnitOfWork, policy: AdminOnly) -> None:
         self._uow = uow
         self._policy = policy

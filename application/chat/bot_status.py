@@ -22,6 +22,9 @@ class BotStatusView:
 
 
 class BotStatus:
+    """Whether a bot token and a webhook secret are set, the chats subscribed to broadcasts, and
+    the background jobs (all kinds) queued or running; read locally, without asking Telegram."""
+
     def __init__(
         self,
         uow: ChatUnitOfWork,

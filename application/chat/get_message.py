@@ -12,6 +12,9 @@ __all__ = ["GetMessage"]
 
 
 class GetMessage:
+    """One message of any thread, received or an admin's reply; a reply being sent shows as
+    ``pending``, and a failed one says why in ``error``."""
+
     def __init__(self, uow: ChatUnitOfWork, policy: AdminOnly) -> None:
         self._uow = uow
         self._policy = policy

@@ -67,12 +67,12 @@ async def test_chats_subscribe_unsubscribe_and_block(new_uow: UowFactory) -> Non
         assert await uow.chats.subscribed() == [-5, 1, 8]
 
 
-async def test_commands_apply_in_update_order_whatever_order_they_are_handled_in(new_uow: UowFactory) -> None:
+async def test_commands_apply_in_message_order_whatever_order_they_are_handled_in(new_uow: UowFactory) -> None:
     async with new_uow() as uow:
         await uow.chats.unsubscribe(1, T0, message_id=20)  # /stop handled first
         await uow.chats.subscribe(1, T0, message_id=10)  # the /start before it, handled late: no effect
         await uow.chats.subscribe(2, T0, message_id=30)
-        await uow.chats.unsubscribe(2, T0, message_id=30)  # the same update again: no effect
+        await uow.chats.unsubscribe(2, T0, message_id=30)  # the same message_id again: no effect
         await uow.chats.subscribe(3, T0, message_id=5)
         await uow.chats.mark_blocked(3, T0)  # no command: applies
         await uow.chats.subscribe(3, T0, message_id=4)  # older than the last command: stays blocked

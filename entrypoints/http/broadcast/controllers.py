@@ -68,7 +68,12 @@ class CampaignController(Controller):
     ) -> CampaignPage:
         return CampaignPage.of(await list_campaigns(actor, page, size))
 
-    @get("/{campaign_id:uuid}", summary="Read a campaign", responses=problem_responses(401, 403, 404))
+    @get(
+        "/{campaign_id:uuid}",
+        summary="Read a campaign",
+        description=GetCampaign.__doc__,
+        responses=problem_responses(401, 403, 404),
+    )
     @inject
     async def get_campaign(
         self, campaign_id: FromPath[UUID], actor: FromDishka[Actor], get_campaign: FromDishka[GetCampaign]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 from uuid import UUID
 
 import msgspec
@@ -14,9 +14,35 @@ from domain.broadcast.delivery import Delivery, DeliveryStatus, Stats
 from domain.shared.pagination import Page
 from entrypoints.http.pages import page_fields
 
-__all__ = ["CampaignBody", "CampaignCreate", "CampaignPage", "DeliveryPage", "DeliveryView", "StatsView"]
+__all__ = [
+    "AudienceValue",
+    "CampaignBody",
+    "CampaignCreate",
+    "CampaignPage",
+    "CampaignStatusValue",
+    "DeliveryErrorValue",
+    "DeliveryPage",
+    "DeliveryStatusValue",
+    "DeliveryView",
+    "StatsView",
+]
 
 ChatId = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1, description="A Telegram chat id (64-bit)")]
+
+# The values a response can carry, spelled out so the OpenAPI document lists them (``enum``).
+# mypy refuses a domain value (``.value``) missing here; tests/http/test_telegram_openapi.py
+# checks that the document lists exactly the values the API emits.
+CampaignStatusValue: TypeAlias = Literal["draft", "running", "completed", "cancelled"]
+AudienceValue: TypeAlias = Literal["explicit", "subscribers"]
+DeliveryStatusValue: TypeAlias = Literal["pending", "sent", "failed"]
+DeliveryErrorValue: TypeAlias = Literal["blocked", "chat_not_found", "rejected", "unknown_outcome", "cancelled"]
+
+_SHOWN: dict[DeliveryStatus, DeliveryStatusValue] = {
+    DeliveryStatus.PENDING: "pending",
+    DeliveryStatus.SENDING: "pending",  # claimed, not ended: a reader sees it still pending
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.FAILED: "failed",
+}
 
 
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -24,7 +50,17 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     name: Annotated[str, Meta(min_length=1, description="1..200 characters after trimming", examples=["Launch"])]
     text: Annotated[str, Meta(min_length=1, description="1..4096 characters, not blank", examples=["Hello!"])]
-    recipients: Annotated[list[ChatId], Meta(max_length=200_000)] | None = None
+    recipients: (
+        Annotated[
+            list[ChatId],
+            Meta(
+                max_length=200_000,
+                description="1..100,000 distinct chat ids after duplicates are removed; "
+                "up to 200,000 entries accepted in the body",
+            ),
+        ]
+        | None
+    ) = None
     audience: Literal["subscribers"] | None = None
 
 
@@ -43,8 +79,11 @@ class CampaignBody(msgspec.Struct, kw_only=True):
     id: UUID
     name: str
     text: str
-    audience: str
-    status: str
+    audience: Annotated[
+        AudienceValue,
+        Meta(description="`explicit`: the chat ids given at create; `subscribers`: the chats subscribed at start"),
+    ]
+    status: CampaignStatusValue
     stats: StatsView
     created_by: UUID | None
     created_at: datetime
@@ -82,18 +121,16 @@ class CampaignPage(msgspec.Struct, kw_only=True):
 
 class DeliveryView(msgspec.Struct, kw_only=True):
     chat_id: int
-    status: str
-    """``pending``, ``sent`` or ``failed`` (a delivery being sent is still ``pending``)."""
+    status: Annotated[DeliveryStatusValue, Meta(description="A delivery being sent is still `pending`")]
     attempts: int
-    error: str | None
+    error: Annotated[DeliveryErrorValue, Meta(description="Null unless the delivery failed")] | None
     sent_at: datetime | None
 
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryView:
-        status = DeliveryStatus.PENDING if delivery.status is DeliveryStatus.SENDING else delivery.status
         return cls(
             chat_id=delivery.chat_id,
-            status=status.value,
+            status=_SHOWN[delivery.status],
             attempts=delivery.attempts,
             error=None if delivery.error is None else delivery.error.value,
             sent_at=delivery.sent_at,

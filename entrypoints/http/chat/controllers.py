@@ -65,7 +65,13 @@ class BotController(Controller):
         await receive(secret, data)
         return {"ok": True}
 
-    @get("/status", summary="The bot's status", security=BEARER_SECURITY, responses=problem_responses(401, 403))
+    @get(
+        "/status",
+        summary="The bot's status",
+        description=BotStatus.__doc__,
+        security=BEARER_SECURITY,
+        responses=problem_responses(401, 403),
+    )
     @inject
     async def status(self, actor: FromDishka[Actor], bot_status: FromDishka[BotStatus]) -> BotStatusBody:
         return BotStatusBody.of(await bot_status(actor))
@@ -109,7 +115,12 @@ class ChatController(Controller):
     ) -> MessagePage:
         return MessagePage.of(await list_messages(actor, ThreadId(thread_id), page, size))
 
-    @get("/messages/{message_id:uuid}", summary="A message", responses=problem_responses(401, 403, 404))
+    @get(
+        "/messages/{message_id:uuid}",
+        summary="A message",
+        description=GetMessage.__doc__,
+        responses=problem_responses(401, 403, 404),
+    )
     @inject
     async def message(
         self, message_id: FromPath[UUID], actor: FromDishka[Actor], get_message: FromDishka[GetMessage]

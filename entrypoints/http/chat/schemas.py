@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal, TypeAlias, cast
 from uuid import UUID
 
 import msgspec
@@ -14,7 +14,32 @@ from domain.chat.chat import Message, MessageStatus, Thread
 from domain.shared.pagination import Page
 from entrypoints.http.pages import page_fields
 
-__all__ = ["BotStatusBody", "MessageBody", "MessagePage", "ReplyBody", "ThreadBody", "ThreadPage"]
+__all__ = [
+    "BotStatusBody",
+    "DirectionValue",
+    "MessageBody",
+    "MessageErrorValue",
+    "MessagePage",
+    "MessageStatusValue",
+    "ReplyBody",
+    "ThreadBody",
+    "ThreadPage",
+]
+
+# The values a response can carry, spelled out so the OpenAPI document lists them (``enum``);
+# tests/http/test_telegram_openapi.py checks that it lists exactly the values the API emits.
+DirectionValue: TypeAlias = Literal["in", "out"]
+MessageStatusValue: TypeAlias = Literal["received", "pending", "sent", "failed"]
+MessageErrorValue: TypeAlias = Literal["blocked", "chat_not_found", "rejected", "unknown_outcome"]
+"""``SendReply`` stores a rejection's value (``Rejection``) or ``unknown_outcome``."""
+
+_SHOWN: dict[MessageStatus, MessageStatusValue] = {
+    MessageStatus.RECEIVED: "received",
+    MessageStatus.PENDING: "pending",
+    MessageStatus.SENDING: "pending",  # claimed, not ended: a reader sees it still pending
+    MessageStatus.SENT: "sent",
+    MessageStatus.FAILED: "failed",
+}
 
 
 class ReplyBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -70,24 +95,22 @@ class ThreadPage(msgspec.Struct, kw_only=True):
 class MessageBody(msgspec.Struct, kw_only=True):
     id: UUID
     thread_id: UUID
-    direction: str
+    direction: Annotated[DirectionValue, Meta(description="`in`: from the chat; `out`: an admin's reply")]
     text: str
-    status: str
-    """``received``, ``pending``, ``sent`` or ``failed`` (a reply being sent is ``pending``)."""
-    error: str | None
+    status: Annotated[MessageStatusValue, Meta(description="`received` for `in`; a reply being sent is `pending`")]
+    error: Annotated[MessageErrorValue, Meta(description="Null unless the reply failed")] | None
     created_at: datetime
     sent_at: datetime | None
 
     @classmethod
     def of(cls, message: Message) -> MessageBody:
-        status = MessageStatus.PENDING if message.status is MessageStatus.SENDING else message.status
         return cls(
             id=message.id,
             thread_id=message.thread_id,
             direction=message.direction.value,
             text=message.text,
-            status=status.value,
-            error=message.error,
+            status=_SHOWN[message.status],
+            error=cast("MessageErrorValue | None", message.error),  # the domain keeps it a plain str
             created_at=message.created_at,
             sent_at=message.sent_at,
         )
