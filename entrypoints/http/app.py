@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import TYPE_CHECKING, Any, cast
 
 from dishka import AsyncContainer
-from dishka.integrations.litestar import LitestarProvider, setup_dishka
+from dishka.integrations.litestar import LitestarProvider
 from litestar import Litestar, Request, Response, Router
 from litestar.config.cors import CORSConfig
 from litestar.routes import HTTPRoute
@@ -34,6 +34,7 @@ from entrypoints.http.posts.tags import TagController
 from entrypoints.http.problems import exception_handlers
 from entrypoints.http.rate_limit import api_rate_limit
 from entrypoints.http.realtime import HUB_STATE, realtime_socket
+from entrypoints.http.request_container import setup_lazy_dishka
 from entrypoints.http.request_context import RequestContext
 from entrypoints.http.todos.controllers import TodoController
 from entrypoints.http.users.controllers import UserController
@@ -171,7 +172,7 @@ def create_app(
         debug=False,
     )
     app.state[HUB_STATE] = hub
-    setup_dishka(container, app)
+    setup_lazy_dishka(container, app)
     finish_openapi(app)
     app.asgi_handler = compress_responses(app.asgi_handler)
     limited = api_rate_limit(app, container, settings)

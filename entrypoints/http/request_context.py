@@ -32,26 +32,28 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def _client_request_id(scope: Scope) -> str | None:
+def _read_request_headers(scope: Scope) -> tuple[str | None, bool, bool]:
+    """One pass over the request's headers: the client's request id when it is sane, whether
+    they are over ``MAX_HEADER_BYTES`` in total, and whether an ``Authorization`` is among them."""
+    client_id: str | None = None
+    size = 0
+    credentials = False
     for name, value in scope.get("headers", ()):
-        if name == _HEADER:
+        size += len(name) + len(value)
+        if name == _HEADER and client_id is None:
             text = value.decode("latin-1")
-            return text if _SANE_ID.match(text) else None
-    return None
+            client_id = text if _SANE_ID.match(text) else ""
+        elif name == b"authorization":
+            credentials = True
+    return client_id or None, size > MAX_HEADER_BYTES, credentials
 
 
-def _headers_too_large(scope: Scope) -> bool:
-    return sum(len(name) + len(value) for name, value in scope.get("headers", ())) > MAX_HEADER_BYTES
-
-
-def _carries_credentials(scope: Scope) -> bool:
-    return any(name == b"authorization" for name, _ in scope.get("headers", ()))
-
-
-def _with_header(message: Message, name: bytes, value: bytes, *, unless_set: bool = False) -> None:
+def _add_headers(message: Message, always: tuple[bytes, bytes], unless_set: list[tuple[bytes, bytes]]) -> None:
+    """``always``, and each of ``unless_set`` whose name the response does not have yet."""
     headers: list[Any] = list(message.get("headers", ()))
-    if not (unless_set and any(existing.lower() == name for existing, _ in headers)):
-        headers.append((name, value))
+    present = {name.lower() for name, _ in headers}
+    headers.append(always)
+    headers.extend(header for header in unless_set if header[0] not in present)
     message["headers"] = headers
 
 
@@ -115,36 +117,34 @@ class RequestContext:
     ) -> None:
         self._app = app
         self._access_log = access_log
-        self._hsts = hsts
         self._metrics = metrics
+        # Set on every response unless the handler set them (the cache policy: only with credentials).
+        self._defaults = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+        if hsts:
+            self._defaults.append((b"strict-transport-security", _HSTS))
+        self._private_defaults = [*self._defaults, (b"cache-control", b"no-store")]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        request_id = _client_request_id(scope) or uuid.uuid4().hex
+        started = time.perf_counter()
+        client_id, too_large, private = _read_request_headers(scope)
+        request_id = client_id or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
         scope.setdefault("state", {})[REQUEST_ID_STATE] = request_id  # events carry it (auth.py)
         status = 500
-        started = time.perf_counter()
-        private = _carries_credentials(scope)
-        hsts = self._hsts
+        defaults = self._private_defaults if private else self._defaults
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                _with_header(message, _HEADER, request_id.encode("latin-1"))
-                _with_header(message, b"x-content-type-options", b"nosniff", unless_set=True)
-                _with_header(message, b"referrer-policy", b"no-referrer", unless_set=True)
-                if hsts:
-                    _with_header(message, b"strict-transport-security", _HSTS, unless_set=True)
-                if private:
-                    _with_header(message, b"cache-control", b"no-store", unless_set=True)
+                _add_headers(message, (_HEADER, request_id.encode("latin-1")), defaults)
             await send(message)
 
         try:
-            if _headers_too_large(scope):
+            if too_large:
                 await _refuse_headers(scope, send_with_id)
             else:
                 await self._app(scope, receive, send_with_id)

@@ -42,7 +42,7 @@ THREAD_KEYS = {"id", "chat_id", "title", "last_message_at", "blocked"}
 MESSAGE_KEYS = {"id", "thread_id", "direction", "text", "status", "error", "created_at", "sent_at"}
 
 
-# -- shared with test_campaigns_api and test_chat_api ---------------------------------------
+# -- shared with the campaign API tests and test_chat_api -----------------------------------
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dishka.integrations.litestar import FromDishka, inject, setup_dishka
+from dishka.integrations.litestar import FromDishka, inject
 from litestar import Litestar, Router, get
 
 from adapters.system.clock import FixedClock
@@ -24,6 +24,7 @@ from entrypoints.container import build_container
 from entrypoints.http.app import http_providers
 from entrypoints.http.identity.controllers import AuthController
 from entrypoints.http.problems import exception_handlers
+from entrypoints.http.request_container import setup_lazy_dishka
 from entrypoints.settings import MEMORY_DATABASE_URL, Settings
 from tests.http.conftest import API, PASSWORD, fixed_clock_provider
 
@@ -80,7 +81,7 @@ async def api() -> AsyncIterator[TinyApi]:
         logging_config=None,
         debug=False,
     )
-    setup_dishka(container, app)
+    setup_lazy_dishka(container, app)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
             yield TinyApi(client=client, clock=clock)

@@ -1,0 +1,106 @@
+"""The request's dishka scope is opened by its first use (``setup_lazy_dishka``): a request
+that asks nothing of it opens none; one that does opens one, whatever it asks, and has it
+closed (its finalizers run) after the response, also when the handler fails."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from dishka import Provider, Scope, make_async_container, provide
+from dishka.integrations.litestar import FromDishka, LitestarProvider, inject
+from litestar import Litestar, Request, get
+
+from entrypoints.http.request_container import setup_lazy_dishka
+
+
+@dataclass
+class Ledger:
+    opened: int = 0
+    closed: list[str] = field(default_factory=list)
+    """The exception each closed scope's finalizer saw, by type name (``-`` for none)."""
+
+
+class Handle:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class Other:
+    pass
+
+
+class _Requests(Provider):
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__()
+        self._ledger = ledger
+
+    @provide(scope=Scope.REQUEST)
+    def handle(self, request: Request) -> Iterator[Handle]:  # type: ignore[type-arg]
+        self._ledger.opened += 1
+        try:
+            yield Handle(request.url.path)
+        except Exception as error:  # dishka sends the failure into the finalizer
+            self._ledger.closed.append(type(error).__name__)
+            raise
+        self._ledger.closed.append("-")
+
+    @provide(scope=Scope.REQUEST)
+    def other(self, handle: Handle) -> Other:
+        return Other()
+
+
+@get("/plain")
+async def plain() -> str:
+    return "no dependencies"
+
+
+@get("/uses")
+@inject
+async def uses(handle: FromDishka[Handle], other: FromDishka[Other], again: FromDishka[Handle]) -> str:
+    assert handle is again
+    return handle.path
+
+
+@get("/fails")
+@inject
+async def fails(handle: FromDishka[Handle]) -> str:
+    raise RuntimeError("boom")
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[httpx.AsyncClient, Ledger]]:
+    ledger = Ledger()
+    container = make_async_container(_Requests(ledger), LitestarProvider())
+    app = Litestar(route_handlers=[plain, uses, fails], logging_config=None, debug=False)
+    setup_lazy_dishka(container, app)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            yield client, ledger
+    finally:
+        await container.close()
+
+
+async def test_a_request_that_asks_nothing_opens_no_scope(served: tuple[httpx.AsyncClient, Ledger]) -> None:
+    client, ledger = served
+    for path in ("/plain", "/nowhere"):
+        await client.get(path)
+    assert (ledger.opened, ledger.closed) == (0, [])
+
+
+async def test_a_request_that_asks_opens_one_scope_and_it_is_closed_after_the_response(
+    served: tuple[httpx.AsyncClient, Ledger],
+) -> None:
+    client, ledger = served
+    for _ in range(3):
+        response = await client.get("/uses")
+        assert (response.status_code, response.text) == (200, "/uses")
+    assert (ledger.opened, ledger.closed) == (3, ["-", "-", "-"])
+
+
+async def test_a_failing_handler_still_has_its_scope_closed(served: tuple[httpx.AsyncClient, Ledger]) -> None:
+    client, ledger = served
+    assert (await client.get("/fails")).status_code == 500
+    assert ledger.opened == 1 and len(ledger.closed) == 1
