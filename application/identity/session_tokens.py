@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from application.identity.ports import AccessClaims, SessionRepository, TokenIssuer
 from application.identity.rules import IdentityRules
-from application.shared.client_addresses import parse_ip
+from application.shared.client_addresses import canonical_ip
 from application.shared.ports import Clock, IdGenerator
 from domain.identity.ids import SessionId
 from domain.identity.session import Session
@@ -37,9 +37,7 @@ class ClientInfo:
     ip: str | None = None
 
     def __post_init__(self) -> None:
-        address = parse_ip(self.ip)
-        ip = None if address is None else str(address)
-        object.__setattr__(self, "ip", ip if ip is None or len(ip) <= 45 else None)  # a long IPv6 zone id
+        object.__setattr__(self, "ip", canonical_ip(self.ip))
         if self.user_agent is not None:
             object.__setattr__(self, "user_agent", self.user_agent.replace("\x00", "")[:USER_AGENT_MAX_LENGTH])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -19,6 +20,16 @@ def parse_ip(text: str | None) -> IPAddress | None:
         return ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_ip(text: str | None) -> str | None:
+    """``text`` as a canonical address (``::1``, not ``0:0::1``), or ``None`` when it names
+    none or is longer than a stored address may be (a long IPv6 zone id). Cached: the same
+    few clients call again and again, and every authenticated request asks."""
+    address = parse_ip(text)
+    ip = None if address is None else str(address)
+    return ip if ip is None or len(ip) <= 45 else None
 
 
 def client_bucket(ip: str | None) -> str:
