@@ -36,6 +36,7 @@ from tests.support.fake_telegram import (
     Behaviour,
     Call,
     FakeTelegram,
+    bad_request,
     blocked,
     chat_not_found,
     drop,
@@ -127,18 +128,21 @@ OUTCOMES: dict[int, tuple[Behaviour, tuple[str, str | None]]] = {
     107: (server_error(500), ("failed", "unknown_outcome")),
     108: (hang(), ("failed", "unknown_outcome")),
     109: (drop(), ("failed", "unknown_outcome")),
+    110: (bad_request(), ("failed", "rejected")),
 }
 RETRIED = 103
 BLOCKED = 104
+REJECTED = 110
 
 
 async def test_every_outcome_class_ends_as_promised_through_a_worker(
     app: Harness, admin: Actor, db: CampaignDb, pg_url: str, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """ok -> sent; 429 -> sent on the second call; 403 -> failed/blocked (and the chat
-    blocked and unsubscribed); 400 chat not found -> failed/chat_not_found; 5xx, no answer
-    (the client's 10 s read timeout) and a dropped connection -> failed/unknown_outcome
-    after exactly one call. The campaign completes."""
+    blocked and unsubscribed); 400 chat not found -> failed/chat_not_found; another 4xx ->
+    failed/rejected (the chat not blocked); 5xx, no answer (the client's 10 s read timeout)
+    and a dropped connection -> failed/unknown_outcome after exactly one call. The campaign
+    completes."""
     async with FakeTelegram(latency=0.02) as fake:
         for chat_id, (behaviour, _) in OUTCOMES.items():
             fake.script(chat_id, behaviour)
@@ -165,6 +169,7 @@ async def test_every_outcome_class_ends_as_promised_through_a_worker(
             assert (row.sent_at is not None) == (row.status == "sent")
         assert await db.chat_flags(BLOCKED) == (False, True)  # unsubscribed, blocked
         assert await db.chat_flags(101) is None  # a chat that answered is not touched
+        assert await db.chat_flags(REJECTED) is None  # nor one whose message was refused
         print(f"\nevery outcome class: completed in {elapsed:.1f} s (the hang waits for the 10 s read timeout)")
 
 
