@@ -9,7 +9,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down bench bench-users bench-jobs bench-login bench-register clean
+.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down smoke bench bench-ws bench-users bench-jobs bench-login bench-register clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
