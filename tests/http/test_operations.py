@@ -57,9 +57,14 @@ def schema_of(document: dict[str, Any], operation: dict[str, Any], status: str) 
 
 
 async def test_liveness_is_200_ok(api: Api) -> None:
+    """Answered without Litestar's response machinery: still JSON, with its length, and with
+    what every response gets (request id, security headers)."""
     response = await api.client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-length"] == str(len(response.content))
+    assert response.headers["x-request-id"] and response.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_readiness_reports_the_database_ok(api: Api) -> None:
