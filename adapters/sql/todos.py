@@ -106,32 +106,37 @@ class SqlTodoRepository(TodoRepository):
         filters = {"owner_id": owner_id, "completed": query.completed}
         page = {**filters, "limit": query.page.size, "offset": query.page.offset}
         rows = (await self._db.read(page_query, page)).rows
-        if query.page.offset == 0 and len(rows) < query.page.size:
-            total = len(rows)  # a short first page is everything
-        else:
+        if rows:
+            total = rows[0]["total"]  # counted by the page's own statement
+        elif query.page.offset == 0:
+            total = 0
+        else:  # past the last page: no row brought the count
             total = (await self._db.read(count_query, filters)).rows[0]["total"]
         return Page(items=[_todo(row) for row in rows], request=query.page, total=total)
 
     def _listing(self, sort: TodoSort, by_completed: bool) -> tuple[Query, Query]:
         """The page and count queries for a sort and filter, built once per process.
 
-        Two index scans (the page, then a count) cost PostgreSQL far less than one query
-        with count(*) OVER (), which must read every matching row before the LIMIT.
+        The page carries the count as a column (an uncorrelated scalar subquery, which
+        PostgreSQL and SQLite run once): one round trip. Two index scans (the page's, the
+        count's) cost the database far less than count(*) OVER (), which must read every
+        matching row before the LIMIT. The count alone serves a page past the last.
         """
         key = (self._db.dialect, sort, by_completed)
         if key not in _LISTINGS:
             condition = todos.c.owner_id == bindparam("owner_id")
             if by_completed:
                 condition = and_(condition, todos.c.completed == bindparam("completed"))
+            count = select(func.count()).select_from(todos).where(condition).scalar_subquery()
             page = (
-                select(todos)
+                select(todos, count.label("total"))
                 .where(condition)
                 .order_by(*self._order(sort))
                 .limit(bindparam("limit"))
                 .offset(bindparam("offset"))
             )
-            count = select(func.count().label("total")).select_from(todos).where(condition)
-            _LISTINGS[key] = (Query(page), Query(count))
+            alone = select(func.count().label("total")).select_from(todos).where(condition)
+            _LISTINGS[key] = (Query(page), Query(alone))
         return _LISTINGS[key]
 
     def _order(self, sort: TodoSort) -> tuple[Any, ...]:

@@ -29,8 +29,9 @@ from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.errors import UnauthenticatedError
 from application.identity.ports import IdentityUnitOfWork
 from application.shared.actor import Actor
-from application.todos.ports import TodoUnitOfWork
+from application.todos.ports import TodoQuery, TodoUnitOfWork
 from domain.identity.user import Role
+from domain.shared.pagination import PageRequest
 from domain.todos.todo import Title, Todo, TodoId
 from tests.integration.test_identity_repositories import a_session, a_user
 from tests.support.builders import T0
@@ -251,6 +252,32 @@ async def test_on_postgres_the_check_rides_on_the_first_read_once(postgres: Stor
     assert len(first) == 1 and "EXISTS" in first[0] and "FROM todos" in first[0]
     assert len(second) == 1 and "EXISTS" not in second[0]
     assert len(third) == 1
+
+
+async def test_on_postgres_a_listing_page_brings_its_count_and_the_check_in_one_statement(postgres: Store) -> None:
+    store = postgres
+    actor, _ = await _arranged(store)
+    second = Todo.create(
+        todo_id=TodoId(uuid4()), owner_id=actor.user_id, title=Title.parse("u"), description="", due_at=None, now=T0
+    )
+    async with store.setup() as uow:
+        await uow.todos.add(second)
+        await uow.commit()
+    identity, todos = store.request()
+    await _run(store)
+
+    await identity.require_live_session(actor, NOW)
+    async with todos:
+        full = await todos.todos.list(actor.user_id, TodoQuery(page=PageRequest(page=1, size=1)))
+    one = await _run(store)
+    async with todos:
+        past = await todos.todos.list(actor.user_id, TodoQuery(page=PageRequest(page=3, size=1)))
+    alone = await _run(store)
+
+    assert (len(full.items), full.total) == (1, 2)
+    assert len(one) == 1 and "EXISTS" in one[0] and "count(*)" in one[0]
+    assert (past.items, past.total) == ([], 2)
+    assert len(alone) == 2  # a page past the last brings no row, so no count: asked on its own
 
 
 async def test_on_postgres_a_read_that_finds_nothing_asks_for_the_session_on_its_own(postgres: Store) -> None:
