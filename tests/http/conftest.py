@@ -87,3 +87,12 @@ def settings_overrides() -> dict[str, Any]:
 async def api(pg_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[Api]:
     async with running_api(test_settings(pg_url, **settings_overrides)) as api:
         yield api
+
+
+@pytest.fixture
+async def openapi(api: Api) -> dict[str, Any]:
+    """The served OpenAPI document."""
+    response = await api.client.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    document: dict[str, Any] = response.json()
+    return document

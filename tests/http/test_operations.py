@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.http.conftest import API, Api
 from tests.http.helpers import PRIVATE_VIEW_KEYS, TOKEN_PAIR_KEYS
 
@@ -30,14 +28,6 @@ USER_OPERATIONS = {
     ("delete", "/users/{user_id}"),
 }
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-
-
-@pytest.fixture
-async def openapi(api: Api) -> dict[str, Any]:
-    response = await api.client.get("/openapi.json")
-    assert response.status_code == 200, response.text
-    document: dict[str, Any] = response.json()
-    return document
 
 
 def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from application.telegram.client import Rejection
 from domain.broadcast.campaign import Audience, CampaignStatus
 from domain.broadcast.delivery import DeliveryError, DeliveryStatus
@@ -19,14 +17,6 @@ CAMPAIGN = f"{CAMPAIGNS}/{{campaign_id}}"
 DELIVERIES = f"{CAMPAIGN}/deliveries"
 MESSAGE = f"{API}/chat/messages/{{message_id}}"
 BOT_STATUS = f"{API}/bot/status"
-
-
-@pytest.fixture
-async def openapi(api: Api) -> dict[str, Any]:
-    response = await api.client.get("/openapi.json")
-    assert response.status_code == 200, response.text
-    document: dict[str, Any] = response.json()
-    return document
 
 
 def resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

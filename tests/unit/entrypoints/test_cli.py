@@ -6,11 +6,9 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 from dishka import Scope
 
 from application.errors import UnauthenticatedError
@@ -25,23 +23,14 @@ ADMIN = "root@example.com"
 PASSWORD = "a-sturdy-admin-pass"
 OTHER_PASSWORD = "another-sturdy-admin-pass"
 
+pytestmark = pytest.mark.usefixtures("main_logging_restored")
+
 
 class _Terminal(io.StringIO):
     """Standard input attached to a terminal."""
 
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """main() configures process-wide logging; put it back for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
 
 
 @pytest.fixture

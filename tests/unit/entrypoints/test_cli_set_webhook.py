@@ -8,25 +8,22 @@ a thread."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
 
 import pytest
-import structlog
 
 from entrypoints.cli import main
-from entrypoints.logging import configure_logging
-from entrypoints.settings import Settings
 from tests.support.fake_telegram import FakeTelegram, bad_request
 from tests.support.server import free_port
 
 SECRET = "s3cret-for_the-webhook"
 TOKEN = "PORTSIDE_TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET = "PORTSIDE_TELEGRAM_WEBHOOK_SECRET"
+
+pytestmark = pytest.mark.usefixtures("main_logging_restored")
 
 
 @contextmanager
@@ -43,25 +40,6 @@ def _fake_in_a_thread() -> Iterator[FakeTelegram]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """main() configures process-wide logging; put it back for the tests that follow. Its
-    loggers are not cached on first use here: a module's logger (the Bot API client's) would
-    keep writing to this test's captured output, closed once the test ends."""
-
-    def configure_uncached(settings: Settings, stream: TextIO | None = None) -> None:
-        configure_logging(settings, stream)
-        structlog.configure(cache_logger_on_first_use=False)
-
-    monkeypatch.setattr("entrypoints.cli.configure_logging", configure_uncached)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
 
 
 @pytest.fixture
