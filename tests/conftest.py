@@ -1,14 +1,15 @@
-"""Shared fixtures: hypothesis profiles and real, private databases."""
+"""Shared fixtures: hypothesis profiles, real private databases, and the fake Bot API."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.support.fake_telegram import FakeTelegram
 from tests.support.services import (
     REDIS_URL,
     ServiceDownError,
@@ -82,3 +83,16 @@ def any_database_url(request: pytest.FixtureRequest) -> str:
     database, emptied for this test."""
     url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
     return url
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def memory_or_postgres_url(request: pytest.FixtureRequest) -> str:
+    """``memory://``, then the process's PostgreSQL database, emptied for this test."""
+    return "memory://" if request.param == "memory" else str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API (``tests/support/fake_telegram.py``), serving on this test's loop."""
+    async with FakeTelegram() as fake:
+        yield fake

@@ -168,12 +168,6 @@ async def stored_updates(api: Api) -> int:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def live(pg_url: str, fake: FakeTelegram) -> AsyncIterator[Api]:
     async with live_api(bot_settings(pg_url, fake)) as api:
         yield api

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
-
-import pytest
 
 from adapters.system.clock import FixedClock
 from tests.http.campaigns import act, campaign, created, deliveries_of, stats
@@ -37,20 +34,6 @@ from tests.support.fake_telegram import (
 )
 
 
-@pytest.fixture(params=["postgres", "memory"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory://"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
 async def finished(api: Api, token: str, campaign_id: str, seconds: float = 15.0) -> dict[str, Any]:
     return await eventually(
         lambda: campaign(api, token, campaign_id),
@@ -60,8 +43,8 @@ async def finished(api: Api, token: str, campaign_id: str, seconds: float = 15.0
     )
 
 
-async def test_end_to_end_in_one_process(database_url: str, fake: FakeTelegram) -> None:
-    async with live_api(bot_settings(database_url, fake)) as api:
+async def test_end_to_end_in_one_process(memory_or_postgres_url: str, fake: FakeTelegram) -> None:
+    async with live_api(bot_settings(memory_or_postgres_url, fake)) as api:
         admin = await admin_token(api)
         fake.script(3, blocked())
         draft = await created(api, admin, text="Big news", recipients=[1, 2, 3])

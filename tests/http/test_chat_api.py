@@ -37,12 +37,6 @@ MESSAGES = f"{API}/chat/messages"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def live(pg_url: str, fake: FakeTelegram) -> AsyncIterator[Api]:
     async with live_api(bot_settings(pg_url, fake)) as api:
         yield api

@@ -53,23 +53,9 @@ BACKOFF = Backoff(max_attempts=3, base=timedelta(seconds=1), cap=timedelta(secon
 REPLY_JOB = "chat.reply_queued"
 
 
-@pytest.fixture(params=["memory", "postgres"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return "memory://"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
-
-
 @asynccontextmanager
 async def _app(
-    database_url: str,
+    memory_or_postgres_url: str,
     fake: FakeTelegram,
     api_base: str,
     *,
@@ -86,7 +72,7 @@ async def _app(
         overriding(RelayRules, RelayRules(idle_delay=0.02)),
     ]
     try:
-        async with Harness(harness_settings(database_url), *providers, start=T0) as app:
+        async with Harness(harness_settings(memory_or_postgres_url), *providers, start=T0) as app:
             yield app
     finally:
         await client.aclose()
@@ -152,10 +138,10 @@ async def _calls(fake: FakeTelegram) -> list[str]:
 
 
 async def test_a_429_makes_the_reply_job_wait_its_retry_after_then_the_reply_is_sent_once(
-    database_url: str, fake: FakeTelegram
+    memory_or_postgres_url: str, fake: FakeTelegram
 ) -> None:
     fake.script(CHAT, retry_after(RETRY_AFTER, times=1))
-    async with _app(database_url, fake, fake.api_base) as app, in_process_jobs(app.container):
+    async with _app(memory_or_postgres_url, fake, fake.api_base) as app, in_process_jobs(app.container):
         message_id = await _queued_reply(app)
         waiting = await _job_becomes(app, JobStatus.QUEUED, attempts=1)
         assert waiting.run_at - app.clock.now() >= timedelta(seconds=RETRY_AFTER)
@@ -180,10 +166,10 @@ async def test_a_429_makes_the_reply_job_wait_its_retry_after_then_the_reply_is_
     ids=["502", "500", "hang", "drop"],
 )
 async def test_an_answer_that_may_hide_a_delivery_fails_the_reply_as_unknown_outcome_after_one_call(
-    database_url: str, fake: FakeTelegram, behaviour: Behaviour
+    memory_or_postgres_url: str, fake: FakeTelegram, behaviour: Behaviour
 ) -> None:
     fake.script(CHAT, behaviour)
-    async with _app(database_url, fake, fake.api_base) as app, in_process_jobs(app.container):
+    async with _app(memory_or_postgres_url, fake, fake.api_base) as app, in_process_jobs(app.container):
         message_id = await _queued_reply(app)
         failed = await _settled(app, message_id)
         job = await _job_becomes(app, JobStatus.SUCCEEDED, attempts=1)
@@ -197,10 +183,10 @@ async def test_an_answer_that_may_hide_a_delivery_fails_the_reply_as_unknown_out
 
 
 async def test_a_rerun_that_finds_the_reply_sending_fails_it_as_unknown_outcome_without_a_second_call(
-    database_url: str, fake: FakeTelegram
+    memory_or_postgres_url: str, fake: FakeTelegram
 ) -> None:
     fake.script(CHAT, hang())
-    async with _app(database_url, fake, fake.api_base, read_timeout=30) as app:
+    async with _app(memory_or_postgres_url, fake, fake.api_base, read_timeout=30) as app:
         message_id = await _queued_reply(app)
         async with in_process_jobs(app.container, grace=0.1):
             await _eventually(lambda: _calls(fake), lambda calls: calls == ["hang"], "the reply on its way")
@@ -217,7 +203,7 @@ async def test_a_rerun_that_finds_the_reply_sending_fails_it_as_unknown_outcome_
 
 
 async def test_a_reply_whose_job_became_a_dead_letter_stays_pending_and_a_retry_sends_it_once(
-    database_url: str,
+    memory_or_postgres_url: str,
 ) -> None:
     """Telegram unreachable (connections refused) through every attempt; then it is back,
     and an admin retries the dead letter (``RetryJob``, what ``POST /jobs/{id}/retry`` calls)."""
@@ -226,7 +212,7 @@ async def test_a_reply_whose_job_became_a_dead_letter_stays_pending_and_a_retry_
     backoff = Backoff(max_attempts=2, base=timedelta(seconds=1), cap=timedelta(seconds=1))
     try:
         async with (
-            _app(database_url, fake, f"http://127.0.0.1:{port}", backoff=backoff) as app,
+            _app(memory_or_postgres_url, fake, f"http://127.0.0.1:{port}", backoff=backoff) as app,
             in_process_jobs(app.container),
         ):
             message_id = await _queued_reply(app)
