@@ -454,7 +454,7 @@ def startup_warnings(settings: Settings) -> list[str]:
             f"per chat) is per process, so the limits hold only while one process sends, and {several}; "
             "set PORTSIDE_REDIS_URL to share the pacing"
         )
-    if not settings.redis_url and settings.may_run_several_processes and settings.database_url != MEMORY_DATABASE_URL:
+    if not settings.redis_url and settings.may_run_several_processes:
         warnings.append(
             "PORTSIDE_REDIS_URL is not set: each process's WebSockets get only the events (revocations among "
             f"them) its own relay took, and {several}; set PORTSIDE_REDIS_URL to fan them out to every process"

@@ -48,7 +48,7 @@ class Revocation:
 class Gap:
     """Signals may have been lost here (the fan-out's connection was lost, or this listener
     fell behind): a revocation among them must not leave a socket open, so every socket
-    is closed (1012, "reconnect") and its client reconnects, authenticating afresh."""
+    is closed with 4401 and its client reconnects, authenticating afresh."""
 
 
 Signal = Notice | Revocation | Gap

@@ -111,13 +111,14 @@ OpenAPI describes no WebSocket, so the socket is described here.
   changes are announced, at least once: key on `version` or `id`.
 - Close codes: 4401 when no valid access token came in time (missing, invalid, empty
   `?token=`, a refresh token, another first message), when the session is revoked (within
-  1 s) and when the access token expires: reconnect with a fresh token. 1008 when the
-  client stops reading (256 messages waiting). 1012 when this process may have missed events
-  (its fan-out connection was lost): reconnect with the same token. 1013 when the database
-  cannot be reached at authentication: try again later.
-- What the client sends after `auth.ok` is read and dropped (at most 64 KiB per message).
-  The server pings every `PORTSIDE_WS_PING_INTERVAL` seconds (20) and drops a peer that
-  does not answer.
+  1 s), when the access token expires, and when this process may have missed events (its
+  fan-out connection was lost, or it fell behind), a revocation perhaps among them:
+  authenticate again (refresh the token if it was refused). 1008 when the client stops
+  reading (256 messages waiting). 1013 when the database cannot be reached at
+  authentication: try again later. From the server itself: 1009 for a message over 64 KiB,
+  1011 when a ping goes unanswered.
+- What the client sends after `auth.ok` is read and dropped. The server pings every
+  `PORTSIDE_WS_PING_INTERVAL` seconds (20) and drops a peer that does not answer.
 """.replace("MAX_PAGE", f"{MAX_PAGE:,}").replace("MAX_HEADER_BYTES", f"{MAX_HEADER_BYTES:,}")
 
 

@@ -26,16 +26,19 @@ STATE_KEY = "dishka_container"
 class LazyRequestContainer:
     """Stands in for the request's container until something asks it for a dependency."""
 
-    __slots__ = ("_app_container", "_opened", "_scope")
+    __slots__ = ("_app_container", "_closed", "_opened", "_scope")
 
     def __init__(self, app_container: AsyncContainer, scope: AsgiScope) -> None:
         self._app_container = app_container
         self._scope = scope
         self._opened: AsyncContainer | None = None
+        self._closed = False
 
     async def get(self, dependency_type: Any, component: str = DEFAULT_COMPONENT) -> Any:
         opened = self._opened
         if opened is None:  # no await between the check and the assignment: opened once
+            if self._closed:  # a scope opened now would never be closed
+                raise RuntimeError("the request's dependency scope is closed")
             opened = self._opened = self._open()
         return await opened.get(dependency_type, component)
 
@@ -46,7 +49,8 @@ class LazyRequestContainer:
         return self._app_container({WebSocket: WebSocket(self._scope)}, scope=Scope.SESSION)
 
     async def close(self, exception: BaseException | None = None) -> None:
-        """Run the request scope's finalizers, if it was opened."""
+        """Run the request scope's finalizers, if it was opened; no scope opens after this."""
+        self._closed = True
         if self._opened is not None:
             opened, self._opened = self._opened, None
             await opened.close(exception)

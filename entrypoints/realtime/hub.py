@@ -21,14 +21,12 @@ import structlog
 from adapters.prometheus.metrics import WEBSOCKETS
 from application.shared.realtime import Audience, Broadcaster, Gap, Notice, Revocation, Signal
 
-__all__ = ["RECONNECT", "UNAUTHORIZED", "Client", "Closing", "Hub"]
+__all__ = ["UNAUTHORIZED", "Client", "Closing", "Hub"]
 
 _log = structlog.get_logger("portside.realtime")
 
 UNAUTHORIZED = 4401
 POLICY_VIOLATION = 1008
-RECONNECT = 1012
-"""RFC 6455's "service restart": the feed lost signals; reconnecting re-checks the session."""
 OUTBOX_LIMIT = 256
 """Messages a socket may have waiting; one more and it is closed (1008)."""
 
@@ -121,10 +119,10 @@ class Hub:
 
     def _close_all(self) -> int:
         """Signals may have been lost (a revocation among them): every socket is closed with
-        1012, not 4401, since its token may be good; reconnecting authenticates afresh, and a
-        revoked session is refused then."""
+        4401, as API.md closes a revoked session's (its only code for "authenticate again";
+        a token that is still good just reconnects), and its client authenticates afresh."""
         for client in self._clients:
-            client.close(RECONNECT, "events may have been missed: reconnect")
+            client.close(UNAUTHORIZED, "events may have been missed: authenticate again")
         return len(self._clients)
 
     def _revoke(self, revocation: Revocation) -> int:

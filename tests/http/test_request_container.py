@@ -4,8 +4,9 @@ closed (its finalizers run) after the response, also when the handler fails."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -38,14 +39,10 @@ class _Requests(Provider):
         self._ledger = ledger
 
     @provide(scope=Scope.REQUEST)
-    def handle(self, request: Request) -> Iterator[Handle]:  # type: ignore[type-arg]
+    def handle(self, request: Request) -> Generator[Handle, BaseException | None, None]:  # type: ignore[type-arg]
         self._ledger.opened += 1
-        try:
-            yield Handle(request.url.path)
-        except Exception as error:  # dishka sends the failure into the finalizer
-            self._ledger.closed.append(type(error).__name__)
-            raise
-        self._ledger.closed.append("-")
+        failure = yield Handle(request.url.path)  # dishka sends the failure in, if any
+        self._ledger.closed.append("-" if failure is None else type(failure).__name__)
 
     @provide(scope=Scope.REQUEST)
     def other(self, handle: Handle) -> Other:
@@ -101,6 +98,36 @@ async def test_a_request_that_asks_opens_one_scope_and_it_is_closed_after_the_re
 
 
 async def test_a_failing_handler_still_has_its_scope_closed(served: tuple[httpx.AsyncClient, Ledger]) -> None:
+    """Litestar answers the failure (500) inside: the scope closes as after any response."""
     client, ledger = served
     assert (await client.get("/fails")).status_code == 500
-    assert ledger.opened == 1 and len(ledger.closed) == 1
+    assert (ledger.opened, ledger.closed) == (1, ["-"])
+
+
+async def test_a_failure_escaping_the_app_reaches_the_finalizer_and_no_scope_opens_after() -> None:
+    ledger = Ledger()
+    container = make_async_container(_Requests(ledger), LitestarProvider())
+    app = Litestar(route_handlers=[], logging_config=None, debug=False)
+    scope: dict[str, Any] = {"type": "http", "path": "/raw", "headers": [], "query_string": b"", "state": {}}
+    lazy: list[Any] = []
+
+    async def raw(scope: Any, receive: Any, send: Any) -> None:  # what the wrapper wraps
+        lazy.append(scope["state"]["dishka_container"])
+        await lazy[0].get(Handle)
+        raise RuntimeError("boom")
+
+    app.asgi_handler = raw
+    setup_lazy_dishka(container, app)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            await app.asgi_handler(scope, _never, _never)  # type: ignore[arg-type]
+        assert (ledger.opened, ledger.closed) == (1, ["RuntimeError"])
+        with pytest.raises(RuntimeError, match="closed"):
+            await lazy[0].get(Handle)
+        assert ledger.opened == 1
+    finally:
+        await container.close()
+
+
+async def _never(*_: Any) -> Any:
+    raise AssertionError("not called")

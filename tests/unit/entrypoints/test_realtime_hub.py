@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from adapters.memory.broadcaster import InProcessBroadcaster
 from application.shared.realtime import Audience, Gap, Notice, Revocation, Signal
-from entrypoints.realtime.hub import OUTBOX_LIMIT, POLICY_VIOLATION, RECONNECT, UNAUTHORIZED, Client, Hub
+from entrypoints.realtime.hub import OUTBOX_LIMIT, POLICY_VIOLATION, UNAUTHORIZED, Client, Hub
 
 
 def a_client(user_id: UUID | None = None, *, admin: bool = False, session_id: UUID | None = None) -> Client:
@@ -216,12 +216,11 @@ async def test_listen_dispatches_what_the_broadcaster_brings_until_cancelled() -
             await listening
 
 
-def test_a_gap_closes_every_socket_with_1012_so_each_reconnects_without_refreshing() -> None:
-    """Their tokens may be good: 4401 would send every client to refresh for nothing."""
+def test_a_gap_closes_every_socket_with_4401_so_each_reconnects() -> None:
     clients = [a_client(), a_client(admin=True), a_client()]
     hub = hub_of(*clients)
     assert hub.dispatch(Gap()) == 3
-    assert [code_of(client) for client in clients] == [RECONNECT] * 3
+    assert [code_of(client) for client in clients] == [UNAUTHORIZED] * 3
 
 
 class _FailsOnce(InProcessBroadcaster):
