@@ -7,14 +7,24 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Executable, literal_column
+from sqlalchemy import Executable, bindparam, insert, literal_column, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.dml import Insert, UpdateBase
 
-__all__ = ["PRECONDITION_COLUMN", "Query", "Result", "Row", "Statement", "chained", "locks_rows"]
+__all__ = [
+    "PRECONDITION_COLUMN",
+    "Query",
+    "Result",
+    "Row",
+    "Statement",
+    "answers",
+    "chained",
+    "chained_if",
+    "locks_rows",
+]
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _REQUIRED = object()
@@ -113,7 +123,7 @@ class Query:
     driver's type code (``Numeric``).
     """
 
-    __slots__ = ("_plans", "_preceded", "locks", "returns_rows", "statement", "writes")
+    __slots__ = ("_conditional", "_plans", "_preceded", "locks", "returns_rows", "statement", "writes")
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
@@ -123,6 +133,7 @@ class Query:
         _Plan(statement, _ASYNCPG)  # refuses what the driver path cannot run, at import
         self._plans: dict[Dialect, _Plan] = {}
         self._preceded: dict[Query, Query] = {}
+        self._conditional: dict[Query, Query | None] = {}
 
     def preceded_by(self, precondition: Query) -> Query | None:
         """This read with one more column, ``PRECONDITION_COLUMN``: whether ``precondition``
@@ -142,6 +153,34 @@ class Query:
             preceded = self._preceded[precondition] = Query(self.statement.add_columns(holds))
         return preceded
 
+    def inserted_if(self, condition: Query) -> Query | None:
+        """This INSERT made to insert only when ``condition`` (a SELECT) finds a row:
+        ``INSERT ... SELECT $1::UUID, ... WHERE EXISTS (condition)``, with the same
+        parameters and the condition's. Only for the plain form ``insert(table).values(...)``
+        of one row whose parameters are named after their columns; None otherwise, and when
+        the two share a parameter name. Built once per condition."""
+        if condition in self._conditional:
+            return self._conditional[condition]
+        conditional = None
+        statement = self.statement
+        if isinstance(statement, Insert) and isinstance(condition.statement, Select) and not self.returns_rows:
+            table = statement.table
+            names = [name for name, _, _ in self._compiled(_ASYNCPG).binds]
+            plain = insert(table).values({name: bindparam(name) for name in names}) if names else None
+            their = {name for name, _, _ in condition._compiled(_ASYNCPG).binds}
+            if (
+                plain is not None
+                and all(name in table.c for name in names)
+                and not their & set(names)
+                and str(plain.compile(dialect=_ASYNCPG)) == self._compiled(_ASYNCPG).sql
+            ):
+                columns = [table.c[name] for name in names]
+                # The driver's dialect writes each parameter with its type ($1::UUID).
+                source = select(*(bindparam(c.name, type_=c.type) for c in columns)).where(condition.statement.exists())
+                conditional = Query(insert(table).from_select(names, source))
+        self._conditional[condition] = conditional
+        return conditional
+
     def _compiled(self, dialect: Dialect) -> _Plan:
         """The plan for ``dialect`` (an engine's), compiled on its first use."""
         plan = self._plans.get(dialect)
@@ -154,6 +193,8 @@ Statement = Query | Executable
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _CHAINS: dict[tuple[Dialect, tuple[Query, ...]], str | None] = {}
+_CONDITIONAL_CHAINS: dict[tuple[Dialect, tuple[Query, ...], Query], str | None] = {}
+_ANSWERS: dict[Query, Query] = {}
 
 
 def chained(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
@@ -169,18 +210,54 @@ def chained(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
     return _CHAINS[key]
 
 
-def _chain(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
+def _chain(queries: tuple[Query, ...], dialect: Dialect, *, last_answers: bool = False) -> str | None:
+    """The WITH clauses, then ``SELECT n``; or, with ``last_answers``, the last query (a
+    SELECT of one value) as the statement's own SELECT."""
     parts, offset = [], 0
+    writes = queries[:-1] if last_answers else queries
     for index, query in enumerate(queries):
         plan = query._compiled(dialect)
-        if not query.writes or query.returns_rows or "'" in plan.sql or '"' in plan.sql:
+        if "'" in plan.sql or '"' in plan.sql:
+            return None
+        if query in writes and (not query.writes or query.returns_rows):
             return None
         if {int(number) for number in _PLACEHOLDER.findall(plan.sql)} != set(range(1, len(plan.binds) + 1)):
             return None
         renumbered = _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)  # noqa: B023
-        parts.append(f"w{index} AS ({renumbered})")
+        parts.append(renumbered if index == len(writes) else f"w{index} AS ({renumbered})")
         offset += len(plan.binds)
+    if last_answers:
+        return f"WITH {', '.join(parts[:-1])} {parts[-1]}"
     return f"WITH {', '.join(parts)} SELECT {len(queries)}"
+
+
+def chained_if(queries: tuple[Query, ...], condition: Query, dialect: Dialect) -> str | None:
+    """``queries`` (plain INSERTs, ``Query.inserted_if``) chained as one PostgreSQL statement
+    that inserts only when ``condition`` finds a row and answers whether it did
+    (``SELECT EXISTS (condition)``, last): one snapshot for all, so every INSERT and the
+    answer agree. Its parameters: each query's own with the condition's, then the
+    condition's. None when a query cannot be made conditional or chained."""
+    key = (dialect, queries, condition)
+    if key not in _CONDITIONAL_CHAINS:
+        _CONDITIONAL_CHAINS[key] = _chain_if(queries, condition, dialect)
+    return _CONDITIONAL_CHAINS[key]
+
+
+def _chain_if(queries: tuple[Query, ...], condition: Query, dialect: Dialect) -> str | None:
+    conditional = [query.inserted_if(condition) for query in queries]
+    if any(query is None for query in conditional):
+        return None
+    answer = answers(condition)
+    chain = _chain((*conditional, answer), dialect, last_answers=True)  # type: ignore[arg-type]
+    return chain
+
+
+def answers(condition: Query) -> Query:
+    """``SELECT EXISTS (condition)``, built once per condition."""
+    answer = _ANSWERS.get(condition)
+    if answer is None:
+        answer = _ANSWERS[condition] = Query(select(condition.statement.exists()))  # type: ignore[union-attr]
+    return answer
 
 
 def locks_rows(statement: object) -> bool:

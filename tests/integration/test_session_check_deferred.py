@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import pytest
 from asyncpg.connection import LoggedQuery
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
@@ -292,6 +292,50 @@ async def test_on_postgres_a_read_that_finds_nothing_asks_for_the_session_on_its
 
     statements = await _run(store)
     assert len(statements) == 2 and "FROM todos" in statements[0] and "FROM sessions" in statements[1]
+
+
+async def test_on_postgres_inserts_alone_carry_the_check_and_insert_only_if_it_holds(postgres: Store) -> None:
+    store = postgres
+    live, _ = await _arranged(store)
+    dead, _ = await _arranged(store, revoked=True)
+    await _run(store)
+
+    def new_todo(actor: Actor) -> Todo:
+        owner, title = actor.user_id, Title.parse("held")
+        return Todo.create(todo_id=TodoId(uuid4()), owner_id=owner, title=title, description="", due_at=None, now=NOW)
+
+    identity, todos = store.request()
+    await identity.require_live_session(live, NOW)
+    kept = new_todo(live)
+    async with todos:
+        await todos.todos.add(kept)
+        await todos.commit()  # the todo, its outbox row and the check: one statement
+    statements = await _run(store)
+    assert len(statements) == 1, statements
+    assert statements[0].count("INSERT INTO") == 2 and "EXISTS" in statements[0]
+
+    identity, todos = store.request()
+    await identity.require_live_session(dead, NOW)
+    refused = new_todo(dead)
+    with pytest.raises(UnauthenticatedError):
+        async with todos:
+            await todos.todos.add(refused)
+            await todos.commit()
+    assert len(await _run(store)) == 1  # asked once, within the inserts, which inserted nothing
+
+    async with store.setup() as uow:
+        assert await uow.todos.get(kept.id) is not None
+        assert await uow.todos.get(refused.id) is None
+
+
+def test_only_a_plain_insert_of_parameters_named_after_columns_can_carry_a_check() -> None:
+    plain = Query(insert(todos).values({"id": bindparam("id"), "title": bindparam("title")}))
+    renamed = Query(insert(todos).values({"id": bindparam("todo"), "title": bindparam("title")}))
+    returning = Query(insert(todos).values({"id": bindparam("id")}).returning(todos.c.id))
+    clashing = Query(insert(todos).values({"id": bindparam("principal_user_id")}))
+    assert plain.inserted_if(_LIVE_SESSION) is not None
+    for other in (renamed, returning, clashing):
+        assert other.inserted_if(_LIVE_SESSION) is None
 
 
 def test_a_read_sharing_a_parameter_name_with_the_check_is_not_folded() -> None:
