@@ -245,7 +245,8 @@ class SqlSession:
 
         On PostgreSQL outside a transaction, ``commit()`` sends the held writes as one
         statement (``chained``), which commits by itself: a use-case that only inserts
-        pays one round trip, with no BEGIN and no COMMIT. A constraint it violates raises
+        pays one round trip, with no BEGIN and no COMMIT. A pending precondition rides in
+        it (``chained_if``: each insert inserts only if it holds) rather than before it. A constraint it violates raises
         the driver's error there. Elsewhere, and for a statement that returns rows, it is
         ``write``."""
         if not (self._lazy and query.writes and not query.returns_rows):
@@ -285,7 +286,9 @@ class SqlSession:
         self._refuse_if_spoiled()
         if self._held and not self._writing and (precondition := self.precondition) is not None:
             if (sql := self._chain_if(precondition)) is not None:
-                await self._guarded(self._send_chained_if(sql, precondition))
+                if not await self._guarded(self._send_chained_if(sql, precondition)):
+                    raise self._failed(precondition)  # and nothing was written
+                self.precondition = None
                 return
             await self.check_precondition()
         if self._held and not self._writing and (sql := self._chain()) is not None:
@@ -367,9 +370,9 @@ class SqlSession:
             return None
         return chained_if(queries, precondition.query, self.connection.dialect)
 
-    async def _send_chained_if(self, sql: str, precondition: Precondition) -> None:
+    async def _send_chained_if(self, sql: str, precondition: Precondition) -> bool:
         """The held writes and the precondition as ``sql``, one statement outside any
-        transaction; nothing is written and its error raised when it did not hold."""
+        transaction: whether the precondition held (when it did not, nothing was written)."""
         held, self._held = self._held, []
         dialect, condition = self.connection.dialect, precondition.parameters
         arguments = []
@@ -379,9 +382,7 @@ class SqlSession:
             arguments += _arguments(conditional._compiled(dialect), {**parameters, **condition})
         arguments += _arguments(answers(precondition.query)._compiled(dialect), condition)
         driver = await self._driver_connection()
-        if not await driver.fetchval(sql, *arguments):
-            raise self._failed(precondition)
-        self.precondition = None
+        return bool(await driver.fetchval(sql, *arguments))
 
     async def _send_chained(self, sql: str) -> None:
         """The held writes as ``sql``, one statement outside any transaction: it commits by

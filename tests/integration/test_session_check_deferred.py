@@ -322,6 +322,10 @@ async def test_on_postgres_inserts_alone_carry_the_check_and_insert_only_if_it_h
             await todos.todos.add(refused)
             await todos.commit()
     assert len(await _run(store)) == 1  # asked once, within the inserts, which inserted nothing
+    with pytest.raises(UnauthenticatedError):  # and it stays refused, without asking again
+        async with todos:
+            await todos.todos.get(kept.id)
+    assert await _run(store) == []
 
     async with store.setup() as uow:
         assert await uow.todos.get(kept.id) is not None
