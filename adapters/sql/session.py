@@ -25,9 +25,9 @@ from adapters.sql.statements import (
     Result,
     Row,
     Statement,
-    answers,
     chained,
     chained_if,
+    checks,
     locks_rows,
 )
 from application.errors import DependencyUnavailableError
@@ -256,7 +256,7 @@ class SqlSession:
         if (precondition := self.precondition) is not None:
             if precondition.failed:
                 raise precondition.error()
-            if self._writing or query.inserted_if(precondition.query) is None:
+            if self._writing or query.inserted_if_checked() is None:
                 await self.check_precondition()  # no chain at commit can carry it
         self.wrote = True
         self._held.append((query, parameters))
@@ -374,13 +374,12 @@ class SqlSession:
         """The held writes and the precondition as ``sql``, one statement outside any
         transaction: whether the precondition held (when it did not, nothing was written)."""
         held, self._held = self._held, []
-        dialect, condition = self.connection.dialect, precondition.parameters
-        arguments = []
+        dialect = self.connection.dialect
+        arguments = _arguments(checks(precondition.query)._compiled(dialect), precondition.parameters)
         for query, parameters in held:
-            conditional = query.inserted_if(precondition.query)
+            conditional = query.inserted_if_checked()
             assert conditional is not None  # chained_if built the statement from them
-            arguments += _arguments(conditional._compiled(dialect), {**parameters, **condition})
-        arguments += _arguments(answers(precondition.query)._compiled(dialect), condition)
+            arguments += _arguments(conditional._compiled(dialect), parameters)
         driver = await self._driver_connection()
         return bool(await driver.fetchval(sql, *arguments))
 

@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import pytest
 from asyncpg.connection import LoggedQuery
-from sqlalchemy import bindparam, event, insert, select
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
@@ -22,7 +22,7 @@ from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.memory.todos import InMemoryTodoUnitOfWork
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.identity import _LIVE_SESSION, SqlIdentityUnitOfWork
-from adapters.sql.statements import Query
+from adapters.sql.statements import _ASYNCPG, Query, chained_if
 from adapters.sql.tables import todos
 from adapters.sql.todos import SqlTodoUnitOfWork
 from adapters.sql.unit_of_work import SqlUnitOfWork
@@ -336,10 +336,12 @@ def test_only_a_plain_insert_of_parameters_named_after_columns_can_carry_a_check
     plain = Query(insert(todos).values({"id": bindparam("id"), "title": bindparam("title")}))
     renamed = Query(insert(todos).values({"id": bindparam("todo"), "title": bindparam("title")}))
     returning = Query(insert(todos).values({"id": bindparam("id")}).returning(todos.c.id))
-    clashing = Query(insert(todos).values({"id": bindparam("principal_user_id")}))
-    assert plain.inserted_if(_LIVE_SESSION) is not None
-    for other in (renamed, returning, clashing):
-        assert other.inserted_if(_LIVE_SESSION) is None
+    updating = Query(update(todos).values({"title": bindparam("title")}))
+    assert plain.inserted_if_checked() is not None
+    for other in (renamed, returning, updating):
+        assert other.inserted_if_checked() is None
+    assert chained_if((plain,), _LIVE_SESSION, _ASYNCPG) is not None
+    assert chained_if((plain, renamed), _LIVE_SESSION, _ASYNCPG) is None
 
 
 def test_a_read_sharing_a_parameter_name_with_the_check_is_not_folded() -> None:
