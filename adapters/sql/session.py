@@ -19,17 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
 from adapters.sql.errors import ConstraintErrors, connection_lost, database_unavailable
-from adapters.sql.statements import (
-    PRECONDITION_COLUMN,
-    Query,
-    Result,
-    Row,
-    Statement,
-    chained,
-    chained_if,
-    checks,
-    locks_rows,
-)
+from adapters.sql.statements import PRECONDITION_COLUMN, Query, Result, Row, Statement, chained, locks_rows
 from application.errors import DependencyUnavailableError
 
 __all__ = ["Precondition", "SqlSession", "discard", "pooled_now"]
@@ -245,19 +235,14 @@ class SqlSession:
 
         On PostgreSQL outside a transaction, ``commit()`` sends the held writes as one
         statement (``chained``), which commits by itself: a use-case that only inserts
-        pays one round trip, with no BEGIN and no COMMIT. A pending precondition rides in
-        it (``chained_if``: each insert inserts only if it holds) rather than before it. A constraint it violates raises
+        pays one round trip, with no BEGIN and no COMMIT. A constraint it violates raises
         the driver's error there. Elsewhere, and for a statement that returns rows, it is
         ``write``."""
         if not (self._lazy and query.writes and not query.returns_rows):
             await self.write(query, parameters)
             return
         self._refuse_if_spoiled()
-        if (precondition := self.precondition) is not None:
-            if precondition.failed:
-                raise precondition.error()
-            if self._writing or query.inserted_if_checked() is None:
-                await self.check_precondition()  # no chain at commit can carry it
+        await self.check_precondition()
         self.wrote = True
         self._held.append((query, parameters))
 
@@ -284,13 +269,6 @@ class SqlSession:
         failed: PostgreSQL has aborted it and would answer COMMIT with a silent ROLLBACK, so
         both databases refuse alike rather than lose the writes quietly on one of them."""
         self._refuse_if_spoiled()
-        if self._held and not self._writing and (precondition := self.precondition) is not None:
-            if (sql := self._chain_if(precondition)) is not None:
-                if not await self._guarded(self._send_chained_if(sql, precondition)):
-                    raise self._failed(precondition)  # and nothing was written
-                self.precondition = None
-                return
-            await self.check_precondition()
         if self._held and not self._writing and (sql := self._chain()) is not None:
             await self._guarded(self._send_chained(sql))
             return
@@ -346,9 +324,7 @@ class SqlSession:
         return Result((), int(status.rpartition(" ")[2]))  # "INSERT 0 1", "UPDATE 1", "DELETE 0"
 
     async def _send_held(self) -> None:
-        """The held writes, one by one inside the transaction: more statements follow. A
-        precondition still pending (the held writes were to carry it) is checked first."""
-        await self.check_precondition()
+        """The held writes, one by one inside the transaction: more statements follow."""
         held, self._held = self._held, []
         for query, parameters in held:
             await self._guarded(self._write(query, parameters))
@@ -361,27 +337,6 @@ class SqlSession:
             return queries[0]._compiled(self.connection.dialect).sql
         tables = {query.statement.table for query in queries}  # type: ignore[union-attr]
         return chained(queries, self.connection.dialect) if len(tables) == len(queries) else None
-
-    def _chain_if(self, precondition: Precondition) -> str | None:
-        """The held writes as one statement that writes only if ``precondition`` holds
-        (``chained_if``): each on a table of its own."""
-        queries = tuple(query for query, _ in self._held)
-        if precondition.failed or len({query.statement.table for query in queries}) != len(queries):  # type: ignore[union-attr]
-            return None
-        return chained_if(queries, precondition.query, self.connection.dialect)
-
-    async def _send_chained_if(self, sql: str, precondition: Precondition) -> bool:
-        """The held writes and the precondition as ``sql``, one statement outside any
-        transaction: whether the precondition held (when it did not, nothing was written)."""
-        held, self._held = self._held, []
-        dialect = self.connection.dialect
-        arguments = _arguments(checks(precondition.query)._compiled(dialect), precondition.parameters)
-        for query, parameters in held:
-            conditional = query.inserted_if_checked()
-            assert conditional is not None  # chained_if built the statement from them
-            arguments += _arguments(conditional._compiled(dialect), parameters)
-        driver = await self._driver_connection()
-        return bool(await driver.fetchval(sql, *arguments))
 
     async def _send_chained(self, sql: str) -> None:
         """The held writes as ``sql``, one statement outside any transaction: it commits by

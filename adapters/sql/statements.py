@@ -7,30 +7,17 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Executable, bindparam, insert, literal_column, select
+from sqlalchemy import Executable, literal_column
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = [
-    "PRECONDITION_COLUMN",
-    "Query",
-    "Result",
-    "Row",
-    "Statement",
-    "chained",
-    "chained_if",
-    "checks",
-    "locks_rows",
-]
+__all__ = ["PRECONDITION_COLUMN", "Query", "Result", "Row", "Statement", "chained", "locks_rows"]
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _REQUIRED = object()
-_UNSET = object()
-CHECK = "portside_check"
-"""The WITH clause of ``chained_if`` that asks its condition once."""
 PRECONDITION_COLUMN = "portside_precondition_holds"
 """The column ``Query.preceded_by`` adds: whether the precondition found a row."""
 
@@ -126,7 +113,7 @@ class Query:
     driver's type code (``Numeric``).
     """
 
-    __slots__ = ("_conditional", "_plans", "_preceded", "locks", "returns_rows", "statement", "writes")
+    __slots__ = ("_plans", "_preceded", "locks", "returns_rows", "statement", "writes")
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
@@ -136,7 +123,6 @@ class Query:
         _Plan(statement, _ASYNCPG)  # refuses what the driver path cannot run, at import
         self._plans: dict[Dialect, _Plan] = {}
         self._preceded: dict[Query, Query] = {}
-        self._conditional: Query | object | None = _UNSET
 
     def preceded_by(self, precondition: Query) -> Query | None:
         """This read with one more column, ``PRECONDITION_COLUMN``: whether ``precondition``
@@ -156,31 +142,6 @@ class Query:
             preceded = self._preceded[precondition] = Query(self.statement.add_columns(holds))
         return preceded
 
-    def inserted_if_checked(self) -> Query | None:
-        """This INSERT made to insert only when the check of ``chained_if`` held:
-        ``INSERT ... SELECT $1::UUID, ... WHERE (SELECT holds FROM portside_check)``, valid
-        only inside that chain. Only for the plain form ``insert(table).values(...)`` of one
-        row whose parameters are named after their columns; None otherwise. Built once."""
-        if self._conditional is not _UNSET:
-            return self._conditional  # type: ignore[return-value]
-        conditional = None
-        statement = self.statement
-        if isinstance(statement, Insert) and not self.returns_rows:
-            table = statement.table
-            names = [name for name, _, _ in self._compiled(_ASYNCPG).binds]
-            plain = insert(table).values({name: bindparam(name) for name in names}) if names else None
-            if (
-                plain is not None
-                and all(name in table.c for name in names)
-                and str(plain.compile(dialect=_ASYNCPG)) == self._compiled(_ASYNCPG).sql
-            ):
-                # The driver's dialect writes each parameter with its type ($1::UUID).
-                values = select(*(bindparam(table.c[name].name, type_=table.c[name].type) for name in names))
-                source = values.where(literal_column(f"(SELECT holds FROM {CHECK})"))  # noqa: S608 - a constant
-                conditional = Query(insert(table).from_select(names, source))
-        self._conditional = conditional
-        return conditional
-
     def _compiled(self, dialect: Dialect) -> _Plan:
         """The plan for ``dialect`` (an engine's), compiled on its first use."""
         plan = self._plans.get(dialect)
@@ -193,8 +154,6 @@ Statement = Query | Executable
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _CHAINS: dict[tuple[Dialect, tuple[Query, ...]], str | None] = {}
-_CONDITIONAL_CHAINS: dict[tuple[Dialect, tuple[Query, ...], Query], str | None] = {}
-_CHECKS: dict[Query, Query] = {}
 
 
 def chained(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
@@ -213,63 +172,15 @@ def chained(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
 def _chain(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
     parts, offset = [], 0
     for index, query in enumerate(queries):
-        if not query.writes or query.returns_rows or (numbered := _numbered(query, dialect, offset)) is None:
+        plan = query._compiled(dialect)
+        if not query.writes or query.returns_rows or "'" in plan.sql or '"' in plan.sql:
             return None
-        parts.append(f"w{index} AS ({numbered})")
-        offset += len(query._compiled(dialect).binds)
+        if {int(number) for number in _PLACEHOLDER.findall(plan.sql)} != set(range(1, len(plan.binds) + 1)):
+            return None
+        renumbered = _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)  # noqa: B023
+        parts.append(f"w{index} AS ({renumbered})")
+        offset += len(plan.binds)
     return f"WITH {', '.join(parts)} SELECT {len(queries)}"
-
-
-def _numbered(query: Query, dialect: Dialect, offset: int) -> str | None:
-    """``query``'s SQL with its parameters numbered from ``offset`` + 1; None when its text
-    has a quote (a literal or a quoted name, where ``$n`` might not be a parameter) or
-    numbers its parameters otherwise than 1..n."""
-    plan = query._compiled(dialect)
-    if "'" in plan.sql or '"' in plan.sql:
-        return None
-    if {int(number) for number in _PLACEHOLDER.findall(plan.sql)} != set(range(1, len(plan.binds) + 1)):
-        return None
-    return _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)
-
-
-def chained_if(queries: tuple[Query, ...], condition: Query, dialect: Dialect) -> str | None:
-    """``queries`` (plain INSERTs, ``Query.inserted_if_checked``) chained as one PostgreSQL
-    statement that asks ``condition`` (a SELECT) once, inserts only when it found a row,
-    and answers whether it did: ``WITH portside_check AS (SELECT EXISTS (condition) AS
-    holds), w0 AS (INSERT ...), ... SELECT holds FROM portside_check``. One snapshot for
-    all, so the inserts and the answer agree. Its parameters: the condition's, then each
-    query's own. None when a query cannot be made conditional or chained."""
-    key = (dialect, queries, condition)
-    if key not in _CONDITIONAL_CHAINS:
-        _CONDITIONAL_CHAINS[key] = _chain_if(queries, condition, dialect)
-    return _CONDITIONAL_CHAINS[key]
-
-
-def _chain_if(queries: tuple[Query, ...], condition: Query, dialect: Dialect) -> str | None:
-    conditional = [query.inserted_if_checked() for query in queries]
-    if not isinstance(condition.statement, Select) or any(query is None for query in conditional):
-        return None
-    check = _numbered(checks(condition), dialect, 0)
-    if check is None:
-        return None
-    parts, offset = [f"{CHECK} AS ({check})"], len(checks(condition)._compiled(dialect).binds)
-    for index, query in enumerate(conditional):
-        assert query is not None
-        numbered = _numbered(query, dialect, offset)
-        if numbered is None:
-            return None
-        parts.append(f"w{index} AS ({numbered})")
-        offset += len(query._compiled(dialect).binds)
-    return f"WITH {', '.join(parts)} SELECT holds FROM {CHECK}"  # noqa: S608 - compiled statements, no value
-
-
-def checks(condition: Query) -> Query:
-    """``SELECT EXISTS (condition) AS holds``: the check ``chained_if`` asks first. Built
-    once per condition."""
-    check = _CHECKS.get(condition)
-    if check is None:
-        check = _CHECKS[condition] = Query(select(condition.statement.exists().label("holds")))  # type: ignore[union-attr]
-    return check
 
 
 def locks_rows(statement: object) -> bool:

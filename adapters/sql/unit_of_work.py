@@ -43,10 +43,9 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
     Without ``hold_connection`` every block checks a connection out and returns it.
 
     ``require(precondition)`` defers a check (the caller's session is live) to the next
-    block: it rides on that block's first read (one round trip on PostgreSQL), or on the
-    commit of a block that only inserts (the inserts then insert only if it held), runs on
-    its own before any other first write, or when the block ends if it ran no statement.
-    Either way the block gives nothing out, and the use-case returns nothing, before it held.
+    block: it rides on that block's first read (one round trip on PostgreSQL), runs on its
+    own before its first write, or when the block ends if it ran no statement. Either way
+    the block gives nothing out, and the use-case returns nothing, before it held.
 
     When the database cannot be reached, entering the block (or any statement in it)
     raises ``DependencyUnavailableError("database")``. Entering it on a PostgreSQL engine

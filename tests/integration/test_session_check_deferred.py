@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import pytest
 from asyncpg.connection import LoggedQuery
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
@@ -22,7 +22,7 @@ from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.memory.todos import InMemoryTodoUnitOfWork
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from adapters.sql.identity import _LIVE_SESSION, SqlIdentityUnitOfWork
-from adapters.sql.statements import _ASYNCPG, Query, chained_if
+from adapters.sql.statements import Query
 from adapters.sql.tables import todos
 from adapters.sql.todos import SqlTodoUnitOfWork
 from adapters.sql.unit_of_work import SqlUnitOfWork
@@ -292,56 +292,6 @@ async def test_on_postgres_a_read_that_finds_nothing_asks_for_the_session_on_its
 
     statements = await _run(store)
     assert len(statements) == 2 and "FROM todos" in statements[0] and "FROM sessions" in statements[1]
-
-
-async def test_on_postgres_inserts_alone_carry_the_check_and_insert_only_if_it_holds(postgres: Store) -> None:
-    store = postgres
-    live, _ = await _arranged(store)
-    dead, _ = await _arranged(store, revoked=True)
-    await _run(store)
-
-    def new_todo(actor: Actor) -> Todo:
-        owner, title = actor.user_id, Title.parse("held")
-        return Todo.create(todo_id=TodoId(uuid4()), owner_id=owner, title=title, description="", due_at=None, now=NOW)
-
-    identity, todos = store.request()
-    await identity.require_live_session(live, NOW)
-    kept = new_todo(live)
-    async with todos:
-        await todos.todos.add(kept)
-        await todos.commit()  # the todo, its outbox row and the check: one statement
-    statements = await _run(store)
-    assert len(statements) == 1, statements
-    assert statements[0].count("INSERT INTO") == 2 and "EXISTS" in statements[0]
-
-    identity, todos = store.request()
-    await identity.require_live_session(dead, NOW)
-    refused = new_todo(dead)
-    with pytest.raises(UnauthenticatedError):
-        async with todos:
-            await todos.todos.add(refused)
-            await todos.commit()
-    assert len(await _run(store)) == 1  # asked once, within the inserts, which inserted nothing
-    with pytest.raises(UnauthenticatedError):  # and it stays refused, without asking again
-        async with todos:
-            await todos.todos.get(kept.id)
-    assert await _run(store) == []
-
-    async with store.setup() as uow:
-        assert await uow.todos.get(kept.id) is not None
-        assert await uow.todos.get(refused.id) is None
-
-
-def test_only_a_plain_insert_of_parameters_named_after_columns_can_carry_a_check() -> None:
-    plain = Query(insert(todos).values({"id": bindparam("id"), "title": bindparam("title")}))
-    renamed = Query(insert(todos).values({"id": bindparam("todo"), "title": bindparam("title")}))
-    returning = Query(insert(todos).values({"id": bindparam("id")}).returning(todos.c.id))
-    updating = Query(update(todos).values({"title": bindparam("title")}))
-    assert plain.inserted_if_checked() is not None
-    for other in (renamed, returning, updating):
-        assert other.inserted_if_checked() is None
-    assert chained_if((plain,), _LIVE_SESSION, _ASYNCPG) is not None
-    assert chained_if((plain, renamed), _LIVE_SESSION, _ASYNCPG) is None
 
 
 def test_a_read_sharing_a_parameter_name_with_the_check_is_not_folded() -> None:
