@@ -127,16 +127,15 @@ class SqlTodoRepository(TodoRepository):
             condition = todos.c.owner_id == bindparam("owner_id")
             if by_completed:
                 condition = and_(condition, todos.c.completed == bindparam("completed"))
-            count = select(func.count()).select_from(todos).where(condition).scalar_subquery()
+            count = select(func.count().label("total")).select_from(todos).where(condition)
             page = (
-                select(todos, count.label("total"))
+                select(todos, count.scalar_subquery().label("total"))
                 .where(condition)
                 .order_by(*self._order(sort))
                 .limit(bindparam("limit"))
                 .offset(bindparam("offset"))
             )
-            alone = select(func.count().label("total")).select_from(todos).where(condition)
-            _LISTINGS[key] = (Query(page), Query(alone))
+            _LISTINGS[key] = (Query(page), Query(count))
         return _LISTINGS[key]
 
     def _order(self, sort: TodoSort) -> tuple[Any, ...]:

@@ -37,6 +37,7 @@ class ReadinessView(msgspec.Struct):
 
 
 _HEALTH_BODY = msgspec.json.encode(Health())
+_LENGTH = str(len(_HEALTH_BODY)).encode()
 
 
 async def _healthy(scope: Any, receive: Any, send: Any) -> None:
@@ -45,9 +46,6 @@ async def _healthy(scope: Any, receive: Any, send: Any) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", _LENGTH)]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": _HEALTH_BODY})
-
-
-_LENGTH = str(len(_HEALTH_BODY)).encode()
 
 
 class HealthController(Controller):
