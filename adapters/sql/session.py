@@ -19,7 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
 from adapters.sql.errors import ConstraintErrors, connection_lost, database_unavailable
-from adapters.sql.statements import PRECONDITION_COLUMN, Query, Result, Row, Statement, chained, locks_rows
+from adapters.sql.statements import (
+    PRECONDITION_COLUMN,
+    Query,
+    Result,
+    Row,
+    Statement,
+    chained,
+    chained_after,
+    locks_rows,
+)
 from application.errors import DependencyUnavailableError
 
 __all__ = ["Precondition", "SqlSession", "discard", "pooled_now"]
@@ -68,6 +77,8 @@ def pooled_now(connection: AsyncConnection) -> Any:
 
 
 Reconnect = Callable[[], Awaitable[AsyncConnection]]
+Conflict = Callable[[], Awaitable[Exception]]
+"""What a compare-and-set that touched no row raises (it may read: the stored version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +119,8 @@ class SqlSession:
     - ``write``: opens the write transaction or joins it, and is never repeated. A violated
       constraint named in ``errors`` raises the error mapped to it; on PostgreSQL the
       transaction is then spoiled, and the unit of work ends with that error.
+    - ``compare_and_set``: a write that must touch exactly one row, else a conflict; on
+      PostgreSQL it may be held for the commit and sent with the outbox row (below).
     - ``attempt``: a ``write`` under a SAVEPOINT. When it fails it alone is undone and the
       transaction stays usable, on PostgreSQL too: a caller may catch the mapped error and
       try again (another slug).
@@ -151,6 +164,11 @@ class SqlSession:
         """Whether the connection failed and was invalidated."""
         self._spoiled: Exception | None = None
         self._held: list[tuple[Query, Mapping[str, Any]]] = []
+        self._head: tuple[Query, Mapping[str, Any], Conflict] | None = None
+        """A held compare-and-set, the first write of the block: the held inserts follow it."""
+        self.undone: Callable[[], None] | None = None
+        """Called when a held compare-and-set lost: the block's writes so far (it and what
+        was held after it) are undone, so the unit of work drops the events it collected."""
 
     @property
     def dialect(self) -> str:
@@ -161,7 +179,7 @@ class SqlSession:
             raise TypeError("read() runs no INSERT, UPDATE or DELETE: use write()")
         if statement.locks if isinstance(statement, Query) else locks_rows(statement):
             raise TypeError("read() takes no row locks: in autocommit they end with the statement; use write()")
-        if self._held:
+        if self._held or self._head is not None:
             await self._send_held()
         if self.precondition is not None:
             return await self._read_with_precondition(statement, parameters, self.precondition)
@@ -225,7 +243,7 @@ class SqlSession:
         self._refuse_if_spoiled()
         await self.check_precondition()
         self.wrote = True
-        if self._held:
+        if self._held or self._head is not None:
             await self._send_held()
         return await self._guarded(self._write(statement, parameters), errors)
 
@@ -246,6 +264,27 @@ class SqlSession:
         self.wrote = True
         self._held.append((query, parameters))
 
+    async def compare_and_set(self, query: Query, parameters: Mapping[str, Any], *, conflict: Conflict) -> None:
+        """An UPDATE or DELETE that must touch exactly one row (its WHERE names the row and
+        the version it was read at); when it touches none, raises ``await conflict()``.
+
+        On PostgreSQL, as the first write of a block outside a transaction, it is held:
+        ``commit()`` sends it at the head of one statement with the writes held after it
+        (the outbox rows, ``chained_after``), which insert only if it touched its row. That
+        statement commits by itself: no BEGIN, no COMMIT, one round trip. The conflict then
+        comes from ``commit()``, nothing was written, and the session can run the whole
+        attempt again (read, change, ``compare_and_set``, commit). A statement before the
+        commit sends the held writes first, in a transaction, and the conflict comes from
+        it. Elsewhere, and after another write, it runs now, as ``write``."""
+        if not (self._lazy and not self._writing and not self._held and self._head is None):
+            if (await self.write(query, parameters)).rowcount != 1:
+                raise await conflict()
+            return
+        self._refuse_if_spoiled()
+        await self.check_precondition()
+        self.wrote = True
+        self._head = (query, parameters, conflict)
+
     async def attempt(
         self,
         statement: Statement,
@@ -256,7 +295,7 @@ class SqlSession:
         self._refuse_if_spoiled()
         await self.check_precondition()
         self.wrote = True
-        if self._held:
+        if self._held or self._head is not None:
             await self._send_held()
         try:
             return await self._guarded(self._attempt(statement, parameters), errors)
@@ -269,10 +308,14 @@ class SqlSession:
         failed: PostgreSQL has aborted it and would answer COMMIT with a silent ROLLBACK, so
         both databases refuse alike rather than lose the writes quietly on one of them."""
         self._refuse_if_spoiled()
+        if (head := self._head) is not None and (sql := self._chain_after(head[0])) is not None:
+            if await self._guarded(self._send_chained_after(sql)) != 1:
+                raise await self._lost(head[2])  # and nothing was written
+            return
         if self._held and not self._writing and (sql := self._chain()) is not None:
             await self._guarded(self._send_chained(sql))
             return
-        if self._held:
+        if self._held or self._head is not None:
             await self._send_held()
         if not self._lazy:
             await self._guarded(self.connection.commit())
@@ -288,6 +331,7 @@ class SqlSession:
         connection: the server has dropped its transaction already."""
         try:
             self._held.clear()
+            self._head = None
             if self.broken:
                 return
             if not self._lazy:
@@ -324,8 +368,15 @@ class SqlSession:
         return Result((), int(status.rpartition(" ")[2]))  # "INSERT 0 1", "UPDATE 1", "DELETE 0"
 
     async def _send_held(self) -> None:
-        """The held writes, one by one inside the transaction: more statements follow."""
+        """The held writes, one by one inside the transaction: more statements follow. A
+        held compare-and-set goes first; when it touches no row, the writes held after it
+        (its attempt's) are dropped and its conflict is raised."""
+        head, self._head = self._head, None
         held, self._held = self._held, []
+        if head is not None:
+            query, parameters, conflict = head
+            if (await self._guarded(self._write(query, parameters))).rowcount != 1:
+                raise await self._lost(conflict)  # the held writes after it are its attempt's
         for query, parameters in held:
             await self._guarded(self._write(query, parameters))
 
@@ -337,6 +388,33 @@ class SqlSession:
             return queries[0]._compiled(self.connection.dialect).sql
         tables = {query.statement.table for query in queries}  # type: ignore[union-attr]
         return chained(queries, self.connection.dialect) if len(tables) == len(queries) else None
+
+    async def _lost(self, conflict: Conflict) -> Exception:
+        if self.undone is not None:
+            self.undone()
+        return await conflict()
+
+    def _chain_after(self, head: Query) -> str | None:
+        """The held compare-and-set and the writes held after it as one statement, if they
+        can be (``chained_after``)."""
+        return chained_after(head, tuple(query for query, _ in self._held), self.connection.dialect)
+
+    async def _send_chained_after(self, sql: str) -> int:
+        """The held compare-and-set and the held writes as ``sql``, one statement outside
+        any transaction: how many rows the compare-and-set touched (none: nothing written)."""
+        head, self._head = self._head, None
+        held, self._held = self._held, []
+        assert head is not None
+        dialect = self.connection.dialect
+        counted = head[0].counted()
+        assert counted is not None  # chained_after built the statement from it
+        arguments = _arguments(counted._compiled(dialect), head[1])
+        for query, parameters in held:
+            conditional = query.inserted_after_head()
+            assert conditional is not None  # likewise
+            arguments += _arguments(conditional._compiled(dialect), parameters)
+        driver = await self._driver_connection()
+        return int(await driver.fetchval(sql, *arguments))
 
     async def _send_chained(self, sql: str) -> None:
         """The held writes as ``sql``, one statement outside any transaction: it commits by

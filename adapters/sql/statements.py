@@ -7,17 +7,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Executable, literal_column
+from sqlalchemy import Executable, bindparam, insert, literal_column, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.dml import Delete, Insert, Update, UpdateBase
 
-__all__ = ["PRECONDITION_COLUMN", "Query", "Result", "Row", "Statement", "chained", "locks_rows"]
+__all__ = ["PRECONDITION_COLUMN", "Query", "Result", "Row", "Statement", "chained", "chained_after", "locks_rows"]
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
 _REQUIRED = object()
+_UNSET: Any = object()
+_HEAD = "portside_head"
+"""The WITH clause of ``chained_after`` that holds the head write's rows."""
 PRECONDITION_COLUMN = "portside_precondition_holds"
 """The column ``Query.preceded_by`` adds: whether the precondition found a row."""
 
@@ -113,7 +116,7 @@ class Query:
     driver's type code (``Numeric``).
     """
 
-    __slots__ = ("_plans", "_preceded", "locks", "returns_rows", "statement", "writes")
+    __slots__ = ("_conditional", "_counted", "_plans", "_preceded", "locks", "returns_rows", "statement", "writes")
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
@@ -123,6 +126,8 @@ class Query:
         _Plan(statement, _ASYNCPG)  # refuses what the driver path cannot run, at import
         self._plans: dict[Dialect, _Plan] = {}
         self._preceded: dict[Query, Query] = {}
+        self._counted: Query | None = _UNSET
+        self._conditional: Query | None = _UNSET
 
     def preceded_by(self, precondition: Query) -> Query | None:
         """This read with one more column, ``PRECONDITION_COLUMN``: whether ``precondition``
@@ -141,6 +146,28 @@ class Query:
             holds = precondition.statement.exists().label(PRECONDITION_COLUMN)
             preceded = self._preceded[precondition] = Query(self.statement.add_columns(holds))
         return preceded
+
+    def counted(self) -> Query | None:
+        """This UPDATE or DELETE with ``RETURNING 1``: a row per row it touched, so a WITH
+        clause can tell whether it touched any. None for another statement, or one that
+        returns rows already. Built once."""
+        if self._counted is _UNSET:
+            statement = self.statement
+            plain = isinstance(statement, Update | Delete) and not self.returns_rows
+            self._counted = Query(statement.returning(literal_column("1"))) if plain else None  # type: ignore[union-attr]
+        return self._counted
+
+    def inserted_after_head(self) -> Query | None:
+        """This INSERT made to insert only if the head write of ``chained_after`` touched a
+        row: ``INSERT INTO t (a, b) SELECT $1::UUID, $2::VARCHAR WHERE EXISTS (SELECT 1 FROM
+        portside_head)``, valid only inside that chain. Only for the plain one-row form
+        ``insert(table).values({column: bindparam(column), ...})`` with every parameter named
+        after its column (checked by compiling that form again and comparing the text): no
+        RETURNING, no ON CONFLICT, no SQL expression around a parameter. None otherwise.
+        Built once."""
+        if self._conditional is _UNSET:
+            self._conditional = _inserted_after_head(self)
+        return self._conditional
 
     def _compiled(self, dialect: Dialect) -> _Plan:
         """The plan for ``dialect`` (an engine's), compiled on its first use."""
@@ -172,15 +199,81 @@ def chained(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
 def _chain(queries: tuple[Query, ...], dialect: Dialect) -> str | None:
     parts, offset = [], 0
     for index, query in enumerate(queries):
-        plan = query._compiled(dialect)
-        if not query.writes or query.returns_rows or "'" in plan.sql or '"' in plan.sql:
+        if not query.writes or query.returns_rows or (numbered := _numbered(query, dialect, offset)) is None:
             return None
-        if {int(number) for number in _PLACEHOLDER.findall(plan.sql)} != set(range(1, len(plan.binds) + 1)):
-            return None
-        renumbered = _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)  # noqa: B023
-        parts.append(f"w{index} AS ({renumbered})")
-        offset += len(plan.binds)
+        parts.append(f"w{index} AS ({numbered})")
+        offset += len(query._compiled(dialect).binds)
     return f"WITH {', '.join(parts)} SELECT {len(queries)}"
+
+
+def _inserted_after_head(query: Query) -> Query | None:
+    statement = query.statement
+    if type(statement) is not Insert or query.returns_rows:
+        return None  # a dialect's subclass (ON CONFLICT) or a RETURNING
+    table = statement.table
+    names = [name for name, _, _ in query._compiled(_ASYNCPG).binds]
+    if not names or len(set(names)) != len(names) or not all(name in table.c for name in names):
+        return None
+    plain = insert(table).values({name: bindparam(name) for name in names})
+    if str(plain.compile(dialect=_ASYNCPG)) != query._compiled(_ASYNCPG).sql:
+        return None
+    # The driver's dialect writes each parameter with its column's type ($1::UUID), which a
+    # SELECT list needs: there is no VALUES target to take the type from.
+    values = select(*(bindparam(name, type_=table.c[name].type) for name in names))
+    exists: Any = literal_column(f"EXISTS (SELECT 1 FROM {_HEAD})")  # noqa: S608 - a constant
+    return Query(insert(table).from_select(names, values.where(exists)))
+
+
+_AFTER_HEAD: dict[tuple[Dialect, Query, tuple[Query, ...]], str | None] = {}
+
+
+def chained_after(head: Query, followers: tuple[Query, ...], dialect: Dialect) -> str | None:
+    """One PostgreSQL statement: ``head`` (an UPDATE or DELETE, ``Query.counted``) and then
+    ``followers`` (plain INSERTs, ``Query.inserted_after_head``), which insert only if the
+    head touched a row; it answers how many rows the head touched. ``WITH portside_head AS
+    (UPDATE ... RETURNING 1), w0 AS (INSERT ... WHERE EXISTS (SELECT 1 FROM portside_head)),
+    ... SELECT count(*) FROM portside_head``. Outside a transaction it commits or fails as
+    a whole: a compare-and-set and its outbox row in one round trip, and nothing written
+    when the compare failed. Its parameters: the head's, then each follower's. None when
+    a statement cannot take part, or two touch one table (the WITH clauses share one
+    snapshot, so they must not touch the same rows). Built once per sequence."""
+    key = (dialect, head, followers)
+    if key not in _AFTER_HEAD:
+        _AFTER_HEAD[key] = _chain_after(head, followers, dialect)
+    return _AFTER_HEAD[key]
+
+
+def _chain_after(head: Query, followers: tuple[Query, ...], dialect: Dialect) -> str | None:
+    counted = head.counted()
+    conditional = [follower.inserted_after_head() for follower in followers]
+    if counted is None or None in conditional:
+        return None
+    tables = [head.statement.table, *(follower.statement.table for follower in followers)]  # type: ignore[union-attr]
+    if len(set(tables)) != len(tables):
+        return None
+    numbered = _numbered(counted, dialect, 0)
+    if numbered is None:
+        return None
+    parts, offset = [f"{_HEAD} AS ({numbered})"], len(counted._compiled(dialect).binds)
+    for index, query in enumerate(conditional):
+        assert query is not None
+        if (numbered := _numbered(query, dialect, offset)) is None:
+            return None
+        parts.append(f"w{index} AS ({numbered})")
+        offset += len(query._compiled(dialect).binds)
+    return f"WITH {', '.join(parts)} SELECT count(*) FROM {_HEAD}"  # noqa: S608 - compiled statements, no value
+
+
+def _numbered(query: Query, dialect: Dialect, offset: int) -> str | None:
+    """``query``'s SQL with its parameters numbered from ``offset`` + 1; None when its text
+    has a quote (a literal or a quoted name, where ``$n`` might not be a parameter) or
+    numbers its parameters otherwise than 1..n."""
+    plan = query._compiled(dialect)
+    if "'" in plan.sql or '"' in plan.sql:
+        return None
+    if {int(number) for number in _PLACEHOLDER.findall(plan.sql)} != set(range(1, len(plan.binds) + 1)):
+        return None
+    return _PLACEHOLDER.sub(lambda match: f"${int(match.group(1)) + offset}", plan.sql)
 
 
 def locks_rows(statement: object) -> bool:

@@ -91,15 +91,17 @@ class SqlTodoRepository(TodoRepository):
         return None if row is None else _todo(row)
 
     async def save(self, todo: Todo) -> None:
+        """Compare-and-set; on PostgreSQL the conflict may come from the commit (see
+        ``SqlSession.compare_and_set``)."""
         row = _row(todo)
         changes = {f"new_{name}": row[name] for name in _CHANGEABLE}
         changes.update(key_id=todo.id, key_version=todo.version - 1)
-        if (await self._db.write(_UPDATE, changes)).rowcount != 1:
-            raise VersionMismatchError(expected=todo.version - 1, actual=await self._stored_version(todo.id))
+        await self._db.compare_and_set(_UPDATE, changes, conflict=lambda: self._conflict(todo.id, todo.version - 1))
 
     async def delete(self, todo: Todo) -> None:
-        if (await self._db.write(_DELETE, {"key_id": todo.id, "key_version": todo.version})).rowcount != 1:
-            raise VersionMismatchError(expected=todo.version, actual=await self._stored_version(todo.id))
+        """Compare-and-set, as ``save``."""
+        changes = {"key_id": todo.id, "key_version": todo.version}
+        await self._db.compare_and_set(_DELETE, changes, conflict=lambda: self._conflict(todo.id, todo.version))
 
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:
         page_query, count_query = self._listing(query.sort, query.completed is not None)
@@ -143,9 +145,9 @@ class SqlTodoRepository(TodoRepository):
             return _TITLE_ORDER_POSTGRES[sort]
         return _ORDER[sort]
 
-    async def _stored_version(self, todo_id: TodoId) -> int | None:
+    async def _conflict(self, todo_id: TodoId, expected: int) -> VersionMismatchError:
         row = (await self._db.read(select(todos.c.version).where(todos.c.id == todo_id))).first()
-        return None if row is None else int(row["version"])
+        return VersionMismatchError(expected=expected, actual=None if row is None else int(row["version"]))
 
 
 class SqlTodoUnitOfWork(ContextUnitOfWork[SqlSession], TodoUnitOfWork):

@@ -87,6 +87,7 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
             await self.release()
             raise
         self._block = Block(session)
+        session.undone = self._block.events.drop
         return self
 
     def repository(self, build: Callable[[SqlSession], _Repository]) -> _Repository:

@@ -91,6 +91,11 @@ class EventCollector:
             self._pending.extend((aggregate, event) for event in aggregate.events)
             aggregate.events.clear()
 
+    def drop(self) -> None:
+        """Forget the collected events: the writes they announce were undone before the
+        commit (a compare-and-set held for the commit lost its race)."""
+        self._pending.clear()
+
     def envelopes(self, new_id: Callable[[], UUID], provenance: Provenance) -> list[Envelope]:
         """Seal the collected events and start over (``commit`` calls this once)."""
         pending, self._pending = self._pending, []

@@ -32,4 +32,9 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     @abstractmethod
-    async def commit(self) -> None: ...
+    async def commit(self) -> None:
+        """Store the block's writes and their events, or nothing.
+
+        A repository may judge a compare-and-set only here (SQL sends it with its outbox row
+        as one statement): then this raises its ``VersionMismatchError``, nothing was stored,
+        and the block may run its attempt again (``compare_and_set``'s ``commit``)."""

@@ -67,6 +67,5 @@ async def edit_todo(
             await uow.todos.save(todo)
             return todo
 
-        todo = await compare_and_set(cmd.expected_version, attempt)
-        await uow.commit()
+        todo = await compare_and_set(cmd.expected_version, attempt, commit=uow.commit)
     return todo

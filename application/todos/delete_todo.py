@@ -40,5 +40,4 @@ class DeleteTodo:
                 todo.delete(expected=cmd.expected_version, now=self._clock.now())
                 await uow.todos.delete(todo)
 
-            await compare_and_set(cmd.expected_version, delete)
-            await uow.commit()
+            await compare_and_set(cmd.expected_version, delete, commit=uow.commit)

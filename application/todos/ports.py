@@ -43,12 +43,15 @@ class TodoRepository(Protocol):
         """Persist one accepted edit: compare-and-set, the stored version must be ``todo.version - 1``.
 
         Raises ``VersionMismatchError`` (with the stored version as ``actual``, ``None`` when
-        the todo is gone) if another writer got there first; nothing is stored then.
+        the todo is gone) if another writer got there first; nothing is stored then. The
+        error may come from the unit of work's ``commit()`` instead: run the commit inside
+        the attempt (``compare_and_set(..., commit=uow.commit)``).
         """
 
     @abstractmethod
     async def delete(self, todo: Todo) -> None:
-        """Delete the todo if it is still at ``todo.version``; else ``VersionMismatchError``."""
+        """Delete the todo if it is still at ``todo.version``; else ``VersionMismatchError``
+        (from here or from the commit, as ``save``)."""
 
     @abstractmethod
     async def list(self, owner_id: UserId, query: TodoQuery) -> Page[Todo]:

@@ -42,6 +42,5 @@ class ToggleTodo:
                 await uow.todos.save(todo)
                 return todo
 
-            todo = await compare_and_set(cmd.expected_version, toggle)
-            await uow.commit()
+            todo = await compare_and_set(cmd.expected_version, toggle, commit=uow.commit)
         return todo

@@ -62,11 +62,15 @@ class Cell:
 
 
 class VersionedStore:
-    """One aggregate's row: a read, and a store that compares the version it read and sets."""
+    """One aggregate's row: a read, and a store that compares the version it read and sets.
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    ``at_commit``: the store is judged only at the commit, as the SQL adapter does when it
+    sends a compare-and-set with its outbox row; the attempt just holds it."""
+
+    def __init__(self, scheduler: Scheduler, *, at_commit: bool = False) -> None:
         self.cell = Cell()
         self.attempts: Counter[int] = Counter()
+        self.at_commit = at_commit
         self._scheduler = scheduler
 
     async def load(self, writer: int) -> Cell:
@@ -82,20 +86,28 @@ class VersionedStore:
     async def write(self, writer: int, expected: ExpectedVersion) -> int:
         """Append ``writer`` to the changes, as a use-case applies its command."""
 
+        held: list[tuple[Cell, Cell]] = []
+
         async def attempt() -> int:
             self.attempts[writer] += 1
             seen = await self.load(writer)
             check_version(expected, seen.version)  # what the aggregate checks
             new = Cell(version=seen.version + 1, changes=(*seen.changes, writer))
-            await self.store(writer, seen, new)
+            if self.at_commit:
+                held.append((seen, new))
+            else:
+                await self.store(writer, seen, new)
             return new.version
 
-        return await compare_and_set(expected, attempt)
+        async def commit() -> None:
+            await self.store(writer, *held.pop())
+
+        return await compare_and_set(expected, attempt, commit=commit if self.at_commit else None)
 
 
 def run_writers(data: st.DataObject, expectations: list[ExpectedVersion]) -> tuple[VersionedStore, dict[int, Any]]:
     scheduler = Scheduler(data)
-    store = VersionedStore(scheduler)
+    store = VersionedStore(scheduler, at_commit=data.draw(st.booleans(), label="judged at the commit"))
 
     async def main() -> dict[int, Any]:
         return await scheduler.run({w: store.write(w, expected) for w, expected in enumerate(expectations)})
@@ -166,6 +178,42 @@ class Attempts:
         if self.calls <= self.losses:
             raise VersionMismatchError(expected=self.calls, actual=self.calls + 1)
         return "done"
+
+
+class Commits:
+    """A commit that finds its first ``losses`` stores stale, then lands."""
+
+    def __init__(self, losses: int) -> None:
+        self.losses = losses
+        self.calls = 0
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        if self.calls <= self.losses:
+            raise VersionMismatchError(expected=self.calls, actual=self.calls + 1)
+
+
+@pytest.mark.parametrize("expected", UNVERSIONED)
+async def test_a_conflict_found_at_the_commit_runs_the_whole_attempt_again(expected: ExpectedVersion) -> None:
+    attempt, commit = Attempts(losses=0), Commits(losses=2)
+
+    assert await compare_and_set(expected, attempt, commit=commit) == "done"
+    assert (attempt.calls, commit.calls) == (3, 3)
+
+
+async def test_a_versioned_writer_gets_the_conflict_its_commit_found() -> None:
+    attempt, commit = Attempts(losses=0), Commits(losses=1)
+
+    with pytest.raises(VersionMismatchError) as raised:
+        await compare_and_set(3, attempt, commit=commit)
+    assert (attempt.calls, commit.calls, raised.value.actual) == (1, 1, 2)
+
+
+async def test_an_attempt_that_lost_is_not_committed() -> None:
+    attempt, commit = Attempts(losses=2), Commits(losses=0)
+
+    assert await compare_and_set(None, attempt, commit=commit) == "done"
+    assert (attempt.calls, commit.calls) == (3, 1)
 
 
 @pytest.mark.parametrize("expected", UNVERSIONED)
