@@ -92,9 +92,16 @@ async def test_the_loop_backs_off_while_the_queue_is_down_and_resumes_by_itself(
     queue.down = True
     stop = asyncio.Event()
     loop = asyncio.create_task(relay_until_stopped(store.relay(queue, RULES), RULES, stop))
+    for _ in range(250):  # it goes on trying: two failed passes of 5 events (however slow the machine)
+        if queue.calls >= 2 * 5:
+            break
+        await asyncio.sleep(0.02)
+    assert queue.calls >= 2 * 5
+    before = queue.calls
     await asyncio.sleep(0.2)
-    failed_calls = queue.calls
-    assert 2 * 5 <= failed_calls <= 12 * 5  # 5 events a pass, backing off (0.02, 0.04, 0.05, ... s), not spinning
+    # Backing off (0.02, 0.04, 0.05, ... s) makes at most a dozen passes in 0.2 s; a loop that
+    # spun would make hundreds. (Only the upper bound: a slow machine makes fewer, never more.)
+    assert queue.calls - before <= 12 * 5
     queue.down = False
     store.clock.advance(LEASE + timedelta(seconds=1))  # the first failed pass held a batch
     for _ in range(100):
