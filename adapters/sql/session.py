@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from adapters.sql.statements import (
     locks_rows,
 )
 from application.errors import DependencyUnavailableError
+from application.shared.events import EventCollector
 
 __all__ = ["Precondition", "SqlSession", "discard", "pooled_now"]
 
@@ -94,6 +96,30 @@ class Precondition:
     blocks, without asking the database again."""
 
 
+def _socket_ending(driver: Any) -> bool:
+    """Whether the server is ending an idle asyncpg connection, asked of its socket (a peek
+    that takes no byte and does not wait): one system call, no round trip. An idle
+    connection in autocommit mode gets nothing unasked, so anything to read means the end:
+    a server that shuts down sends its FATAL error, then closes (or resets) the socket."""
+    transport = getattr(driver, "_transport", None)  # asyncpg keeps no public handle on it
+    if transport is None or transport.is_closing():
+        return transport is not None
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    probe = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
+    try:
+        probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return False  # open, and nothing to read
+    except OSError:
+        return True  # reset
+    else:
+        return True  # an error message or the end of the stream
+    finally:
+        probe.detach()  # the descriptor stays the transport's
+
+
 def _arguments(plan: Any, parameters: Mapping[str, Any]) -> list[Any]:
     try:
         return plan.arguments(parameters)  # type: ignore[no-any-return]
@@ -126,8 +152,10 @@ class SqlSession:
       try again (another slug).
 
     On PostgreSQL, connections idle in autocommit mode (see ``create_engine``): a read-only
-    use-case pays no BEGIN and no ROLLBACK round trip. The first write opens a READ
-    COMMITTED transaction on the driver connection, which ``commit()`` ends. Reads before
+    use-case pays no BEGIN and no ROLLBACK round trip. Writes that can wait for the commit
+    (``write_later``, ``compare_and_set``) are held and, when they can, sent there as one
+    statement that commits by itself. Any other write opens a READ COMMITTED transaction
+    on the driver connection, which ``commit()`` ends. Reads before
     it see the same data they would have seen inside it (READ COMMITTED takes a fresh
     snapshot per statement), and every write that depends on a read is a compare-and-set
     or protected by a constraint. On SQLite every unit of work is one ``BEGIN IMMEDIATE``
@@ -158,21 +186,27 @@ class SqlSession:
         if self._lazy and (pooled := pooled_now(connection)) is not None:
             self._driver = _autocommit_driver(connection, pooled)
         self.wrote = False
-        """Whether ``write``, ``attempt`` or ``write_later`` was called: on PostgreSQL, a
-        transaction was begun or a write is held for the commit."""
+        """Whether ``write``, ``attempt``, ``write_later`` or ``compare_and_set`` was called:
+        on PostgreSQL, a transaction was begun or a write is held for the commit."""
         self.broken = False
         """Whether the connection failed and was invalidated."""
         self._spoiled: Exception | None = None
         self._held: list[tuple[Query, Mapping[str, Any]]] = []
         self._head: tuple[Query, Mapping[str, Any], Conflict] | None = None
         """A held compare-and-set, the first write of the block: the held inserts follow it."""
-        self.undone: Callable[[], None] | None = None
-        """Called when a held compare-and-set lost: the block's writes so far (it and what
-        was held after it) are undone, so the unit of work drops the events it collected."""
+        self.events: EventCollector | None = None
+        """The block's events (the unit of work sets it): when a held compare-and-set loses,
+        the events collected since it was held announce writes that did not happen, and go."""
+        self._head_mark = 0
 
     @property
     def dialect(self) -> str:
         return self.connection.dialect.name
+
+    @property
+    def spoiled(self) -> bool:
+        """Whether a statement of the transaction failed: the session runs nothing more."""
+        return self._spoiled is not None
 
     async def read(self, statement: Statement, parameters: Mapping[str, Any] | None = None) -> Result:
         if statement.writes if isinstance(statement, Query) else isinstance(statement, UpdateBase):
@@ -253,14 +287,19 @@ class SqlSession:
 
         On PostgreSQL outside a transaction, ``commit()`` sends the held writes as one
         statement (``chained``), which commits by itself: a use-case that only inserts
-        pays one round trip, with no BEGIN and no COMMIT. A constraint it violates raises
-        the driver's error there. Elsewhere, and for a statement that returns rows, it is
-        ``write``."""
+        pays one round trip, with no BEGIN and no COMMIT. A pending precondition rides in
+        it (``chained_after``: the inserts insert only if it holds) rather than before it.
+        A constraint it violates raises the driver's error there. Elsewhere, and for a
+        statement that returns rows, it is ``write``."""
         if not (self._lazy and query.writes and not query.returns_rows):
             await self.write(query, parameters)
             return
         self._refuse_if_spoiled()
-        await self.check_precondition()
+        if (precondition := self.precondition) is not None:
+            if precondition.failed:
+                raise precondition.error()
+            if self._writing or self._head is not None or query.inserted_after_head() is None:
+                await self.check_precondition()  # no chain at the commit could carry it
         self.wrote = True
         self._held.append((query, parameters))
 
@@ -268,7 +307,8 @@ class SqlSession:
         """An UPDATE or DELETE that must touch exactly one row (its WHERE names the row and
         the version it was read at); when it touches none, raises ``await conflict()``.
 
-        On PostgreSQL, as the first write of a block outside a transaction, it is held:
+        On PostgreSQL, as the first write since the block began or last committed, outside a
+        transaction, it is held:
         ``commit()`` sends it at the head of one statement with the writes held after it
         (the outbox rows, ``chained_after``), which insert only if it touched its row. That
         statement commits by itself: no BEGIN, no COMMIT, one round trip. The conflict then
@@ -284,6 +324,7 @@ class SqlSession:
         await self.check_precondition()
         self.wrote = True
         self._head = (query, parameters, conflict)
+        self._head_mark = 0 if self.events is None else self.events.mark()
 
     async def attempt(
         self,
@@ -306,13 +347,19 @@ class SqlSession:
     async def commit(self) -> None:
         """Commit the writes. Refuses (``RuntimeError``) after a statement of the transaction
         failed: PostgreSQL has aborted it and would answer COMMIT with a silent ROLLBACK, so
-        both databases refuse alike rather than lose the writes quietly on one of them."""
+        both databases refuse alike rather than lose the writes quietly on one of them.
+        Raises a held compare-and-set's conflict, or a held precondition's error, when the
+        statement that carried it wrote nothing (see ``compare_and_set``, ``write_later``)."""
         self._refuse_if_spoiled()
         if (head := self._head) is not None and (sql := self._chain_after(head[0])) is not None:
-            if await self._guarded(self._send_chained_after(sql)) != 1:
+            self._head = None
+            if await self._guarded(self._send_chained_after(sql, head[0], head[1])) != 1:
                 raise await self._lost(head[2])  # and nothing was written
             return
-        if self._held and not self._writing and (sql := self._chain()) is not None:
+        if self._held and not self._writing and self._head is None and (precondition := self.precondition) is not None:
+            await self._commit_checked(precondition)
+            return
+        if self._held and not self._writing and self._head is None and (sql := self._chain()) is not None:
             await self._guarded(self._send_chained(sql))
             return
         if self._held or self._head is not None:
@@ -370,7 +417,9 @@ class SqlSession:
     async def _send_held(self) -> None:
         """The held writes, one by one inside the transaction: more statements follow. A
         held compare-and-set goes first; when it touches no row, the writes held after it
-        (its attempt's) are dropped and its conflict is raised."""
+        (its attempt's) are dropped and its conflict is raised. A precondition the held
+        writes were to carry is checked first, on its own."""
+        await self.check_precondition()
         head, self._head = self._head, None
         held, self._held = self._held, []
         if head is not None:
@@ -390,8 +439,9 @@ class SqlSession:
         return chained(queries, self.connection.dialect) if len(tables) == len(queries) else None
 
     async def _lost(self, conflict: Conflict) -> Exception:
-        if self.undone is not None:
-            self.undone()
+        """The held compare-and-set touched no row: what was held with it is gone unsent."""
+        if self.events is not None:
+            self.events.drop(since=self._head_mark)
         return await conflict()
 
     def _chain_after(self, head: Query) -> str | None:
@@ -399,16 +449,44 @@ class SqlSession:
         can be (``chained_after``)."""
         return chained_after(head, tuple(query for query, _ in self._held), self.connection.dialect)
 
-    async def _send_chained_after(self, sql: str) -> int:
-        """The held compare-and-set and the held writes as ``sql``, one statement outside
-        any transaction: how many rows the compare-and-set touched (none: nothing written)."""
-        head, self._head = self._head, None
+    async def _commit_checked(self, precondition: Precondition) -> None:
+        """Commit the held inserts with ``precondition`` at their head (``chained_after``):
+        one statement that inserts only if it holds, else raise its error. When they cannot
+        carry it, check it on its own and send them as ``commit`` would."""
+        if precondition.failed:
+            raise precondition.error()
+        sql = self._chain_after(precondition.query)
+        if sql is None:
+            await self.check_precondition()
+            await self.commit()
+            return
+        # The statement is this block's first and cannot be repeated: a connection found
+        # closed must be replaced before it is sent, not after.
+        await self._replace_if_closed()
+        if await self._guarded(self._send_chained_after(sql, precondition.query, precondition.parameters)) != 1:
+            raise self._failed(precondition)  # and nothing was written
+        self.precondition = None
+
+    async def _replace_if_closed(self) -> None:
+        """Swap the connection for a fresh one if the server has closed it (a database that
+        restarted), before anything is sent on it. The pool's check at checkout
+        (``create_engine``) sees only what asyncpg has read, and the event loop may not
+        have read the close yet; the socket itself knows (``_socket_ending``)."""
+        if self._reconnect is None:
+            return
+        driver = await self._driver_connection()
+        if driver.is_closed() or _socket_ending(driver):
+            await self._invalidate()
+            await self._take_fresh_connection()
+
+    async def _send_chained_after(self, sql: str, head: Query, parameters: Mapping[str, Any]) -> int:
+        """``head`` and the held writes as ``sql``, one statement outside any transaction:
+        how many rows the head touched or found (none: nothing written)."""
         held, self._held = self._held, []
-        assert head is not None
         dialect = self.connection.dialect
-        counted = head[0].counted()
+        counted = head.counted()
         assert counted is not None  # chained_after built the statement from it
-        arguments = _arguments(counted._compiled(dialect), head[1])
+        arguments = _arguments(counted._compiled(dialect), parameters)
         for query, parameters in held:
             conditional = query.inserted_after_head()
             assert conditional is not None  # likewise
@@ -489,11 +567,15 @@ class SqlSession:
             await self._invalidate()
         if not retry or self._reconnect is None:
             raise DependencyUnavailableError("database") from error
+        await self._take_fresh_connection()
+        return True
+
+    async def _take_fresh_connection(self) -> None:
+        assert self._reconnect is not None
         self.connection = await self._reconnect()
         pooled = pooled_now(self.connection)
         self._driver = None if pooled is None else _autocommit_driver(self.connection, pooled)
         self.broken = False
-        return True
 
     def _is_lost(self, error: Exception) -> bool:
         return connection_lost(error) or self._driver_closed()

@@ -148,13 +148,17 @@ class Query:
         return preceded
 
     def counted(self) -> Query | None:
-        """This UPDATE or DELETE with ``RETURNING 1``: a row per row it touched, so a WITH
-        clause can tell whether it touched any. None for another statement, or one that
-        returns rows already. Built once."""
+        """This statement as the head of ``chained_after``, a row for each row it touched or
+        found: an UPDATE or DELETE with ``RETURNING 1``; a SELECT (a check) as ``SELECT 1
+        WHERE EXISTS (...)``. None for another statement: an INSERT, one that returns rows
+        already, a locking read. Built once."""
         if self._counted is _UNSET:
-            statement = self.statement
-            plain = isinstance(statement, Update | Delete) and not self.returns_rows
-            self._counted = Query(statement.returning(literal_column("1"))) if plain else None  # type: ignore[union-attr]
+            statement, counted = self.statement, None
+            if isinstance(statement, Update | Delete) and not self.returns_rows:
+                counted = Query(statement.returning(literal_column("1")))
+            elif isinstance(statement, Select) and not self.locks:
+                counted = Query(select(literal_column("1")).where(statement.exists()))
+            self._counted = counted
         return self._counted
 
     def inserted_after_head(self) -> Query | None:
@@ -211,15 +215,20 @@ def _inserted_after_head(query: Query) -> Query | None:
     if type(statement) is not Insert or query.returns_rows:
         return None  # a dialect's subclass (ON CONFLICT) or a RETURNING
     table = statement.table
-    names = [name for name, _, _ in query._compiled(_ASYNCPG).binds]
+    compiled = statement.compile(dialect=_ASYNCPG)
+    names = list(compiled.positiontup or ())
     if not names or len(set(names)) != len(names) or not all(name in table.c for name in names):
         return None
     plain = insert(table).values({name: bindparam(name) for name in names})
     if str(plain.compile(dialect=_ASYNCPG)) != query._compiled(_ASYNCPG).sql:
         return None
-    # The driver's dialect writes each parameter with its column's type ($1::UUID), which a
-    # SELECT list needs: there is no VALUES target to take the type from.
-    values = select(*(bindparam(name, type_=table.c[name].type) for name in names))
+    binds = [compiled.binds[name] for name in names]
+    if any(not bind.required or bind.type._isnull for bind in binds):
+        return None  # a default value to keep, or no type to cast to
+    # Each parameter keeps its own type (its bind processor), and the driver's dialect
+    # writes it with its cast ($1::UUID), which a SELECT list needs: there is no VALUES
+    # target to take the type from.
+    values = select(*(bindparam(bind.key, type_=bind.type) for bind in binds))
     exists: Any = literal_column(f"EXISTS (SELECT 1 FROM {_HEAD})")  # noqa: S608 - a constant
     return Query(insert(table).from_select(names, values.where(exists)))
 
@@ -228,15 +237,16 @@ _AFTER_HEAD: dict[tuple[Dialect, Query, tuple[Query, ...]], str | None] = {}
 
 
 def chained_after(head: Query, followers: tuple[Query, ...], dialect: Dialect) -> str | None:
-    """One PostgreSQL statement: ``head`` (an UPDATE or DELETE, ``Query.counted``) and then
-    ``followers`` (plain INSERTs, ``Query.inserted_after_head``), which insert only if the
-    head touched a row; it answers how many rows the head touched. ``WITH portside_head AS
-    (UPDATE ... RETURNING 1), w0 AS (INSERT ... WHERE EXISTS (SELECT 1 FROM portside_head)),
-    ... SELECT count(*) FROM portside_head``. Outside a transaction it commits or fails as
-    a whole: a compare-and-set and its outbox row in one round trip, and nothing written
-    when the compare failed. Its parameters: the head's, then each follower's. None when
-    a statement cannot take part, or two touch one table (the WITH clauses share one
-    snapshot, so they must not touch the same rows). Built once per sequence."""
+    """One PostgreSQL statement: ``head`` (an UPDATE or DELETE, or a SELECT that checks:
+    ``Query.counted``) and then ``followers`` (plain INSERTs, ``Query.inserted_after_head``),
+    which insert only if the head touched or found a row; it answers how many it did.
+    ``WITH portside_head AS (UPDATE ... RETURNING 1), w0 AS (INSERT ... WHERE EXISTS (SELECT
+    1 FROM portside_head)), ... SELECT count(*) FROM portside_head``. Outside a transaction
+    it commits or fails as a whole: a compare-and-set and its outbox row, or a session check
+    and the inserts it guards, in one round trip, and nothing written when the head found
+    nothing. Every part sees one snapshot. Its parameters: the head's, then each
+    follower's. None when a statement cannot take part, or two write one table (the
+    writes would not see each other's rows). Built once per sequence."""
     key = (dialect, head, followers)
     if key not in _AFTER_HEAD:
         _AFTER_HEAD[key] = _chain_after(head, followers, dialect)
@@ -248,8 +258,10 @@ def _chain_after(head: Query, followers: tuple[Query, ...], dialect: Dialect) ->
     conditional = [follower.inserted_after_head() for follower in followers]
     if counted is None or None in conditional:
         return None
-    tables = [head.statement.table, *(follower.statement.table for follower in followers)]  # type: ignore[union-attr]
-    if len(set(tables)) != len(tables):
+    written = [follower.statement.table for follower in followers]  # type: ignore[union-attr]
+    if head.writes:
+        written.append(head.statement.table)  # type: ignore[union-attr]
+    if len(set(written)) != len(written):
         return None
     numbered = _numbered(counted, dialect, 0)
     if numbered is None:

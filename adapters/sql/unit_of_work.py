@@ -43,9 +43,11 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
     Without ``hold_connection`` every block checks a connection out and returns it.
 
     ``require(precondition)`` defers a check (the caller's session is live) to the next
-    block: it rides on that block's first read (one round trip on PostgreSQL), runs on its
-    own before its first write, or when the block ends if it ran no statement. Either way
-    the block gives nothing out, and the use-case returns nothing, before it held.
+    block: it rides on that block's first read (one round trip on PostgreSQL), or on the
+    commit of a block that only inserts (the inserts then insert only if it held), runs on
+    its own before any other first write, or when the block ends if it ran no statement.
+    Either way the block gives nothing out, writes nothing, and the use-case returns
+    nothing, before it held.
 
     When the database cannot be reached, entering the block (or any statement in it)
     raises ``DependencyUnavailableError("database")``. Entering it on a PostgreSQL engine
@@ -87,7 +89,7 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
             await self.release()
             raise
         self._block = Block(session)
-        session.undone = self._block.events.drop
+        session.events = self._block.events
         return self
 
     def repository(self, build: Callable[[SqlSession], _Repository]) -> _Repository:
@@ -110,9 +112,10 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
             return
         session = block.handle
         try:
-            # A block that ran no statement still owes the check; one cut short by a cancel
-            # or a broken connection ends with that instead.
-            if session.precondition is not None and not session.broken and not _interrupted(exc):
+            # A block that ran no statement still owes the check; one cut short by a cancel,
+            # a broken connection or a failed statement ends with that instead (the check
+            # stays owed by the next block).
+            if session.precondition is not None and not (session.broken or session.spoiled or _interrupted(exc)):
                 await session.check_precondition()
         finally:
             self._precondition = session.precondition

@@ -3,7 +3,10 @@
 A repository stores aggregates; the unit of work wraps every repository it hands out with
 ``collecting``, so the events of each aggregate a write accepted are taken in one place and
 no repository can forget them. Events recorded by a write that failed (a version conflict)
-or that changed nothing stay behind on the discarded aggregate and are never published.
+or that changed nothing stay behind on the discarded aggregate and are never published. A
+write an adapter judges only at the commit (a compare-and-set sent with its outbox row) is
+collected when it is accepted for the commit; if it then loses, the adapter drops what was
+collected since (``EventCollector.drop``), and no outbox row of it is written.
 """
 
 from __future__ import annotations
@@ -91,10 +94,15 @@ class EventCollector:
             self._pending.extend((aggregate, event) for event in aggregate.events)
             aggregate.events.clear()
 
-    def drop(self) -> None:
-        """Forget the collected events: the writes they announce were undone before the
-        commit (a compare-and-set held for the commit lost its race)."""
-        self._pending.clear()
+    def mark(self) -> int:
+        """Where the collection stands, for ``drop``."""
+        return len(self._pending)
+
+    def drop(self, *, since: int) -> None:
+        """Forget the events collected after ``mark()`` said ``since``: the writes they
+        announce were undone before the commit (an adapter judged a write only later, and
+        it lost: a compare-and-set held for the commit)."""
+        del self._pending[since:]
 
     def envelopes(self, new_id: Callable[[], UUID], provenance: Provenance) -> list[Envelope]:
         """Seal the collected events and start over (``commit`` calls this once)."""

@@ -16,8 +16,8 @@ end of every attempt, its conflict counting as a lost race like the store's.
 
 Each retry follows a write that won, so a writer that named no version always progresses;
 the bound only stops a livelock that a broken repository could cause. An attempt that fails
-leaves nothing behind: its aggregate is discarded, and the unit of work collects events only
-from writes that succeeded (``application.shared.events``).
+leaves nothing behind: its aggregate is discarded, and the unit of work publishes events only
+of writes that succeeded (``application.shared.events``).
 """
 
 from __future__ import annotations

@@ -34,10 +34,11 @@ OPTIONAL_BEARER_SECURITY: list[dict[str, list[str]]] = [{}, *BEARER_SECURITY]
 """Anonymous callers welcome; a token, when sent, must be valid (401 otherwise)."""
 READS_FIRST: dict[str, object] = {"session_check": "with_first_read"}
 """``opt`` of an operation whose handler calls, before anything else, a use-case that reads
-through the request's unit of work first: the caller's session is then checked with that
-read, in the same round trip, rather than by a query of its own (README, Performance). A
-revoked session still gets 401 and no data: the unit of work gives out nothing, and writes
-nothing, before the check held. Input the handler or use-case refuses before its first
+through the request's unit of work first, or only inserts: the caller's session is then
+checked with that read, or with the inserts (which then insert only if it holds), in the
+same round trip, rather than by a query of its own (README, Performance). A revoked session
+still gets 401 and no data: the unit of work gives out nothing, and writes nothing, before
+the check held. Input the handler or use-case refuses before its first
 statement (a title too long) is answered as such (400/422), as a body Litestar refuses is
 on every operation."""
 TRACE_PARENT_STATE = "trace_parent"

@@ -1,6 +1,7 @@
 """Operations marked ``READS_FIRST`` check the caller's session with their use-case's first
-read: one statement on PostgreSQL instead of two. A session that ended still gets 401 and
-nothing else from every one of them, on every storage, in this process and in another."""
+read, or with the inserts of one that only inserts: one statement on PostgreSQL instead of
+two. A session that ended still gets 401 and nothing else from every one of them, and
+changes nothing, on every storage, in this process and in another."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ MARKED = [
     ("GET", "/auth/me", None),
     ("GET", "/todos", None),
     ("GET", "/todos/{id}", None),
+    ("POST", "/todos", {"title": "created"}),
     ("PUT", "/todos/{id}", {"title": "replaced", "description": "", "completed": True, "due_at": None}),
     ("PATCH", "/todos/{id}", {"title": "patched"}),
     ("PATCH", "/todos/{id}/toggle", None),
@@ -74,6 +76,7 @@ async def test_an_ended_session_gets_401_and_changes_nothing(any_api: Api, metho
     await api.client.post(f"{API}/todos", json={"title": "again"}, headers=api.bearer(fresh))
     second = (await api.client.get(f"{API}/todos", headers=api.bearer(fresh))).json()["items"][0]["id"]
     before = (await api.client.get(f"{API}/todos/{second}", headers=api.bearer(fresh))).json()
+    listed = (await api.client.get(f"{API}/todos", headers=api.bearer(token))).json()["total"]
 
     assert (await logout(api, fresh)).status_code == 204
 
@@ -81,6 +84,7 @@ async def test_an_ended_session_gets_401_and_changes_nothing(any_api: Api, metho
     assert_unauthorized(await _call(api, method, path, body, "00000000-0000-7000-8000-000000000000", fresh))
     after = await api.client.get(f"{API}/todos/{second}", headers=api.bearer(token))
     assert after.status_code == 200 and after.json() == before
+    assert (await api.client.get(f"{API}/todos", headers=api.bearer(token))).json()["total"] == listed
 
 
 async def test_another_processs_logout_is_seen_by_a_marked_read(api: Api, pg_url: str) -> None:
@@ -112,6 +116,12 @@ async def test_on_postgres_a_marked_read_is_one_statement(api: Api) -> None:
         await _logged()
         assert len(log.statements) == 1, (path, log.statements)
         assert "EXISTS" in log.statements[0]
+
+    log.statements.clear()  # a use-case that only inserts: the check rides on its inserts
+    assert (await api.client.post(f"{API}/todos", json={"title": "u"}, headers=headers)).status_code == 201
+    await _logged()
+    assert len(log.statements) == 1, log.statements
+    assert "INSERT INTO todos" in log.statements[0] and "EXISTS" in log.statements[0]
 
     log.statements.clear()  # an unmarked operation still asks for the session on its own
     assert (await api.client.get(f"{API}/auth/sessions", headers=headers)).status_code == 200

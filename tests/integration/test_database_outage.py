@@ -105,6 +105,23 @@ async def test_a_fast_restart_costs_no_request(outage: Outage) -> None:
     assert (await outage.login()).status_code == 200
 
 
+async def test_a_fast_restart_costs_no_create_whose_first_statement_cannot_be_repeated(outage: Outage) -> None:
+    """``POST /todos`` checks the session inside its inserts: that statement is the block's
+    first and cannot be repeated, so a pooled connection the outage closed must be replaced
+    before it is sent (``tests/integration/test_sql_session_first_statement.py`` takes the
+    case where the event loop has not read the close yet)."""
+    await outage.fill_the_pool()
+    outage.proxy.cut()
+    await asyncio.sleep(0.05)  # the proxy closes its sockets on the loop's next turns
+    outage.proxy.restore()
+    created = await outage.api.client.post(f"{API}/todos", json={"title": "after"}, headers=outage.auth)
+    assert created.status_code == 201, created.text
+    creates = await asyncio.gather(
+        *(outage.api.client.post(f"{API}/todos", json={"title": "x"}, headers=outage.auth) for _ in range(POOL_SIZE))
+    )
+    assert {r.status_code for r in creates} == {201}
+
+
 async def test_readiness_says_503_while_the_database_is_cut_and_200_after(outage: Outage) -> None:
     await outage.fill_the_pool()
     outage.proxy.cut()

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Text, TypeDecorator, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +25,7 @@ from adapters.shared.event_codec import encode
 from adapters.sql.outbox import _INSERT as _OUTBOX_INSERT
 from adapters.sql.statements import _ASYNCPG, Query, chained_after
 from adapters.sql.tables import outbox, todos
-from adapters.sql.todos import _DELETE, _UPDATE, SqlTodoUnitOfWork
+from adapters.sql.todos import _DELETE, _UPDATE, SqlTodoRepository, SqlTodoUnitOfWork
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from adapters.system.clock import FixedClock
 from application.shared.actor import Actor
@@ -165,7 +165,6 @@ async def test_a_writer_that_named_no_version_runs_again_and_applies_once(pg_eng
     assert toggled.version == 3 and toggled.completed
     assert await _stored(pg_engine, todo.id) == ("theirs", True, 3)
     assert await _events(pg_engine, todo.id) == ["created", "updated", "updated"]
-    # Two attempts, each a read and one statement; the race's own two in between.
     # Two attempts, each a read and one statement, and the conflict's read of the version;
     # the race's read and statement in between.
     assert Counter(await _sent(statements)) == {"SELECT": 4, "WITH": 3}
@@ -263,23 +262,66 @@ async def test_a_chain_that_fails_writes_none_of_it_and_the_error_is_the_drivers
     assert await _stored(pg_engine, todo.id) == ("before", False, 1)
 
 
-def test_only_an_update_or_delete_heads_and_only_plain_inserts_follow() -> None:
+def test_only_an_update_a_delete_or_a_check_heads_and_only_plain_inserts_follow() -> None:
     plain = Query(insert(outbox).values({name: bindparam(name) for name in ("name", "payload")}))
     renamed = Query(insert(outbox).values({"name": bindparam("event_name")}))
     returning = Query(insert(outbox).values({"name": bindparam("name")}).returning(outbox.c.id))
     upsert = Query(pg_insert(outbox).values({"name": bindparam("name")}).on_conflict_do_nothing())
     computed = Query(insert(outbox).values({"name": func.lower(bindparam("name"))}))
     same_table = Query(insert(todos).values({"id": bindparam("id"), "title": bindparam("title")}))
-    a_read = Query(select(todos.c.id).where(todos.c.id == bindparam("id")))
+    a_check = Query(select(todos.c.id).where(todos.c.id == bindparam("id")))
+    locking = Query(select(todos.c.id).where(todos.c.id == bindparam("id")).with_for_update())
     returns_rows = Query(update(todos).values(title=bindparam("title")).returning(todos.c.id))
 
     assert chained_after(_UPDATE, (_OUTBOX_INSERT,), _ASYNCPG) is not None
     assert chained_after(_DELETE, (plain,), _ASYNCPG) is not None
     assert chained_after(_UPDATE, (), _ASYNCPG) is not None
+    assert chained_after(a_check, (_OUTBOX_INSERT, same_table), _ASYNCPG) is not None  # it writes no table
     for follower in (renamed, returning, upsert, computed, same_table):
         assert chained_after(_UPDATE, (follower,), _ASYNCPG) is None, follower.statement
-    for head in (a_read, returns_rows, plain):
+    for head in (locking, returns_rows, plain):
         assert chained_after(head, (_OUTBOX_INSERT,), _ASYNCPG) is None, head.statement
+
+
+class _Json(TypeDecorator[Any]):
+    """Text that a bind processor fills from a dict, rendered with the same cast as text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else json.dumps(value)
+
+
+def test_a_follower_keeps_its_parameters_types_or_is_refused() -> None:
+    own_type = Query(insert(outbox).values({"name": bindparam("name"), "payload": bindparam("payload", type_=_Json)}))
+    conditional = own_type.inserted_after_head()
+    assert conditional is not None
+    parameters = {"name": "n", "payload": {"a": 1}}
+    sent = conditional._compiled(_ASYNCPG).arguments(parameters)
+    assert sent == own_type._compiled(_ASYNCPG).arguments(parameters) == ["n", '{"a": 1}']
+
+    defaulted = Query(insert(outbox).values({"name": bindparam("name", value="default")}))
+    assert defaulted.inserted_after_head() is None
+
+
+async def test_a_compare_and_set_that_cannot_head_a_chain_goes_in_a_transaction(pg_engine: AsyncEngine) -> None:
+    _, todo = await _arranged(pg_engine)
+    statements = _statement_log(pg_engine)
+    new = a_todo(todo.owner_id, "new")
+
+    async with sql_unit(pg_engine) as uow:
+        todos_alone = SqlTodoRepository(uow.session)  # no events: the insert is the one write held after
+        mine = await todos_alone.get(todo.id)
+        assert mine is not None
+        mine.edit(expected=1, now=LATER, title=Title.parse("mine"))
+        await todos_alone.save(mine)
+        await todos_alone.add(new)  # the head's own table: no chain may carry both
+        await uow.commit()
+
+    assert await _sent(statements) == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"]
+    assert await _stored(pg_engine, todo.id) == ("mine", False, 2)
+    assert await _stored(pg_engine, new.id) == ("new", False, 1)
 
 
 async def test_on_sqlite_the_conflict_comes_from_the_save(sqlite_engine: AsyncEngine) -> None:

@@ -65,6 +65,7 @@ class TodoController(Controller):
         summary="Create a todo",
         description=CreateTodo.__doc__,
         responses=problem_responses(400, 401, 422),
+        opt=READS_FIRST,
     )
     @inject
     async def create_todo(
