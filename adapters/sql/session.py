@@ -107,7 +107,10 @@ def _socket_ending(driver: Any) -> bool:
     sock = transport.get_extra_info("socket")
     if sock is None:
         return False
-    probe = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
+    try:
+        probe = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
+    except (OSError, ValueError):
+        return True  # no usable descriptor: a fresh connection is the safe side
     try:
         probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
     except BlockingIOError:
@@ -178,7 +181,8 @@ class SqlSession:
         self._reconnect = reconnect
         self.precondition = precondition
         """Checked before any statement's result leaves the session (then None): folded into
-        the first read on PostgreSQL, else run on its own before it (see ``read``). Once
+        the first read on PostgreSQL, or carried by the held inserts of a block that only
+        inserts (see ``write_later``), else run on its own before it (see ``read``). Once
         it failed it stays pending, ``failed``."""
         self._lazy = connection.dialect.name == "postgresql"
         self._writing = not self._lazy
@@ -190,6 +194,10 @@ class SqlSession:
         on PostgreSQL, a transaction was begun or a write is held for the commit."""
         self.broken = False
         """Whether the connection failed and was invalidated."""
+        self._sent = False
+        """Whether a write reached the server (a transaction begun, a chain sent): from then
+        on a lost connection cannot be made good by reading again elsewhere. Held writes
+        are not sent: a check before them may still run again on a fresh connection."""
         self._spoiled: Exception | None = None
         self._held: list[tuple[Query, Mapping[str, Any]]] = []
         self._head: tuple[Query, Mapping[str, Any], Conflict] | None = None
@@ -262,7 +270,7 @@ class SqlSession:
             return await self._execute(statement, parameters)
         except Exception as error:
             if not await self._reconnected_after(error, repeatable=True):
-                if self.wrote:
+                if self._writing if self._lazy else self.wrote:
                     self._spoiled = error  # inside the write transaction, which PostgreSQL has aborted
                 raise
         return await self._guarded(self._execute(statement, parameters))
@@ -492,6 +500,7 @@ class SqlSession:
             assert conditional is not None  # likewise
             arguments += _arguments(conditional._compiled(dialect), parameters)
         driver = await self._driver_connection()
+        self._sent = True
         return int(await driver.fetchval(sql, *arguments))
 
     async def _send_chained(self, sql: str) -> None:
@@ -501,6 +510,7 @@ class SqlSession:
         dialect = self.connection.dialect
         arguments = [value for query, parameters in held for value in _arguments(query._compiled(dialect), parameters)]
         driver = await self._driver_connection()
+        self._sent = True
         await driver.execute(sql, *arguments)
 
     async def _write(self, statement: Statement, parameters: Mapping[str, Any] | None) -> Result:
@@ -529,6 +539,7 @@ class SqlSession:
         # transaction is opened and closed on the driver connection, which SQLAlchemy's
         # statements share. That costs one round trip each way and no mode switches.
         driver = await self._driver_connection()
+        self._sent = True
         await driver.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         self._writing = True
 
@@ -562,7 +573,7 @@ class SqlSession:
         ``DependencyUnavailableError``."""
         if not (database_unavailable(error) or self._driver_closed()):
             return False
-        retry = self._lazy and repeatable and not self.wrote and self._reconnect is not None and self._is_lost(error)
+        retry = self._lazy and repeatable and not self._sent and self._reconnect is not None and self._is_lost(error)
         if self._lazy:
             await self._invalidate()
         if not retry or self._reconnect is None:

@@ -114,8 +114,10 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         try:
             # A block that ran no statement still owes the check; one cut short by a cancel,
             # a broken connection or a failed statement ends with that instead (the check
-            # stays owed by the next block).
-            if session.precondition is not None and not (session.broken or session.spoiled or _interrupted(exc)):
+            # stays owed by the next block). A block that swallowed a failed statement's
+            # error does not end quietly: the check refuses to run on a spoiled session.
+            failed = session.broken or _interrupted(exc) or (session.spoiled and exc is not None)
+            if session.precondition is not None and not failed:
                 await session.check_precondition()
         finally:
             self._precondition = session.precondition

@@ -6,9 +6,11 @@ is sent, even when the event loop has not read the close yet."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from uuid import uuid4
 
 import asyncpg
@@ -150,3 +152,43 @@ async def test_a_connection_the_server_ended_is_replaced_before_the_first_statem
 
     async with postgres.setup() as uow:
         assert await uow.todos.get(kept.id) is not None
+
+
+async def test_a_check_that_cannot_ride_on_the_inserts_still_runs_again_on_a_fresh_connection(
+    postgres: Store,
+) -> None:
+    live, _ = await _arranged(postgres)
+    transaction = SqlUnitOfWork(_engine(postgres), hold_connection=True)
+    identity, todos = SqlIdentityUnitOfWork(transaction), SqlTodoUnitOfWork(transaction)
+    await identity.require_live_session(live, NOW)
+    first, second = _new_todo(live, "first"), _new_todo(live, "second")
+
+    async with todos:
+        driver = (await transaction.session.connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await todos.todos.add(first)
+        await todos.todos.add(second)  # two rows of one table: no chain, the check goes first alone
+        _terminate_while_the_loop_is_blocked(driver.get_server_pid())
+        await todos.commit()  # the check, a read, finds the connection dead and runs again
+    await transaction.release()
+
+    async with postgres.setup() as uow:
+        assert await uow.todos.get(first.id) is not None and await uow.todos.get(second.id) is not None
+
+
+async def test_a_block_that_swallows_a_failed_chain_does_not_end_quietly_without_the_check(
+    postgres: Store,
+) -> None:
+    dead, _ = await _arranged(postgres, revoked=True)
+    transaction = SqlUnitOfWork(_engine(postgres), hold_connection=True)
+    identity, todos = SqlIdentityUnitOfWork(transaction), SqlTodoUnitOfWork(transaction)
+    await identity.require_live_session(dead, NOW)
+    clash = _new_todo(dead)
+    clash.due_at = datetime(2026, 12, 1)  # naive: its bind processor fails, so the chain does
+
+    with pytest.raises(RuntimeError):  # not a quiet exit that returned as if the check had held
+        async with todos:
+            await todos.todos.add(clash)
+            with contextlib.suppress(Exception):
+                await todos.commit()  # the caller swallows the chain's error
+    await transaction.release()
