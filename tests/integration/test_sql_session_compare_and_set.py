@@ -86,6 +86,15 @@ async def _rename_elsewhere(engine: AsyncEngine, todo_id: TodoId, title: str) ->
         await uow.commit()
 
 
+async def _edit_and_save(todos: TodoRepository, todo_id: TodoId, title: str) -> Todo:
+    """Read the todo, retitle it and save it (held for the commit, on PostgreSQL)."""
+    todo = await todos.get(todo_id)
+    assert todo is not None
+    todo.edit(expected=todo.version, now=LATER, title=Title.parse(title))
+    await todos.save(todo)
+    return todo
+
+
 class _RacedTodos:
     """The unit of work's todo repository, with ``race`` run once right after the first read."""
 
@@ -198,10 +207,7 @@ async def test_a_statement_after_the_compare_and_set_sends_it_first_in_a_transac
     statements = _statement_log(pg_engine)
 
     async with sql_unit(pg_engine) as uow:
-        mine = await uow.todos.get(todo.id)
-        assert mine is not None
-        mine.edit(expected=1, now=LATER, title=Title.parse("mine"))
-        await uow.todos.save(mine)
+        await _edit_and_save(uow.todos, todo.id, "mine")
         assert await uow.todos.get(todo.id) is not None
         await uow.commit()
     assert await _sent(statements) == ["SELECT", "BEGIN", "UPDATE", "SELECT", "INSERT", "COMMIT"]
@@ -226,10 +232,7 @@ async def test_leaving_without_a_commit_sends_nothing(pg_engine: AsyncEngine) ->
     statements = _statement_log(pg_engine)
 
     async with sql_unit(pg_engine) as uow:
-        mine = await uow.todos.get(todo.id)
-        assert mine is not None
-        mine.edit(expected=1, now=LATER, title=Title.parse("mine"))
-        await uow.todos.save(mine)
+        await _edit_and_save(uow.todos, todo.id, "mine")
 
     assert await _sent(statements) == ["SELECT"]
     assert await _stored(pg_engine, todo.id) == ("before", False, 1)
@@ -242,10 +245,7 @@ async def test_a_chain_that_fails_writes_none_of_it_and_the_error_is_the_drivers
 
     with pytest.raises(Exception) as raised:  # noqa: PT011 - the driver's unique violation, however wrapped
         async with sql_unit(pg_engine) as uow:
-            mine = await uow.todos.get(todo.id)
-            assert mine is not None
-            mine.edit(expected=1, now=LATER, title=Title.parse("mine"))
-            await uow.todos.save(mine)
+            await _edit_and_save(uow.todos, todo.id, "mine")
             duplicate = Envelope(
                 event_id=taken,
                 name="todo.changed",
