@@ -7,8 +7,8 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.connections import discard
 from adapters.sql.errors import connection_lost
-from adapters.sql.session import discard
 from application.shared.readiness import HealthProbe
 
 __all__ = ["SqlHealthProbe"]

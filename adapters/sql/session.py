@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
+from adapters.sql.connections import autocommit_driver, pooled_now, socket_ending
 from adapters.sql.errors import ConstraintErrors, connection_lost, database_unavailable
 from adapters.sql.statements import (
     PRECONDITION_COLUMN,
@@ -33,49 +33,11 @@ from adapters.sql.statements import (
 from application.errors import DependencyUnavailableError
 from application.shared.events import EventCollector
 
-__all__ = ["Precondition", "SqlSession", "discard", "pooled_now"]
+__all__ = ["Precondition", "SqlSession"]
 
 _T = TypeVar("_T")
 
 _SAVEPOINT = "portside_attempt"
-_NOT_AUTOCOMMIT = (
-    "SqlSession needs a PostgreSQL engine on asyncpg whose connections idle in autocommit mode "
-    "(isolation_level='AUTOCOMMIT'), since it opens and ends the write transaction itself: "
-    "make the engine with adapters.sql.engine.create_engine"
-)
-
-
-async def discard(connection: AsyncConnection) -> None:
-    """Close ``connection`` without returning it to the pool as healthy. Never raises.
-
-    On PostgreSQL the socket is cut first: SQLAlchemy's invalidation otherwise says goodbye
-    to the server and waits up to 2 s for an answer that a vanished server never sends.
-    """
-    with contextlib.suppress(Exception):
-        if not connection.invalidated and connection.dialect.name == "postgresql":
-            (await connection.get_raw_connection()).driver_connection.terminate()  # type: ignore[union-attr]
-    with contextlib.suppress(Exception):
-        await connection.invalidate()
-    with contextlib.suppress(Exception):
-        await connection.close()
-
-
-def _autocommit_driver(connection: AsyncConnection, pooled: Any) -> Any:
-    """The asyncpg connection under ``pooled``, after checking the engine's precondition
-    (no round trip: the driver knows whether it is in autocommit mode)."""
-    dialect = connection.dialect
-    if dialect.driver != "asyncpg" or not dialect.detect_autocommit_setting(pooled.dbapi_connection):
-        raise ValueError(_NOT_AUTOCOMMIT)
-    return pooled.driver_connection
-
-
-def pooled_now(connection: AsyncConnection) -> Any:
-    """The pooled connection, when it can be had without awaiting (it can, unless the
-    connection was invalidated or closed); None otherwise."""
-    sync = connection.sync_connection
-    if sync is None or sync.closed or sync.invalidated:
-        return None
-    return sync.connection
 
 
 Reconnect = Callable[[], Awaitable[AsyncConnection]]
@@ -94,33 +56,6 @@ class Precondition:
     failed: bool = False
     """Once it found no row it stays failed, in this session and the unit of work's next
     blocks, without asking the database again."""
-
-
-def _socket_ending(driver: Any) -> bool:
-    """Whether the server is ending an idle asyncpg connection, asked of its socket (a peek
-    that takes no byte and does not wait): one system call, no round trip. An idle
-    connection in autocommit mode gets nothing unasked, so anything to read means the end:
-    a server that shuts down sends its FATAL error, then closes (or resets) the socket."""
-    transport = getattr(driver, "_transport", None)  # asyncpg keeps no public handle on it
-    if transport is None or transport.is_closing():
-        return transport is not None
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return False
-    try:
-        probe = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
-    except (OSError, ValueError):
-        return True  # no usable descriptor: a fresh connection is the safe side
-    try:
-        probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-    except BlockingIOError:
-        return False  # open, and nothing to read
-    except OSError:
-        return True  # reset
-    else:
-        return True  # an error message or the end of the stream
-    finally:
-        probe.detach()  # the descriptor stays the transport's
 
 
 def _arguments(plan: Any, parameters: Mapping[str, Any]) -> list[Any]:
@@ -188,7 +123,7 @@ class SqlSession:
         self._writing = not self._lazy
         self._driver: Any = None
         if self._lazy and (pooled := pooled_now(connection)) is not None:
-            self._driver = _autocommit_driver(connection, pooled)
+            self._driver = autocommit_driver(connection, pooled)
         self.wrote = False
         """Whether ``write``, ``attempt``, ``write_later`` or ``compare_and_set`` was called:
         on PostgreSQL, a transaction was begun or a write is held for the commit."""
@@ -479,11 +414,11 @@ class SqlSession:
         """Swap the connection for a fresh one if the server has closed it (a database that
         restarted), before anything is sent on it. The pool's check at checkout
         (``create_engine``) sees only what asyncpg has read, and the event loop may not
-        have read the close yet; the socket itself knows (``_socket_ending``)."""
+        have read the close yet; the socket itself knows (``socket_ending``)."""
         if self._reconnect is None:
             return
         driver = await self._driver_connection()
-        if driver.is_closed() or _socket_ending(driver):
+        if driver.is_closed() or socket_ending(driver):
             await self._invalidate()
             await self._take_fresh_connection()
 
@@ -546,7 +481,7 @@ class SqlSession:
     async def _driver_connection(self) -> Any:
         if self._driver is None:
             pooled = await self.connection.get_raw_connection()
-            self._driver = _autocommit_driver(self.connection, pooled)
+            self._driver = autocommit_driver(self.connection, pooled)
         return self._driver
 
     def _refuse_if_spoiled(self) -> None:
@@ -585,7 +520,7 @@ class SqlSession:
         assert self._reconnect is not None
         self.connection = await self._reconnect()
         pooled = pooled_now(self.connection)
-        self._driver = None if pooled is None else _autocommit_driver(self.connection, pooled)
+        self._driver = None if pooled is None else autocommit_driver(self.connection, pooled)
         self.broken = False
 
     def _is_lost(self, error: Exception) -> bool:

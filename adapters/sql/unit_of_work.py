@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.prometheus.pool import waiting_for_connection
 from adapters.shared.unit_of_work import Block, Transaction
 from adapters.sql.checkout import CheckoutQueue, checkout_queue
+from adapters.sql.connections import discard, pooled_now
 from adapters.sql.errors import database_unavailable
 from adapters.sql.outbox import write_events
-from adapters.sql.session import Precondition, SqlSession, discard, pooled_now
+from adapters.sql.session import Precondition, SqlSession
 from adapters.system.ids import Uuid7Generator
 from application.errors import DependencyUnavailableError
 from application.shared.events import Provenance

@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.connections import socket_ending
 from adapters.sql.identity import SqlIdentityUnitOfWork
-from adapters.sql.session import _socket_ending
 from adapters.sql.todos import SqlTodoUnitOfWork
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from application.errors import UnauthenticatedError
@@ -142,11 +142,11 @@ async def test_a_connection_the_server_ended_is_replaced_before_the_first_statem
     async with todos:
         driver = (await transaction.session.connection.get_raw_connection()).driver_connection
         assert driver is not None
-        assert not _socket_ending(driver)  # a live idle connection: nothing to read
+        assert not socket_ending(driver)  # a live idle connection: nothing to read
         await todos.todos.add(kept)
         _terminate_while_the_loop_is_blocked(driver.get_server_pid())
         assert not driver.is_closed()  # asyncpg has not read it: only the socket knows
-        assert _socket_ending(driver)
+        assert socket_ending(driver)
         await todos.commit()  # on a fresh connection
     await transaction.release()
 
