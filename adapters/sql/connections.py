@@ -68,6 +68,8 @@ def socket_ending(driver: Any) -> bool:
     except (OSError, ValueError):
         return True  # no usable descriptor: a fresh connection is the safe side
     try:
+        if probe.gettimeout() is not None:  # a process-wide default timeout would make recv wait
+            probe.settimeout(0.0)
         probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
     except BlockingIOError:
         return False  # open, and nothing to read

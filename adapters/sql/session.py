@@ -58,6 +58,14 @@ class Precondition:
     blocks, without asking the database again."""
 
 
+def _touched(rows: int) -> int:
+    """How many rows a compare-and-set touched: none (a conflict) or one. More means its
+    WHERE does not name one row, a bug to stop at, not a race to retry."""
+    if rows > 1:
+        raise RuntimeError(f"a compare-and-set touched {rows} rows: its WHERE must name one row and version")
+    return rows
+
+
 def _arguments(plan: Any, parameters: Mapping[str, Any]) -> list[Any]:
     try:
         return plan.arguments(parameters)  # type: ignore[no-any-return]
@@ -105,8 +113,9 @@ class SqlSession:
     busy timeout) every method raises ``DependencyUnavailableError("database")``, and a
     PostgreSQL connection that failed is invalidated (``broken``). A read that finds its
     connection dead (a pooled connection left over from before a database restart) runs
-    once more on a connection from ``reconnect``, provided this session has written
-    nothing yet: a read in autocommit mode can be repeated, a lost transaction cannot.
+    once more on a connection from ``reconnect``, provided no write of this session has
+    reached the server yet (held writes have not): a read in autocommit mode can be
+    repeated, a lost transaction cannot.
     """
 
     def __init__(
@@ -205,10 +214,20 @@ class SqlSession:
             return await self._execute(statement, parameters)
         except Exception as error:
             if not await self._reconnected_after(error, repeatable=True):
-                if self._writing if self._lazy else self.wrote:
-                    self._spoiled = error  # inside the write transaction, which PostgreSQL has aborted
+                self._spoil_if_in_transaction(error)
                 raise
-        return await self._guarded(self._execute(statement, parameters))
+        try:  # once more, on a fresh connection, before any write reached the server
+            return await self._execute(statement, parameters)
+        except Exception as error:
+            await self._reconnected_after(error, repeatable=False)  # raises if the database is gone again
+            self._spoil_if_in_transaction(error)
+            raise
+
+    def _spoil_if_in_transaction(self, error: Exception) -> None:
+        """A failed read spoils an open write transaction (PostgreSQL has aborted it); outside
+        one nothing is lost, and the session goes on."""
+        if self._writing if self._lazy else self.wrote:
+            self._spoiled = error
 
     async def write(
         self,
@@ -231,7 +250,8 @@ class SqlSession:
         On PostgreSQL outside a transaction, ``commit()`` sends the held writes as one
         statement (``chained``), which commits by itself: a use-case that only inserts
         pays one round trip, with no BEGIN and no COMMIT. A pending precondition rides in
-        it (``chained_after``: the inserts insert only if it holds) rather than before it.
+        it (``chained_after``: the inserts insert only if it holds) when it can, and is
+        checked on its own before the inserts otherwise.
         A constraint it violates raises the driver's error there. Elsewhere, and for a
         statement that returns rows, it is ``write``."""
         if not (self._lazy and query.writes and not query.returns_rows):
@@ -260,7 +280,7 @@ class SqlSession:
         commit sends the held writes first, in a transaction, and the conflict comes from
         it. Elsewhere, and after another write, it runs now, as ``write``."""
         if not (self._lazy and not self._writing and not self._held and self._head is None):
-            if (await self.write(query, parameters)).rowcount != 1:
+            if _touched((await self.write(query, parameters)).rowcount) == 0:
                 raise await conflict()
             return
         self._refuse_if_spoiled()
@@ -296,7 +316,7 @@ class SqlSession:
         self._refuse_if_spoiled()
         if (head := self._head) is not None and (sql := self._chain_after(head[0])) is not None:
             self._head = None
-            if await self._guarded(self._send_chained_after(sql, head[0], head[1])) != 1:
+            if _touched(await self._guarded(self._send_chained_after(sql, head[0], head[1]))) == 0:
                 raise await self._lost(head[2])  # and nothing was written
             return
         if self._held and not self._writing and self._head is None and (precondition := self.precondition) is not None:
@@ -367,7 +387,7 @@ class SqlSession:
         held, self._held = self._held, []
         if head is not None:
             query, parameters, conflict = head
-            if (await self._guarded(self._write(query, parameters))).rowcount != 1:
+            if _touched((await self._guarded(self._write(query, parameters))).rowcount) == 0:
                 raise await self._lost(conflict)  # the held writes after it are its attempt's
         for query, parameters in held:
             await self._guarded(self._write(query, parameters))

@@ -352,3 +352,19 @@ async def test_two_racing_unversioned_toggles_both_apply(pg_engine: AsyncEngine)
     assert sorted(result.version for result in results) == list(range(2, 8))
     assert await _stored(pg_engine, todo.id) == ("before", False, 7)
     assert await _events(pg_engine, todo.id) == ["created"] + ["updated"] * 6
+
+
+async def test_a_compare_and_set_that_touches_two_rows_is_a_bug_not_a_race(pg_engine: AsyncEngine) -> None:
+    actor, _ = await _arranged(pg_engine)
+    async with sql_unit(pg_engine) as uow:
+        await uow.todos.add(a_todo(actor.user_id, "second"))
+        await uow.commit()
+    by_owner = Query(update(todos).where(todos.c.owner_id == bindparam("owner")).values(title=bindparam("title")))
+
+    async def conflict() -> Exception:
+        return VersionMismatchError(expected=1, actual=None)
+
+    with pytest.raises(RuntimeError, match="touched 2 rows"):
+        async with sql_unit(pg_engine) as uow:
+            await uow.session.compare_and_set(by_owner, {"owner": actor.user_id, "title": "both"}, conflict=conflict)
+            await uow.commit()

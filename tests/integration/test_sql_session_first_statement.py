@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -192,3 +193,15 @@ async def test_a_block_that_swallows_a_failed_chain_does_not_end_quietly_without
             with contextlib.suppress(Exception):
                 await todos.commit()  # the caller swallows the chain's error
     await transaction.release()
+
+
+async def test_the_probe_never_waits_even_under_a_default_socket_timeout(pg_engine: AsyncEngine) -> None:
+    async with pg_engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(0.5)  # a probe that honoured it would wait, then call the connection ending
+        try:
+            assert not socket_ending(driver)
+        finally:
+            socket.setdefaulttimeout(previous)
