@@ -314,16 +314,7 @@ class SqlSession:
         Raises a held compare-and-set's conflict, or a held precondition's error, when the
         statement that carried it wrote nothing (see ``compare_and_set``, ``write_later``)."""
         self._refuse_if_spoiled()
-        if (head := self._head) is not None and (sql := self._chain_after(head[0])) is not None:
-            self._head = None
-            if _touched(await self._guarded(self._send_chained_after(sql, head[0], head[1]))) == 0:
-                raise await self._lost(head[2])  # and nothing was written
-            return
-        if self._held and not self._writing and self._head is None and (precondition := self.precondition) is not None:
-            await self._commit_checked(precondition)
-            return
-        if self._held and not self._writing and self._head is None and (sql := self._chain()) is not None:
-            await self._guarded(self._send_chained(sql))
+        if await self._committed_as_one_statement():
             return
         if self._held or self._head is not None:
             await self._send_held()
@@ -334,6 +325,28 @@ class SqlSession:
             status = await self._guarded(self._driver.execute("COMMIT"))
             if status != "COMMIT":
                 raise RuntimeError(f"PostgreSQL answered {status!r} to COMMIT: the transaction was not committed")
+
+    async def _committed_as_one_statement(self) -> bool:
+        """Send the held writes as one statement outside any transaction, which commits by
+        itself, if they can go so: a held compare-and-set with the inserts after it, or the
+        inserts with a pending precondition at their head, or the inserts alone. False when
+        they cannot (``commit`` then sends them in a transaction)."""
+        if (head := self._head) is not None:
+            if (sql := self._chain_after(head[0])) is None:
+                return False
+            self._head = None
+            if _touched(await self._guarded(self._send_chained_after(sql, head[0], head[1]))) == 0:
+                raise await self._lost(head[2])  # and nothing was written
+            return True
+        if not self._held or self._writing:
+            return False
+        if (precondition := self.precondition) is not None:
+            await self._commit_checked(precondition)
+            return True
+        if (sql := self._chain()) is None:
+            return False
+        await self._guarded(self._send_chained(sql))
+        return True
 
     async def rollback(self) -> None:
         """Undo uncommitted writes. Reads in autocommit mode have nothing to undo, so a
