@@ -33,6 +33,19 @@ async def recreate_database(database: str) -> None:
         await admin.close()
 
 
+async def analyze(database: str) -> None:
+    """``VACUUM ANALYZE`` ``database`` after seeding: the planner's statistics and the
+    visibility map that autovacuum would have made by the time a table holds this much.
+    The PostgreSQL of these machines runs with ``autovacuum = off`` (fast tests); without
+    this a list is planned blind (a bitmap scan and a sort of all the owner's rows per
+    request instead of the index's first page) and measures the planner, not portside."""
+    connection = await asyncpg.connect(dsn_of(database))
+    try:
+        await connection.execute("VACUUM ANALYZE")
+    finally:
+        await connection.close()
+
+
 def percentiles(samples: list[float]) -> str:
     """``n``, p50, p90, p99 and max of durations in seconds, as one line in milliseconds."""
     ordered = sorted(samples)

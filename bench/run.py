@@ -28,7 +28,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.harness import dsn_of, recreate_database
+from bench.harness import analyze, dsn_of, recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK = ROOT / "bench" / "wrk"
@@ -183,6 +183,7 @@ async def _seed() -> tuple[str, list[str], list[str]]:
                 for n in range(start, start + 50)
             ]
             post_ids += [response.json()["id"] for response in await asyncio.gather(*posts)]
+    await analyze(DATABASE)
     return token, ids, post_ids
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench.harness import dsn_of, recreate_database
+from bench.harness import analyze, dsn_of, recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -187,6 +187,7 @@ async def _seed(users: list[User]) -> str:
             await _seed_one(user, post_owner=False)
 
     await asyncio.gather(*(one(user) for user in users[1:]))
+    await analyze(DATABASE)
     return post_id
 
 
