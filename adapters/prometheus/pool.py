@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.prometheus.metrics import DB_POOL
 
-__all__ = ["observe_pool", "waiting_for_connection"]
+__all__ = ["connection_parked", "connection_unparked", "observe_pool", "waiting_for_connection"]
 
 _IN_USE = DB_POOL.labels(state="in_use")
 _WAITING = DB_POOL.labels(state="waiting")
@@ -30,6 +30,17 @@ def _checked_out(_dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 def _checked_in(_dbapi_connection: Any, _record: Any) -> None:
     _IN_USE.dec()
+
+
+def connection_parked() -> None:
+    """A connection stays checked out of the pool but no unit of work holds it
+    (``adapters.sql.parking``): it is not in use."""
+    _IN_USE.dec()
+
+
+def connection_unparked() -> None:
+    """A parked connection is taken again (or leaves the parking): in use until checked in."""
+    _IN_USE.inc()
 
 
 @asynccontextmanager

@@ -13,7 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.sql.search import register_sqlite_functions
 
-__all__ = ["create_engine"]
+__all__ = ["POOL_RECYCLE_SECONDS", "create_engine"]
+
+POOL_RECYCLE_SECONDS = 1800
+"""A PostgreSQL connection older than this is replaced at its next checkout (the pool's
+``pool_recycle``; ``ParkedConnections`` gives one back to the pool after as long)."""
 
 
 def create_engine(
@@ -59,7 +63,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=10,
-        pool_recycle=1800,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         # A ping would cost a round trip per checkout; ``_replace_closed`` costs none, and
         # ``SqlSession`` retries a read once when a connection turns out dead anyway.
         pool_pre_ping=False,

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.connections import discard
+from adapters.sql.checkout import lent_connection
 from adapters.sql.errors import connection_lost
 from application.shared.readiness import HealthProbe
 
@@ -39,10 +39,5 @@ class SqlHealthProbe(HealthProbe):
         return True
 
     async def _select_one(self) -> None:
-        connection = await self._engine.connect()
-        try:
+        async with lent_connection(self._engine) as connection:
             await connection.execute(text("SELECT 1"))
-        except BaseException:
-            await discard(connection)
-            raise
-        await connection.close()

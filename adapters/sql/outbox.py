@@ -6,6 +6,7 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.shared.event_codec import COLUMNS, decode, encode
+from adapters.sql.checkout import lent_connection
 from adapters.sql.session import SqlSession
 from adapters.sql.statements import Query
 from adapters.sql.tables import outbox
@@ -23,6 +24,6 @@ async def write_events(session: SqlSession, envelopes: list[Envelope]) -> None:
 
 async def all_events(engine: AsyncEngine) -> list[Envelope]:
     """Every event in the outbox, published or not, oldest first (for checks and tools)."""
-    async with engine.connect() as connection:
+    async with lent_connection(engine) as connection:
         rows = (await SqlSession(connection).read(select(outbox).order_by(outbox.c.id))).rows
     return [decode(row) for row in rows]

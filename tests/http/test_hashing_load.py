@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
+from adapters.sql.checkout import in_use
 from adapters.sql.tables import login_failures, sessions
 from application.identity.ports import PasswordHasher
 from tests.http.conftest import API, PASSWORD, Api, running_api
@@ -79,7 +80,7 @@ async def test_registration_is_throttled_overall_whatever_the_address(pg_url: st
 async def test_no_password_is_hashed_while_a_connection_is_checked_out(any_database_url: str) -> None:
     url = any_database_url
     engines: list[AsyncEngine] = []
-    recording = RecordingHasher(Argon2PasswordHasher(FAST_ARGON2), probe=lambda: engines[0].pool.checkedout())  # type: ignore[attr-defined]
+    recording = RecordingHasher(Argon2PasswordHasher(FAST_ARGON2), probe=lambda: in_use(engines[0]))
     async with running_api(test_settings(url), None, hasher_provider(lambda: recording)) as api:
         engines.append(await api.container.get(AsyncEngine))
         assert (await api.register()).status_code == 201

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.checkout import in_use
 from tests.integration.test_identity_repositories import a_user
 from tests.support.units import sql_unit
 
@@ -22,8 +23,8 @@ def engine(request: pytest.FixtureRequest) -> AsyncEngine:
 
 
 def checked_out(engine: AsyncEngine) -> int:
-    count: int = engine.pool.checkedout()  # type: ignore[attr-defined]
-    return count
+    """Connections units of work hold (a parked one is back, though the pool counts it out)."""
+    return in_use(engine)
 
 
 async def test_a_held_read_only_block_keeps_exactly_one_connection_until_release(engine: AsyncEngine) -> None:

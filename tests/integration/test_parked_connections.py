@@ -1,0 +1,175 @@
+"""PostgreSQL connections that units of work give back are parked for the next one
+(``adapters.sql.parking``, owned by the pool's checkout queue): reused without a pool
+checkout, never handed out dead or mid-transaction, bounded by the pool with the
+connections in use, and closed when the engine is disposed of."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.checkout import checkout_queue, in_use
+from adapters.sql.connections import pooled_now
+from adapters.sql.engine import create_engine
+from adapters.sql.health import SqlHealthProbe
+from adapters.sql.parking import ParkedConnections
+from tests.integration.test_identity_repositories import a_user
+from tests.support.units import sql_unit
+
+POOL_SIZE = 2
+
+
+@pytest.fixture
+async def engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(pg_url, pool_size=POOL_SIZE)
+    yield engine
+    await engine.dispose()
+
+
+def pool_checkouts(engine: AsyncEngine) -> list[int]:
+    """A list that grows by one on every checkout from ``engine``'s pool."""
+    seen: list[int] = []
+    event.listen(engine.sync_engine, "checkout", lambda *_: seen.append(1))
+    return seen
+
+
+async def driver_of_a_read(engine: AsyncEngine) -> Any:
+    """The asyncpg connection a read-only unit of work ran on."""
+    async with sql_unit(engine) as uow:
+        assert await uow.users.get(a_user().id) is None
+        return pooled_now(uow.session.connection).driver_connection
+
+
+def parked(engine: AsyncEngine) -> ParkedConnections:
+    queue = checkout_queue(engine)
+    assert queue is not None and queue.parked is not None
+    return queue.parked
+
+
+async def test_the_next_unit_of_work_gets_the_connection_back_without_a_pool_checkout(engine: AsyncEngine) -> None:
+    first = await driver_of_a_read(engine)
+    checkouts = pool_checkouts(engine)
+
+    again = [await driver_of_a_read(engine) for _ in range(3)]
+
+    assert again == [first] * 3
+    assert checkouts == []
+    assert in_use(engine) == 0
+    assert len(parked(engine)) == 1
+
+
+async def test_a_unit_of_work_that_committed_parks_its_connection_too(engine: AsyncEngine) -> None:
+    async with sql_unit(engine) as uow:
+        await uow.users.add(a_user())
+        await uow.commit()
+        driver = pooled_now(uow.session.connection).driver_connection
+    assert not driver.is_in_transaction()
+    assert await driver_of_a_read(engine) is driver
+
+
+async def test_a_connection_the_server_ended_while_parked_is_replaced(engine: AsyncEngine, pg_url: str) -> None:
+    dead = await driver_of_a_read(engine)
+    admin = await asyncpg.connect(make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", dead.get_server_pid())
+    finally:
+        await admin.close()
+    for _ in range(200):  # the event loop reads the server's goodbye
+        if dead.is_closed():
+            break
+        await asyncio.sleep(0.01)
+    assert dead.is_closed()
+    checkouts = pool_checkouts(engine)
+
+    assert await parked(engine).take() is None  # dropped, not handed out
+    fresh = await driver_of_a_read(engine)
+
+    assert fresh is not dead
+    assert checkouts == [1]  # the pool replaced it
+    assert in_use(engine) == 0
+
+
+async def test_a_connection_in_a_transaction_is_not_parked(engine: AsyncEngine) -> None:
+    connection = await engine.connect()
+    driver = pooled_now(connection).driver_connection
+    await driver.execute("BEGIN")
+    try:
+        assert parked(engine).park(connection) is False
+    finally:
+        await driver.execute("ROLLBACK")
+        await connection.close()
+
+
+async def test_a_connection_sqlalchemy_began_a_transaction_on_is_not_parked(engine: AsyncEngine) -> None:
+    connection = await engine.connect()
+    await connection.execute(text("SELECT 1"))  # SQLAlchemy begins (no BEGIN sent in autocommit)
+    assert connection.in_transaction()
+    assert parked(engine).park(connection) is False
+    await connection.close()
+
+
+async def test_a_connection_not_in_autocommit_mode_is_not_parked(engine: AsyncEngine) -> None:
+    connection = await engine.execution_options(isolation_level="READ COMMITTED").connect()
+    assert parked(engine).park(connection) is False  # the pool resets the isolation level at checkin
+    await connection.close()
+
+
+async def test_a_connection_parked_longer_than_the_recycle_age_goes_back_to_the_pool(engine: AsyncEngine) -> None:
+    parking = ParkedConnections(max_age=0.05)
+    connection = await engine.connect()
+    assert parking.park(connection) is True
+    assert await parking.take() is connection
+    await asyncio.sleep(0.06)
+
+    assert parking.park(connection) is False  # the caller returns it; the pool recycles it by age
+    assert len(parking) == 0
+    await connection.close()
+
+
+async def test_units_of_work_never_hold_and_park_more_than_the_pool(engine: AsyncEngine) -> None:
+    most = 0
+
+    async def read() -> None:
+        nonlocal most
+        async with sql_unit(engine) as uow:
+            assert await uow.users.get(a_user().id) is None
+            most = max(most, engine.sync_engine.pool.checkedout())  # type: ignore[attr-defined]
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(read() for _ in range(POOL_SIZE * 5)))
+
+    assert most == POOL_SIZE
+    assert len(parked(engine)) == POOL_SIZE
+    assert in_use(engine) == 0
+
+
+async def test_the_readiness_probe_is_served_when_every_connection_is_parked(engine: AsyncEngine) -> None:
+    async def read() -> None:
+        async with sql_unit(engine) as uow:
+            assert await uow.users.get(a_user().id) is None
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(read() for _ in range(POOL_SIZE)))
+    assert len(parked(engine)) == POOL_SIZE  # the pool itself has none left
+
+    async with asyncio.timeout(1):
+        assert await SqlHealthProbe(engine, timeout=1).check() is True
+
+
+async def test_disposing_of_the_engine_closes_the_parked_connections(pg_url: str) -> None:
+    engine = create_engine(pg_url, pool_size=POOL_SIZE)
+    driver = await driver_of_a_read(engine)
+    assert not driver.is_closed()
+
+    await engine.dispose()
+
+    assert driver.is_closed()
+    assert await driver_of_a_read(engine) is not driver  # a new pool, a new queue
+    await engine.dispose()
