@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.prometheus.metrics import DB_POOL
 
-__all__ = ["connection_parked", "connection_unparked", "observe_pool", "waiting_for_connection"]
+__all__ = ["connection_parked", "connection_unparked", "observe_pool", "observed", "waiting_for_connection"]
 
 _IN_USE = DB_POOL.labels(state="in_use")
 _WAITING = DB_POOL.labels(state="waiting")
@@ -22,6 +22,11 @@ def observe_pool(engine: AsyncEngine) -> None:
     hooks, so a connection replaced there (it was closed) is counted once."""
     event.listen(engine.sync_engine, "checkout", _checked_out)
     event.listen(engine.sync_engine, "checkin", _checked_in)
+
+
+def observed(engine: AsyncEngine) -> bool:
+    """Whether ``observe_pool`` counts ``engine``'s connections."""
+    return event.contains(engine.sync_engine, "checkout", _checked_out)
 
 
 def _checked_out(_dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -4,13 +4,15 @@ for the next one, so a request skips SQLAlchemy's pool.
 A checkout and a checkin through ``AsyncEngine.connect()`` cost about 70 µs of CPU: a
 greenlet is spawned for each, and the pool's events and reset run. That was the largest
 single cost of an authenticated read (README, Performance). A parked connection is handed
-over as it is: a list pop and two checks of the driver's state, no await.
+over as it is: a list pop and three checks of the driver's state, no await.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
+from collections import deque
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,43 +20,66 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.prometheus.pool import connection_parked, connection_unparked
 from adapters.sql.connections import discard, pooled_now
 
-__all__ = ["ParkedConnections"]
+__all__ = ["Handoffs", "ParkedConnections"]
 
 _SINCE = "portside_parked_since"
 """Key in the pooled connection's ``info``: when it was first parked. That ``info`` belongs
 to the driver connection, so a connection the pool replaced starts afresh."""
 
 
+def _reusable(connection: AsyncConnection) -> Any:
+    """The pooled connection under ``connection`` if another unit of work may have it as it
+    is: open, not invalidated, in autocommit mode (the pool resets an isolation level set for
+    one engine at checkin), in no transaction (the driver's, or one SQLAlchemy began for a
+    statement it ran, which only closing ends); else None."""
+    pooled = pooled_now(connection)
+    if pooled is None or connection.in_transaction():
+        return None
+    driver: Any = pooled.driver_connection
+    if driver.is_closed() or driver.is_in_transaction():
+        return None
+    if not connection.dialect.detect_autocommit_setting(pooled.dbapi_connection):
+        return None
+    return pooled
+
+
 class ParkedConnections:
-    """The healthy connections units of work gave back, most recent first (the checkout
+    """The reusable connections units of work gave back, most recent first (the checkout
     queue of a PostgreSQL pool owns one: ``adapters.sql.checkout``).
 
-    What the pool does at checkout is done here: a connection the driver knows to be closed
-    is dropped (the pool replaces it at its next checkout). A connection parked again and
-    again goes back to the pool once ``max_age`` seconds have passed since it was first
-    parked, and the pool recycles it by age (``pool_recycle``). A connection in a
-    transaction (the driver's, or one SQLAlchemy began for a statement it ran), invalidated,
-    closed or not in autocommit mode (the pool resets an isolation level at checkin) is
-    never parked.
+    What the pool does at checkout is done here: a connection that is no longer reusable
+    (closed by the server meanwhile, say) is dropped, and the pool replaces it at its next
+    checkout. A connection parked again and again goes back to the pool once ``max_age``
+    seconds have passed since it was first parked, and the pool recycles it by age
+    (``pool_recycle``): a connection lives at most about twice that.
 
-    ``portside_db_pool_connections{state="in_use"}`` keeps counting the connections units
-    of work hold: a parked one is not in use.
+    With ``counted``, ``portside_db_pool_connections{state="in_use"}`` keeps counting the
+    connections units of work hold: a parked one is not in use (the composition root's
+    engine is observed, ``adapters.prometheus.pool.observe_pool``; others are not counted).
+
+    ``drop()`` closes the parked connections and parks none after: the engine is being
+    disposed of.
     """
 
-    def __init__(self, max_age: float) -> None:
+    def __init__(self, max_age: float, *, counted: bool = False) -> None:
         self._max_age = max_age
+        self._counted = counted
         self._idle: list[AsyncConnection] = []
+        self._closed = False
 
     def __len__(self) -> int:
         return len(self._idle)
 
+    @staticmethod
+    def reusable(connection: AsyncConnection) -> bool:
+        return _reusable(connection) is not None
+
     async def take(self) -> AsyncConnection | None:
-        """The most recently parked connection that is still usable; None if there is none."""
+        """The most recently parked connection that is still reusable; None if there is none."""
         while self._idle:
             connection = self._idle.pop()
-            connection_unparked()
-            pooled = pooled_now(connection)
-            if pooled is not None and not pooled.driver_connection.is_closed():
+            self._unparked()
+            if _reusable(connection) is not None:
                 return connection
             await discard(connection)
         return None
@@ -62,29 +87,25 @@ class ParkedConnections:
     def park(self, connection: AsyncConnection) -> bool:
         """Keep ``connection`` for the next unit of work, if it can be; False when it must go
         back to the pool (the caller returns it)."""
-        pooled = pooled_now(connection)
-        if pooled is None or connection.in_transaction():  # SQLAlchemy began one: it ends at close
+        if self._closed or (pooled := _reusable(connection)) is None:
             return False
-        driver: Any = pooled.driver_connection
-        if driver.is_closed() or driver.is_in_transaction():
-            return False
-        if not connection.dialect.detect_autocommit_setting(pooled.dbapi_connection):
-            return False  # an isolation level set for one engine: the pool resets it
         since = pooled.info.setdefault(_SINCE, time.monotonic())
         if time.monotonic() - since > self._max_age:
             del pooled.info[_SINCE]
             return False
         self._idle.append(connection)
-        connection_parked()
+        if self._counted:
+            connection_parked()
         return True
 
     def drop(self) -> None:
-        """Close every parked connection now, without a round trip or an await (the engine
-        is being disposed of): the socket is cut, and the pool takes back an invalidated
+        """Close every parked connection now, without a round trip or an await, and park
+        none from now on: the socket is cut, and the pool takes back an invalidated
         connection."""
+        self._closed = True
         while self._idle:
             connection = self._idle.pop()
-            connection_unparked()
+            self._unparked()
             sync = connection.sync_connection
             with contextlib.suppress(Exception):
                 if sync is not None and not sync.invalidated:
@@ -94,3 +115,32 @@ class ParkedConnections:
                 if sync is not None:
                     sync.invalidate()
                     sync.close()
+
+    def _unparked(self) -> None:
+        if self._counted:
+            connection_unparked()
+
+
+class Handoffs:
+    """Callers that must not wait behind the checkout queue (``lent_connection``), waiting
+    for the next connection a unit of work gives back, first come, first served."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[asyncio.Future[AsyncConnection]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def wait(self) -> asyncio.Future[AsyncConnection]:
+        future: asyncio.Future[AsyncConnection] = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        return future
+
+    def hand(self, connection: AsyncConnection) -> bool:
+        """Give ``connection`` to the longest waiter; False if none waits."""
+        while self._waiting:
+            future = self._waiting.popleft()
+            if not future.done():
+                future.set_result(connection)
+                return True
+        return False

@@ -508,8 +508,11 @@ class SqlSession:
         # statements share. That costs one round trip each way and no mode switches.
         driver = await self._driver_connection()
         self._sent = True
-        await driver.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        # Writing from before BEGIN is sent: a block cancelled while it is on its way must
+        # still send ROLLBACK when it ends (asyncpg knows of the transaction only once the
+        # server's answer is read, which may come after the connection was given back).
         self._writing = True
+        await driver.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
 
     async def _driver_connection(self) -> Any:
         if self._driver is None:

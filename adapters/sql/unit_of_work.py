@@ -127,7 +127,9 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
             try:
                 await session.rollback()
             finally:
-                if session.broken:
+                if session.broken or (_interrupted(exc) and session.wrote):
+                    # Cut short with a write on its way, the connection may yet receive the
+                    # server's answer to it: no other unit of work gets it.
                     await self._discard()
                 elif session.wrote or not self._hold:
                     await self.release()
@@ -152,8 +154,11 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        place = self._place
         try:
-            if self._place is None or not self._place.park(connection):
+            if place is not None and place.disposed:
+                await discard(connection)
+            elif place is None or not place.park(connection):
                 await _return_to_pool(connection)
         except Exception:  # noqa: BLE001 - see the docstring; the pool replaces the connection
             await discard(connection)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.checkout import lent_connection
 from entrypoints.settings import MEMORY_DATABASE_URL
 from tests.http.conftest import API, PASSWORD, Api, running_api
 from tests.http.test_users_api import admin_token
@@ -110,7 +111,7 @@ async def test_the_pool_gauge_returns_to_where_it_was_after_concurrent_requests(
             before, "portside_db_pool_connections", state=state
         )
     engine = await api.container.get(AsyncEngine)
-    async with engine.connect():  # one connection held out of the pool while scraping
+    async with lent_connection(engine):  # one connection held while scraping
         held = await scrape(api)
     in_use = {"state": "in_use"}
     assert (

@@ -6,20 +6,29 @@ connections in use, and closed when the engine is disposed of."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from sqlalchemy import event, text
+from prometheus_client import REGISTRY
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.checkout import checkout_queue, in_use
+from adapters.prometheus.pool import observe_pool
+from adapters.sql.checkout import checkout_queue, in_use, lent_connection
 from adapters.sql.connections import pooled_now
 from adapters.sql.engine import create_engine
 from adapters.sql.health import SqlHealthProbe
+from adapters.sql.outbox import all_events, write_events
 from adapters.sql.parking import ParkedConnections
+from adapters.sql.statements import Query
+from adapters.sql.tables import users
+from application.shared.events import Envelope
 from tests.integration.test_identity_repositories import a_user
 from tests.support.units import sql_unit
 
@@ -45,6 +54,19 @@ async def driver_of_a_read(engine: AsyncEngine) -> Any:
     async with sql_unit(engine) as uow:
         assert await uow.users.get(a_user().id) is None
         return pooled_now(uow.session.connection).driver_connection
+
+
+def an_envelope() -> Envelope:
+    return Envelope(
+        event_id=uuid4(),
+        name="user.registered",
+        occurred_at=datetime.now(UTC),
+        aggregate_type="user",
+        aggregate_id="u1",
+        actor_id=None,
+        request_id=None,
+        payload={},
+    )
 
 
 def parked(engine: AsyncEngine) -> ParkedConnections:
@@ -173,3 +195,102 @@ async def test_disposing_of_the_engine_closes_the_parked_connections(pg_url: str
     assert driver.is_closed()
     assert await driver_of_a_read(engine) is not driver  # a new pool, a new queue
     await engine.dispose()
+
+
+async def test_a_write_cut_short_never_leaves_its_connection_to_a_later_commit(pg_url: str) -> None:
+    """A unit of work cancelled while its BEGIN or write is on its way: the server's answer
+    may arrive after the block ended, and would put the next user of the connection inside a
+    transaction that its one-statement commit does not end (the commit would be lost). The
+    connection is discarded instead; every later commit holds."""
+    engine = create_engine(pg_url, pool_size=1)
+    never = Query(update(users).where(users.c.email == "nobody@example.com").values(email="x@example.com"))
+    committed: list[UUID] = []
+    try:
+        for turns in range(45):
+
+            async def writer() -> None:
+                async with sql_unit(engine) as uow:
+                    await uow.session.write(never)
+                    await uow.commit()
+
+            task = asyncio.create_task(writer())
+            for _ in range(turns % 15):  # cancelled at a different point each time
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.002)  # the server's answer to a cut-short statement arrives
+            event = an_envelope()
+            async with sql_unit(engine) as uow:
+                await write_events(uow.session, [event])  # a commit of one statement
+                await uow.commit()
+            committed.append(event.event_id)
+        stored = {envelope.event_id for envelope in await all_events(engine)}
+    finally:
+        await engine.dispose()
+
+    assert [event_id for event_id in committed if event_id not in stored] == []
+
+
+async def test_a_connection_given_back_while_lent_connection_waits_goes_to_it(engine: AsyncEngine) -> None:
+    holders = [sql_unit(engine, hold_connection=True) for _ in range(POOL_SIZE)]
+    for holder in holders:  # every connection of the pool held by a unit of work
+        async with holder:
+            assert await holder.users.get(a_user().id) is None
+    given: list[Any] = []
+
+    async def probe() -> None:
+        async with lent_connection(engine) as connection:
+            given.append(pooled_now(connection).driver_connection)
+
+    waiting = asyncio.create_task(probe())
+    await asyncio.sleep(0.01)
+    assert not given  # nothing free, nothing parked: it waits
+    await holders[0].release()
+    async with asyncio.timeout(1):
+        await waiting
+
+    assert len(given) == 1
+    assert len(parked(engine)) == 0  # handed over, not parked
+    for holder in holders[1:]:
+        await holder.release()
+    assert in_use(engine) == 0
+
+
+async def test_a_unit_of_work_that_outlives_the_engine_parks_nothing(pg_url: str) -> None:
+    engine = create_engine(pg_url, pool_size=POOL_SIZE)
+    uow = sql_unit(engine, hold_connection=True)
+    async with uow:
+        assert await uow.users.get(a_user().id) is None
+        driver = pooled_now(uow.session.connection).driver_connection
+    queue = checkout_queue(engine)
+    assert queue is not None and queue.parked is not None
+
+    await engine.dispose()
+    await uow.release()
+
+    assert len(queue.parked) == 0
+    assert driver.is_closed()  # closed for good: the old pool would never close it
+    await engine.dispose()
+
+
+def in_use_gauge() -> float:
+    return float(REGISTRY.get_sample_value("portside_db_pool_connections", {"state": "in_use"}) or 0.0)
+
+
+async def test_parking_moves_the_in_use_gauge_only_for_an_observed_engine(pg_url: str) -> None:
+    unobserved, observed_engine = create_engine(pg_url, pool_size=1), create_engine(pg_url, pool_size=1)
+    observe_pool(observed_engine)
+    try:
+        before = in_use_gauge()
+        await driver_of_a_read(unobserved)  # parked, and never counted as in use
+        assert in_use_gauge() == before
+
+        async with sql_unit(observed_engine) as uow:
+            assert await uow.users.get(a_user().id) is None
+            assert in_use_gauge() == before + 1
+        assert in_use_gauge() == before  # parked: checked out of the pool, but not in use
+    finally:
+        await unobserved.dispose()
+        await observed_engine.dispose()
+    assert in_use_gauge() == before
