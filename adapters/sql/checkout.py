@@ -4,9 +4,9 @@ PostgreSQL connections given back, parked for the next unit of work."""
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -17,7 +17,7 @@ from sqlalchemy.pool import QueuePool
 from adapters.prometheus.pool import observed
 from adapters.sql.connections import discard
 from adapters.sql.engine import POOL_RECYCLE_SECONDS
-from adapters.sql.parking import Handoffs, ParkedConnections
+from adapters.sql.parking import ParkedConnections
 
 __all__ = ["CheckoutQueue", "checkout_queue", "in_use", "lent_connection"]
 
@@ -34,49 +34,63 @@ class CheckoutQueue:
     connection that was just returned before the waiter it woke gets to run; that waiter
     then queues again at the back. Under a full pool some requests waited many times the
     median (a write's p99 at 64 connections was four times its p50, README, Performance).
-    Here they wait on a semaphore that hands each released place to the longest waiter
-    (``asyncio.Semaphore`` does since Python 3.11.1), so the pool never has waiters of its
-    own. Giving up after the pool's timeout raises what the pool would have raised.
+    Here a place that comes free goes straight to the longest waiter, so the pool never
+    has waiters of its own. An ``urgent`` caller (the readiness probe) waits at the front:
+    for the next place to come free, not behind every request. Giving up after the pool's
+    timeout raises what the pool would have raised.
 
-    With ``parked`` (PostgreSQL), a unit of work that has its place takes a parked
-    connection before it asks the pool (``take``), and parks its connection when it is done
-    (``park``) before it leaves its place. So a unit of work that reaches the pool finds a
-    connection there: the places bound the connections in use and parked together. A
-    connection given back while a ``lent_connection`` caller waits goes to that caller
-    instead (``handoffs``).
+    With ``parked`` (PostgreSQL), a holder of a place takes a parked connection before it
+    asks the pool (``take``), and parks its connection when it is done (``park``) before it
+    leaves its place. Every connection checked out is so either parked or held by the
+    holder of a place, and a holder that reaches the pool finds a connection there.
     """
 
     def __init__(self, size: int, timeout: float, parked: ParkedConnections | None = None) -> None:
-        self._places = asyncio.Semaphore(size)
+        self._free = size
+        self._waiting: deque[asyncio.Future[None]] = deque()
         self._timeout = timeout
         self.parked = parked
-        self.handoffs = Handoffs()
         self.disposed = False
         """Whether its engine was disposed of: a connection given back now must be closed
         for good (the old pool it would go back to is never closed)."""
 
-    async def enter(self) -> None:
+    async def enter(self, *, urgent: bool = False) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if urgent:
+            self._waiting.appendleft(place)
+        else:
+            self._waiting.append(place)
         try:
             async with asyncio.timeout(self._timeout):
-                await self._places.acquire()
-        except TimeoutError as error:
-            raise sa_exc.TimeoutError(f"no pooled connection came free within {self._timeout} s") from error
+                await place
+        except BaseException as error:
+            if place.done() and not place.cancelled():
+                self.leave()  # given the place as it gave up: pass it on
+            else:
+                place.cancel()
+            if isinstance(error, TimeoutError):
+                raise sa_exc.TimeoutError(f"no pooled connection came free within {self._timeout} s") from error
+            raise
 
     def leave(self) -> None:
-        self._places.release()
+        while self._waiting:
+            place = self._waiting.popleft()
+            if not place.done():
+                place.set_result(None)
+                return
+        self._free += 1
 
     async def take(self) -> AsyncConnection | None:
-        """A parked connection for the unit of work that holds a place; None if none is parked."""
+        """A parked connection for the holder of a place; None if none is parked."""
         return await self.parked.take() if self.parked is not None else None
 
     def park(self, connection: AsyncConnection) -> bool:
-        """Hand ``connection`` to a waiting ``lent_connection`` caller, or park it for the next
-        unit of work; False when it goes back to the pool (the caller returns it)."""
-        if self.parked is None:
-            return False
-        if len(self.handoffs) and self.parked.reusable(connection) and self.handoffs.hand(connection):
-            return True
-        return self.parked.park(connection)
+        """Park ``connection`` for the next holder of a place; False when it goes back to the
+        pool (the caller returns it)."""
+        return self.parked is not None and self.parked.park(connection)
 
     def drop_parked(self) -> None:
         self.disposed = True
@@ -87,9 +101,9 @@ class CheckoutQueue:
 def checkout_queue(engine: AsyncEngine) -> CheckoutQueue | None:
     """The queue of ``engine``'s pool on the running loop; None for a pool of no fixed size
     (SQLite's). Disposing of the engine closes its parked connections and forgets its
-    queues: the next unit of work queues at the new pool. An engine derived with
-    ``execution_options()`` shares its parent's pool but has queues of its own: use one
-    engine per pool."""
+    queues: a unit of work that queues after it queues at the new pool. An engine derived
+    with ``execution_options()`` shares its parent's pool but has queues of its own: use
+    one engine per pool."""
     sync = engine.sync_engine
     pool = sync.pool
     if not isinstance(pool, QueuePool):
@@ -111,7 +125,8 @@ def checkout_queue(engine: AsyncEngine) -> CheckoutQueue | None:
 
 
 def in_use(engine: AsyncEngine) -> int:
-    """How many of ``engine``'s connections are checked out and held: by units of work, not parked."""
+    """How many of ``engine``'s connections are checked out and not parked: held by units
+    of work (or ``lent_connection``)."""
     sync = engine.sync_engine
     parked = sum(len(queue.parked or ()) for queue in sync.__dict__.get(_QUEUES, {}).values())
     checked_out: int = sync.pool.checkedout()  # type: ignore[attr-defined]
@@ -128,33 +143,24 @@ def _disposed(engine: Engine) -> None:
 
 @asynccontextmanager
 async def lent_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for one short job outside a unit of work (the readiness probe, a tool)
-    that does not queue behind units of work: a parked connection, else one the pool has
-    free, else the next one a unit of work gives back. It goes back to the pool after
-    (never parked), where a unit of work that found no parked connection meanwhile waits
-    for it. A failure inside the block closes the connection instead."""
-    connection = await _lend(engine)
-    try:
-        yield connection
-    except BaseException:
-        await discard(connection)
-        raise
-    await connection.close()
-
-
-async def _lend(engine: AsyncEngine) -> AsyncConnection:
+    """A connection for one short job outside a unit of work (the readiness probe, a tool),
+    taken and given back as a unit of work's is, with an ``urgent`` place in the queue: it
+    waits for the next connection to come free, not behind every request. A failure inside
+    the block closes the connection instead of giving it back."""
     queue = checkout_queue(engine)
-    if queue is None or queue.parked is None:
-        return await engine.connect()
-    if (parked := await queue.take()) is not None:
-        return parked
-    pool: Any = engine.sync_engine.pool
-    if pool.checkedout() < pool.size():
-        return await engine.connect()  # one is free: no await before the pool hands it out
-    handed = queue.handoffs.wait()
+    if queue is not None:
+        await queue.enter(urgent=True)
     try:
-        return await handed
-    except BaseException:
-        if handed.done() and not handed.cancelled():  # handed over as the wait was given up
-            await handed.result().close()
-        raise
+        connection = (await queue.take() if queue is not None else None) or await engine.connect()
+        try:
+            yield connection
+        except BaseException:
+            await discard(connection)
+            raise
+        if queue is not None and queue.disposed:
+            await discard(connection)
+        elif queue is None or not queue.park(connection):
+            await connection.close()
+    finally:
+        if queue is not None:
+            queue.leave()

@@ -9,10 +9,8 @@ over as it is: a list pop and three checks of the driver's state, no await.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections import deque
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.prometheus.pool import connection_parked, connection_unparked
 from adapters.sql.connections import discard, pooled_now
 
-__all__ = ["Handoffs", "ParkedConnections"]
+__all__ = ["ParkedConnections"]
 
 _SINCE = "portside_parked_since"
 """Key in the pooled connection's ``info``: when it was first parked. That ``info`` belongs
@@ -70,10 +68,6 @@ class ParkedConnections:
     def __len__(self) -> int:
         return len(self._idle)
 
-    @staticmethod
-    def reusable(connection: AsyncConnection) -> bool:
-        return _reusable(connection) is not None
-
     async def take(self) -> AsyncConnection | None:
         """The most recently parked connection that is still reusable; None if there is none."""
         while self._idle:
@@ -119,28 +113,3 @@ class ParkedConnections:
     def _unparked(self) -> None:
         if self._counted:
             connection_unparked()
-
-
-class Handoffs:
-    """Callers that must not wait behind the checkout queue (``lent_connection``), waiting
-    for the next connection a unit of work gives back, first come, first served."""
-
-    def __init__(self) -> None:
-        self._waiting: deque[asyncio.Future[AsyncConnection]] = deque()
-
-    def __len__(self) -> int:
-        return len(self._waiting)
-
-    def wait(self) -> asyncio.Future[AsyncConnection]:
-        future: asyncio.Future[AsyncConnection] = asyncio.get_running_loop().create_future()
-        self._waiting.append(future)
-        return future
-
-    def hand(self, connection: AsyncConnection) -> bool:
-        """Give ``connection`` to the longest waiter; False if none waits."""
-        while self._waiting:
-            future = self._waiting.popleft()
-            if not future.done():
-                future.set_result(connection)
-                return True
-        return False

@@ -152,6 +152,11 @@ class SqlSession:
         self._head_mark = 0
 
     @property
+    def sent(self) -> bool:
+        """Whether a write of this session reached the server (held writes have not)."""
+        return self._sent
+
+    @property
     def dialect(self) -> str:
         return self.connection.dialect.name
 

@@ -127,8 +127,8 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
             try:
                 await session.rollback()
             finally:
-                if session.broken or (_interrupted(exc) and session.wrote):
-                    # Cut short with a write on its way, the connection may yet receive the
+                if session.broken or (_interrupted(exc) and session.sent):
+                    # Cut short with a write sent, the connection may yet receive the
                     # server's answer to it: no other unit of work gets it.
                     await self._discard()
                 elif session.wrote or not self._hold:
@@ -145,7 +145,9 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         return self._block
 
     async def release(self) -> None:
-        """Return the connection to the pool (the composition root calls this per request).
+        """Give the connection back (the composition root calls this per request): parked
+        for the next unit of work on PostgreSQL when it is reusable, else returned to the
+        pool, or closed for good when the engine was disposed of meanwhile.
 
         Never raises: it runs in the request scope's finalizer, after the handler, where an
         exception would drop the client's connection. A connection that cannot be cleaned

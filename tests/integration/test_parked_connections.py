@@ -30,6 +30,7 @@ from adapters.sql.statements import Query
 from adapters.sql.tables import users
 from application.shared.events import Envelope
 from tests.integration.test_identity_repositories import a_user
+from tests.integration.test_sql_session_held_writes import a_todo
 from tests.support.units import sql_unit
 
 POOL_SIZE = 2
@@ -232,28 +233,43 @@ async def test_a_write_cut_short_never_leaves_its_connection_to_a_later_commit(p
     assert [event_id for event_id in committed if event_id not in stored] == []
 
 
-async def test_a_connection_given_back_while_lent_connection_waits_goes_to_it(engine: AsyncEngine) -> None:
+async def test_lent_connection_waits_at_the_front_of_the_queue(engine: AsyncEngine) -> None:
     holders = [sql_unit(engine, hold_connection=True) for _ in range(POOL_SIZE)]
-    for holder in holders:  # every connection of the pool held by a unit of work
+    for holder in holders:  # every place taken
         async with holder:
             assert await holder.users.get(a_user().id) is None
-    given: list[Any] = []
+    order: list[str] = []
+
+    async def unit(name: str) -> None:
+        async with sql_unit(engine) as uow:
+            assert await uow.users.get(a_user().id) is None
+            order.append(name)
 
     async def probe() -> None:
-        async with lent_connection(engine) as connection:
-            given.append(pooled_now(connection).driver_connection)
+        async with lent_connection(engine):
+            order.append("probe")
 
-    waiting = asyncio.create_task(probe())
+    queued = [asyncio.create_task(unit(f"request {i}")) for i in range(3)]
     await asyncio.sleep(0.01)
-    assert not given  # nothing free, nothing parked: it waits
-    await holders[0].release()
-    async with asyncio.timeout(1):
-        await waiting
-
-    assert len(given) == 1
-    assert len(parked(engine)) == 0  # handed over, not parked
-    for holder in holders[1:]:
+    lent = asyncio.create_task(probe())  # arrives last
+    await asyncio.sleep(0.01)
+    assert order == []
+    for holder in holders:
         await holder.release()
+    async with asyncio.timeout(5):
+        await asyncio.gather(lent, *queued)
+
+    assert order[0] == "probe"
+    assert sorted(order[1:]) == ["request 0", "request 1", "request 2"]
+    assert in_use(engine) == 0
+
+
+async def test_a_block_cut_short_before_any_write_was_sent_keeps_its_connection(engine: AsyncEngine) -> None:
+    with pytest.raises(asyncio.CancelledError):
+        async with sql_unit(engine) as uow:
+            await uow.todos.add(a_todo(a_user().id))  # held for the commit: nothing sent
+            raise asyncio.CancelledError
+    assert len(parked(engine)) == 1
     assert in_use(engine) == 0
 
 
