@@ -19,7 +19,7 @@ from adapters.sql.connections import discard
 from adapters.sql.engine import POOL_RECYCLE_SECONDS
 from adapters.sql.parking import ParkedConnections
 
-__all__ = ["CheckoutQueue", "checkout_queue", "in_use", "lent_connection"]
+__all__ = ["CheckoutQueue", "checkout_queue", "in_use", "lent_connection", "parked_connections"]
 
 _QUEUES = "portside_checkout_queues"
 """The engine's queues, one per event loop, kept in the engine's own ``__dict__``: they
@@ -131,6 +131,14 @@ def in_use(engine: AsyncEngine) -> int:
     parked = sum(len(queue.parked or ()) for queue in sync.__dict__.get(_QUEUES, {}).values())
     checked_out: int = sync.pool.checkedout()  # type: ignore[attr-defined]
     return checked_out - parked
+
+
+def parked_connections(engine: AsyncEngine) -> list[AsyncConnection]:
+    """The connections parked now for ``engine``'s units of work, on every event loop: what
+    instruments every connection (a statement log in tests) must reach besides the pool's
+    ``checkout`` event, which a parked connection does not pass through again."""
+    queues = engine.sync_engine.__dict__.get(_QUEUES, {}).values()
+    return [connection for queue in queues if queue.parked is not None for connection in queue.parked]
 
 
 def _disposed(engine: Engine) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -67,6 +68,9 @@ class ParkedConnections:
 
     def __len__(self) -> int:
         return len(self._idle)
+
+    def __iter__(self) -> Iterator[AsyncConnection]:
+        return iter(list(self._idle))
 
     async def take(self) -> AsyncConnection | None:
         """The most recently parked connection that is still reusable; None if there is none."""

@@ -12,6 +12,8 @@ from asyncpg.connection import LoggedQuery
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.checkout import parked_connections
+from adapters.sql.connections import pooled_now
 from tests.http.conftest import API, Api
 
 RESET = f"{API}/auth/password-reset"
@@ -38,6 +40,8 @@ class StatementLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self.statements: list[str] = []
         event.listen(engine.sync_engine, "checkout", self._on_checkout)
+        for connection in parked_connections(engine):  # they pass no checkout again
+            pooled_now(connection).driver_connection.add_query_logger(self._log)
 
     def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         record.driver_connection.add_query_logger(self._log)  # a set: added once per connection

@@ -21,6 +21,8 @@ from adapters.memory.database import InMemoryDatabase
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.memory.todos import InMemoryTodoUnitOfWork
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
+from adapters.sql.checkout import parked_connections
+from adapters.sql.connections import pooled_now
 from adapters.sql.identity import _LIVE_SESSION, SqlIdentityUnitOfWork
 from adapters.sql.statements import Query
 from adapters.sql.tables import todos
@@ -73,6 +75,8 @@ def _statement_log(engine: AsyncEngine) -> list[str]:
         record.driver_connection.add_query_logger(log)  # a set: added once per connection
 
     event.listen(engine.sync_engine, "checkout", on_checkout)
+    for connection in parked_connections(engine):  # they pass no checkout again
+        pooled_now(connection).driver_connection.add_query_logger(log)
     return statements
 
 
