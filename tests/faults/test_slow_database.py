@@ -103,14 +103,16 @@ async def test_a_statement_the_server_cancels_for_its_own_statement_timeout_is_5
     now, like the driver's own timeout, not a bug of the request (500)."""
     slowness = Slowness()
     settings = test_settings(pg_url, db_pool_size=2)
-    container = build_container(settings, *http_providers(), slow_database(slowness, 0.2, on_server=True))
+    # The server's timeout bounds every statement, the sign-up's too: with 0.2 s a commit's
+    # WAL flush on a loaded CI machine once took longer, and the sign-up was refused.
+    container = build_container(settings, *http_providers(), slow_database(slowness, STATEMENT_TIMEOUT, on_server=True))
     transport = httpx.ASGITransport(app=create_app(settings, container))  # type: ignore[arg-type]  # an ASGI app
     try:
         async with asyncio.timeout(30), httpx.AsyncClient(transport=transport, base_url="http://portside") as client:
             user = await sign_up(client, "ada@example.com")
             created = await client.post(f"{API}/todos", json={"title": "Before"}, headers=user)
             assert created.status_code == 201, created.text
-            slowness.seconds = 1.0
+            slowness.seconds = 2 * STATEMENT_TIMEOUT
             refused = [
                 await client.get(created.headers["Location"], headers=user),
                 await client.post(f"{API}/todos", json={"title": "Slow"}, headers=user),
