@@ -15,11 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from adapters.prometheus.pool import observed
-from adapters.sql.connections import discard
+from adapters.sql.connections import discard, return_to_pool
 from adapters.sql.engine import POOL_RECYCLE_SECONDS
 from adapters.sql.parking import ParkedConnections
 
-__all__ = ["CheckoutQueue", "checkout_queue", "in_use", "lent_connection", "parked_connections"]
+__all__ = [
+    "CheckoutQueue",
+    "checkout_queue",
+    "give_back",
+    "in_use",
+    "lent_connection",
+    "parked_connections",
+    "take_connection",
+]
 
 _QUEUES = "portside_checkout_queues"
 """The engine's queues, one per event loop, kept in the engine's own ``__dict__``: they
@@ -143,10 +151,29 @@ def parked_connections(engine: AsyncEngine) -> list[AsyncConnection]:
 
 def _disposed(engine: Engine) -> None:
     # Runs inside ``AsyncEngine.dispose()``, after the pool closed its idle connections and
-    # was replaced: the parked ones are checked out, so it would never close them.
-    for queue in engine.__dict__.pop(_QUEUES, {}).values():
+    # was replaced: the parked ones are checked out, so it would never close them. The
+    # listener stays; the new pool gets new queues.
+    queues = engine.__dict__.get(_QUEUES, {})
+    for queue in queues.values():
         queue.drop_parked()
-    engine.__dict__[_QUEUES] = {}  # the listener stays; the new pool gets new queues
+    queues.clear()
+
+
+async def take_connection(engine: AsyncEngine, queue: CheckoutQueue | None) -> AsyncConnection:
+    """For the holder of a place in ``queue`` (or anyone, where the pool has no queue): a
+    parked connection, else one from the pool."""
+    parked = await queue.take() if queue is not None else None
+    return parked or await engine.connect()
+
+
+async def give_back(queue: CheckoutQueue | None, connection: AsyncConnection) -> None:
+    """What the holder of a place in ``queue`` does with its connection when it is done:
+    parked for the next holder when it can be, else returned to the pool; closed for good
+    when the engine was disposed of meanwhile (the old pool would never close it)."""
+    if queue is not None and queue.disposed:
+        await discard(connection)
+    elif queue is None or not queue.park(connection):
+        await return_to_pool(connection)
 
 
 @asynccontextmanager
@@ -159,16 +186,13 @@ async def lent_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]
     if queue is not None:
         await queue.enter(urgent=True)
     try:
-        connection = (await queue.take() if queue is not None else None) or await engine.connect()
+        connection = await take_connection(engine, queue)
         try:
             yield connection
         except BaseException:
             await discard(connection)
             raise
-        if queue is not None and queue.disposed:
-            await discard(connection)
-        elif queue is None or not queue.park(connection):
-            await connection.close()
+        await give_back(queue, connection)
     finally:
         if queue is not None:
             queue.leave()

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["autocommit_driver", "discard", "pooled_now", "socket_ending"]
+__all__ = ["autocommit_driver", "discard", "pooled_now", "return_to_pool", "socket_ending"]
 
 _NOT_AUTOCOMMIT = (
     "SqlSession needs a PostgreSQL engine on asyncpg whose connections idle in autocommit mode "
@@ -79,3 +79,17 @@ def socket_ending(driver: Any) -> bool:
         return True  # an error message or the end of the stream
     finally:
         probe.detach()  # the descriptor stays the transport's
+
+
+async def return_to_pool(connection: AsyncConnection) -> None:
+    """Close ``connection`` back into the pool; a transaction left open on it (a unit of
+    work cut short) is rolled back first, and a connection the server closed is discarded."""
+    if connection.dialect.name == "postgresql":
+        pooled = pooled_now(connection) or await connection.get_raw_connection()
+        driver: Any = pooled.driver_connection
+        if driver.is_closed():
+            await discard(connection)
+            return
+        if driver.is_in_transaction():
+            await driver.execute("ROLLBACK")
+    await connection.close()

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.prometheus.pool import waiting_for_connection
 from adapters.shared.unit_of_work import Block, Transaction
-from adapters.sql.checkout import CheckoutQueue, checkout_queue
-from adapters.sql.connections import discard, pooled_now
+from adapters.sql.checkout import CheckoutQueue, checkout_queue, give_back, take_connection
+from adapters.sql.connections import discard
 from adapters.sql.errors import database_unavailable
 from adapters.sql.outbox import write_events
 from adapters.sql.session import Precondition, SqlSession
@@ -156,12 +156,8 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        place = self._place
         try:
-            if place is not None and place.disposed:
-                await discard(connection)
-            elif place is None or not place.park(connection):
-                await _return_to_pool(connection)
+            await give_back(self._place, connection)
         except Exception:  # noqa: BLE001 - see the docstring; the pool replaces the connection
             await discard(connection)
         except BaseException:
@@ -179,8 +175,7 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
                 if queue is not None:
                     await queue.enter()
                 try:
-                    parked = await queue.take() if queue is not None else None
-                    connection = parked or await self._engine.connect()
+                    connection = await take_connection(self._engine, queue)
                 except BaseException:
                     if queue is not None:
                         queue.leave()
@@ -214,17 +209,3 @@ class SqlUnitOfWork(UnitOfWork, Transaction[SqlSession]):
 
 def _interrupted(exc: BaseException | None) -> bool:
     return exc is not None and not isinstance(exc, Exception)
-
-
-async def _return_to_pool(connection: AsyncConnection) -> None:
-    # A unit of work cut short (a cancelled request) must not hand an open transaction
-    # back to the pool.
-    if connection.dialect.name == "postgresql":
-        pooled = pooled_now(connection) or await connection.get_raw_connection()
-        driver: Any = pooled.driver_connection
-        if driver.is_closed():
-            await discard(connection)
-            return
-        if driver.is_in_transaction():
-            await driver.execute("ROLLBACK")
-    await connection.close()
