@@ -9,7 +9,7 @@ PORT   ?= 8000
 JOBS   ?= auto
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down smoke bench bench-ab bench-ws bench-users bench-jobs bench-login bench-register clean
+.PHONY: help install run serve migrate worker test test-fast wheel-check lint fmt up down smoke bench bench-ab bench-inproc bench-ws bench-users bench-jobs bench-login bench-register clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk, then 
 bench-ab: $(STAMP)  ## one process of BEFORE=<git rev> against one of the working tree, driven alternately (PostgreSQL + Redis; ~5 min)
 	@test -n "$(BEFORE)" || { echo "usage: make bench-ab BEFORE=<git revision>"; exit 2; }
 	$(BIN)/python -m bench.ab $(BEFORE)
+
+bench-inproc: $(STAMP)  ## CPU per request of the served app and the ceiling, driven in-process as ASGI (no server, no network; PostgreSQL + Redis; ~1 min)
+	$(BIN)/python -m bench.inproc $(if $(ONLY),--only "$(ONLY)") $(if $(PROFILE),--profile "$(PROFILE)")
 
 bench-ws: $(STAMP)  ## 10,000 authenticated /api/v1/ws sockets on one `serve` (memory://): RSS, open time, broadcast latency (~2 min)
 	$(BIN)/python -m bench.ws $(if $(SOCKETS),--sockets $(SOCKETS))

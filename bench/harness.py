@@ -46,6 +46,27 @@ async def analyze(database: str) -> None:
         await connection.close()
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time used so far by ``root`` and every process under it (uvicorn's workers)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
 def percentiles(samples: list[float]) -> str:
     """``n``, p50, p90, p99 and max of durations in seconds, as one line in milliseconds."""
     ordered = sorted(samples)

@@ -28,7 +28,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.harness import analyze, dsn_of, recreate_database
+from bench.harness import analyze, cpu_seconds, dsn_of, recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK = ROOT / "bench" / "wrk"
@@ -120,27 +120,6 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
     return process
 
 
-def _cpu_seconds(root: int) -> float:
-    """CPU time used so far by ``root`` and every process under it (uvicorn's workers)."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        times[pid] = (int(fields[11]) + int(fields[12])) / tick
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += times.get(pid, 0.0)
-        stack.extend(children.get(pid, []))
-    return total
-
-
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     for _ in range(150):
         if process.poll() is not None:
@@ -208,13 +187,13 @@ def _wrk(
     base = ["wrk", "-t1", f"-c{connections}", "--latency", "-s", str(_script(script))]
     if warmup:
         subprocess.run([*base, "-d3s", url], env=env, capture_output=True, check=True)
-    before = _cpu_seconds(server) if server else 0.0
+    before = cpu_seconds(server) if server else 0.0
     out = subprocess.run(
         [*base, f"-d{seconds}s", "--timeout", "5s", url], env=env, capture_output=True, text=True, check=True
     ).stdout
     line = next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))
     data: dict[str, float] = json.loads(line.removeprefix("BENCH_JSON "))
-    data["cpu_s"] = _cpu_seconds(server) - before if server else 0.0
+    data["cpu_s"] = cpu_seconds(server) - before if server else 0.0
     return data
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench.harness import analyze, dsn_of, recreate_database
+from bench.harness import analyze, cpu_seconds, dsn_of, recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -270,11 +270,30 @@ def _workers_rss_mib(server: subprocess.Popen[bytes]) -> list[float]:
     return sizes
 
 
+def _cpu_by_program(server: subprocess.Popen[bytes]) -> dict[str, float]:
+    """CPU seconds used so far by this generator, the serve process tree, PostgreSQL's
+    processes and Redis: where the two shared cores go."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    totals = {"generator": own.ru_utime + own.ru_stime, "portside": cpu_seconds(server.pid)}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        program = "postgresql" if name.startswith("postgres") else "redis" if name.startswith("redis-server") else None
+        if program:
+            fields = text.rsplit(")", 1)[1].split()
+            totals[program] = totals.get(program, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
 def _percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _report(tally: Tally, seconds: float, rss: list[float], users: int) -> None:
+def _report(tally: Tally, seconds: float, rss: list[float], users: int, cpu: dict[str, float]) -> None:
     print(f"\n{'operation':10} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     total = 0
     worst_p95 = 0.0
@@ -296,6 +315,12 @@ def _report(tally: Tally, seconds: float, rss: list[float], users: int) -> None:
     for key, count in sorted(tally.errors.items()):
         print(f"  {key}: {count}")
     print("serve workers RSS: " + ", ".join(f"{size:.0f} MiB" for size in rss))
+    cores = os.cpu_count() or 1
+    shares = ", ".join(f"{program} {used / seconds:.2f}" for program, used in cpu.items())
+    idle = cores - sum(cpu.values()) / seconds
+    print(f"cores busy in the window (of {cores}): {shares}; the rest {idle:.2f}")
+    if total:
+        print(f"portside CPU per request: {cpu['portside'] / total * 1e6:.0f} µs")
     met = worst_p95 < 200 and errors_total == 0
     verdict = "met " if met else "MISS"
     print(f"  [{verdict}] p95 < 200 ms on every operation, zero errors (worst p95 {worst_p95:.1f} ms)")
@@ -314,8 +339,11 @@ async def _run(args: argparse.Namespace, server: subprocess.Popen[bytes]) -> Non
     await asyncio.sleep(args.ramp + args.think)  # every connection open and past its first think
     print(f"ramped up: {tally.live} of {len(users)} users connected; measuring {args.duration} s")
     tally.measuring, window = True, time.monotonic()
+    cpu_before = _cpu_by_program(server)
     await asyncio.sleep(args.duration)
+    cpu_after = _cpu_by_program(server)
     tally.measuring, window = False, time.monotonic() - window
+    cpu = {program: cpu_after[program] - cpu_before.get(program, 0.0) for program in cpu_after}
     live_at_end = tally.live
     rss = _workers_rss_mib(server)
     stop.set()
@@ -324,7 +352,7 @@ async def _run(args: argparse.Namespace, server: subprocess.Popen[bytes]) -> Non
     for task in tasks:
         task.cancel()
     print(f"users still connected at the window's end: {live_at_end}")
-    _report(tally, window, rss, len(users))
+    _report(tally, window, rss, len(users), cpu)
 
 
 def main() -> int:
