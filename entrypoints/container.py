@@ -26,6 +26,7 @@ from adapters.redis.cache import RedisCache
 from adapters.redis.client import create_redis
 from adapters.redis.health import RedisHealthProbe
 from adapters.redis.job_queue import ArqJobQueue, arq_redis
+from adapters.redis.pipelined import PipelinedRedis
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.redis.send_pacer import RedisSendPacer
 from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
@@ -147,9 +148,17 @@ class RedisProvider(Provider):
         await client.connection_pool.disconnect()
 
     @provide(scope=Scope.APP)
-    def rate_limiter(self, redis: Redis, s: Settings) -> RateLimiter:
+    async def pipelined(self, s: Settings) -> AsyncIterator[PipelinedRedis]:
+        """The connection the command every request sends (the rate limiter's hit) goes over."""
+        assert s.redis_url is not None
+        connection = PipelinedRedis.from_url(s.redis_url)
+        yield connection
+        await connection.aclose()
+
+    @provide(scope=Scope.APP)
+    def rate_limiter(self, pipelined: PipelinedRedis, s: Settings) -> RateLimiter:
         """Counters of one deployment: others (or test runs) sharing this Redis count apart."""
-        return RedisRateLimiter(redis, prefix=f"portside:rl:{_deployment(s)}:")
+        return RedisRateLimiter(pipelined, prefix=f"portside:rl:{_deployment(s)}:")
 
     @provide(scope=Scope.APP)
     async def cache(self, redis: Redis, s: Settings) -> AsyncIterator[Cache]:

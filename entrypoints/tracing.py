@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.otel.jobs import TracedHandleEvent
 from adapters.otel.provider import TRACER_NAME, tracer_provider
-from adapters.otel.redis import trace_redis
+from adapters.otel.redis import trace_pipelined, trace_redis
 from adapters.otel.sql import trace_engine
 from adapters.otel.telegram import TracedTelegramClient
+from adapters.redis.pipelined import PipelinedRedis
 from application.jobs.handle_event import HandleEvent
 from application.telegram.client import TelegramClient
 from entrypoints.providers.storage import Storage
@@ -82,6 +83,10 @@ class _Redis(_Traced):
     @decorate
     def redis(self, redis: Redis) -> Redis:
         return trace_redis(redis, self._tracer)
+
+    @decorate
+    def pipelined(self, connection: PipelinedRedis) -> PipelinedRedis:
+        return trace_pipelined(connection, self._tracer)
 
 
 class _Telegram(_Traced):

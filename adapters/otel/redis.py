@@ -1,16 +1,17 @@
-"""A client span per Redis command the shared client sends."""
+"""A client span per Redis command the shared client, or the shared pipelined connection, sends."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from opentelemetry.trace import SpanKind, Tracer
 from redis.asyncio import Redis
 
 from adapters.otel.spans import failed, in_a_trace
+from adapters.redis.pipelined import PipelinedRedis
 
-__all__ = ["trace_redis"]
+__all__ = ["trace_pipelined", "trace_redis"]
 
 
 def trace_redis(client: Redis, tracer: Tracer) -> Redis:
@@ -23,8 +24,20 @@ def trace_redis(client: Redis, tracer: Tracer) -> Redis:
     goes. Pipelines, pub/sub connections and arq's own client are separate objects and are
     not traced (portside's adapters use none of them on a request's path).
     """
-    execute: Callable[..., Awaitable[Any]] = client.execute_command
+    client.execute_command = _traced(client.execute_command, tracer)  # type: ignore[method-assign]
+    return client
 
+
+def trace_pipelined(connection: PipelinedRedis, tracer: Tracer) -> PipelinedRedis:
+    """The same spans for the commands of ``connection`` (the rate limiter's hits)."""
+    connection.execute = _traced(connection.execute, tracer)  # type: ignore[method-assign]
+    return connection
+
+
+_Execute = Callable[..., Coroutine[Any, Any, Any]]
+
+
+def _traced(execute: _Execute, tracer: Tracer) -> _Execute:
     async def traced(*args: Any, **options: Any) -> Any:
         if not in_a_trace():
             return await execute(*args, **options)
@@ -43,8 +56,7 @@ def trace_redis(client: Redis, tracer: Tracer) -> Redis:
                 failed(span, error)
                 raise
 
-    client.execute_command = traced  # type: ignore[method-assign]
-    return client
+    return traced
 
 
 def _command(args: tuple[Any, ...]) -> str:

@@ -5,10 +5,11 @@ connections, without round trips (``pooled_now``, ``autocommit_driver``,
 from __future__ import annotations
 
 import contextlib
-import socket
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.system.sockets import peer_is_ending
 
 __all__ = ["autocommit_driver", "discard", "pooled_now", "return_to_pool", "socket_ending"]
 
@@ -53,32 +54,9 @@ def pooled_now(connection: AsyncConnection) -> Any:
 
 
 def socket_ending(driver: Any) -> bool:
-    """Whether the server is ending an idle asyncpg connection, asked of its socket (a peek
-    that takes no byte and does not wait): one system call, no round trip. An idle
-    connection in autocommit mode gets nothing unasked, so anything to read means the end:
-    a server that shuts down sends its FATAL error, then closes (or resets) the socket."""
-    transport = getattr(driver, "_transport", None)  # asyncpg keeps no public handle on it
-    if transport is None or transport.is_closing():
-        return transport is not None
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return False
-    try:
-        probe = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.fileno())
-    except (OSError, ValueError):
-        return True  # no usable descriptor: a fresh connection is the safe side
-    try:
-        if probe.gettimeout() is not None:  # a process-wide default timeout would make recv wait
-            probe.settimeout(0.0)
-        probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-    except BlockingIOError:
-        return False  # open, and nothing to read
-    except OSError:
-        return True  # reset
-    else:
-        return True  # an error message or the end of the stream
-    finally:
-        probe.detach()  # the descriptor stays the transport's
+    """Whether the server is ending an idle asyncpg connection (``peer_is_ending``): an idle
+    connection in autocommit mode gets nothing unasked."""
+    return peer_is_ending(getattr(driver, "_transport", None))  # asyncpg keeps no public handle on it
 
 
 async def return_to_pool(connection: AsyncConnection) -> None:

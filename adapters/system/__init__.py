@@ -1,1 +1,1 @@
-"""Adapters over the process itself: wall clock and identifier generation."""
+"""Adapters over the process itself: wall clock, identifier generation, sockets."""

@@ -11,8 +11,8 @@ import jwt
 import pytest
 from dishka import Provider, Scope
 from prometheus_client import REGISTRY
-from redis.asyncio import Redis
 
+from adapters.redis.pipelined import PipelinedRedis
 from adapters.redis.rate_limiter import RedisRateLimiter
 from application.shared.rate_limits import RateLimiter
 from tests.http.conftest import API, Api, running_api
@@ -158,7 +158,7 @@ async def test_a_refusal_to_an_allowed_origin_is_readable_by_its_browser(pg_url:
         assert other.status_code == 429 and "access-control-allow-origin" not in other.headers
 
 
-def limiter_on(redis: Redis, prefix: str) -> Provider:
+def limiter_on(redis: PipelinedRedis, prefix: str) -> Provider:
     provider = Provider(scope=Scope.APP)
     provider.provide(lambda: RedisRateLimiter(redis, prefix=prefix), provides=RateLimiter, override=True)
     return provider
@@ -175,7 +175,7 @@ async def test_the_limit_holds_in_redis_across_processes(pg_url: str, redis_url:
 
 
 async def test_without_an_answer_from_redis_requests_pass_without_quota_headers(pg_url: str) -> None:
-    down = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)  # nothing listens on port 1
+    down = PipelinedRedis.from_url("redis://127.0.0.1:1/0", connect_timeout=0.2)  # nothing listens on port 1
     try:
         async with running_api(test_settings(pg_url, **LIMITED), None, limiter_on(down, "portside:rl:")) as api:
             for _ in range(5):

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.redis.pipelined import PipelinedRedis
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.system.clock import FixedClock, SystemClock
 from application.shared.rate_limits import Quota, RateLimit, RateLimiter
@@ -28,9 +29,17 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield InMemoryRateLimiter(SystemClock())
         return
-    redis = Redis.from_url(request.getfixturevalue("redis_url"))
+    redis = PipelinedRedis.from_url(request.getfixturevalue("redis_url"))
     yield RedisRateLimiter(redis, prefix=f"portside-test:{uuid.uuid4().hex}:")
     await redis.aclose()
+
+
+@pytest.fixture
+async def hits(redis_url: str) -> AsyncIterator[PipelinedRedis]:
+    """The connection a ``RedisRateLimiter`` sends its hits over."""
+    connection = PipelinedRedis.from_url(redis_url)
+    yield connection
+    await connection.aclose()
 
 
 @pytest.fixture
@@ -92,17 +101,17 @@ async def test_the_reset_counts_down_with_the_clock_and_a_new_window_starts_from
     assert await limiter.take("a", THREE_PER_MINUTE) == Quota(limit=3, remaining=2, reset_after=60, allowed=True)
 
 
-async def test_redis_says_the_seconds_left_in_the_window_rounded_up(redis: Redis) -> None:
+async def test_redis_says_the_seconds_left_in_the_window_rounded_up(redis: Redis, hits: PipelinedRedis) -> None:
     prefix = _prefix()
-    limiter = RedisRateLimiter(redis, prefix=prefix)
+    limiter = RedisRateLimiter(hits, prefix=prefix)
     first = await _take(limiter, "a", THREE_PER_MINUTE)
     assert 59 <= first.reset_after <= 60
     await redis.pexpire(prefix + "a", 1_500)
     assert (await _take(limiter, "a", THREE_PER_MINUTE)).reset_after == 2
 
 
-async def test_redis_starts_a_new_window_once_the_last_one_expired(redis: Redis) -> None:
-    limiter = RedisRateLimiter(redis, prefix=_prefix())
+async def test_redis_starts_a_new_window_once_the_last_one_expired(redis: Redis, hits: PipelinedRedis) -> None:
+    limiter = RedisRateLimiter(hits, prefix=_prefix())
     rate = RateLimit(limit=1, window=timedelta(milliseconds=200))
     assert (await _take(limiter, "a", rate)).allowed
     assert not (await _take(limiter, "a", rate)).allowed
@@ -114,22 +123,22 @@ async def test_redis_starts_a_new_window_once_the_last_one_expired(redis: Redis)
     assert quota == Quota(limit=1, remaining=0, reset_after=1, allowed=True)
 
 
-async def test_a_redis_counter_found_without_an_expiry_gets_one(redis: Redis) -> None:
+async def test_a_redis_counter_found_without_an_expiry_gets_one(redis: Redis, hits: PipelinedRedis) -> None:
     prefix = _prefix()
     await redis.set(prefix + "a", 7)
-    quota = await _take(RedisRateLimiter(redis, prefix=prefix), "a", THREE_PER_MINUTE)
+    quota = await _take(RedisRateLimiter(hits, prefix=prefix), "a", THREE_PER_MINUTE)
     assert not quota.allowed and 59 <= quota.reset_after <= 60
     assert 0 < await redis.pttl(prefix + "a") <= 60_000
 
 
 async def test_redis_counters_are_shared_between_clients(redis_url: str) -> None:
     prefix = _prefix()
-    first, second = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    first, second = PipelinedRedis.from_url(redis_url), PipelinedRedis.from_url(redis_url)
     try:
         one, two = RedisRateLimiter(first, prefix=prefix), RedisRateLimiter(second, prefix=prefix)
         results = [await (one if n % 2 else two).hit("shared", THREE_PER_MINUTE) for n in range(4)]
         assert results[:3] == [None, None, None] and results[3] is not None
-        assert 59_000 <= await first.pttl(prefix + "shared") <= 60_000
+        assert 59_000 <= await first.execute("PTTL", prefix + "shared") <= 60_000
         rate = RateLimit(limit=10, window=timedelta(minutes=1))
         quotas = await asyncio.gather(*(_take(one if n % 2 else two, "both", rate) for n in range(40)))
         assert sum(q.allowed for q in quotas) == 10
@@ -139,7 +148,7 @@ async def test_redis_counters_are_shared_between_clients(redis_url: str) -> None
 
 
 async def test_redis_that_does_not_answer_lets_hits_through_and_counts_them() -> None:
-    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)  # nothing listens on port 1
+    redis = PipelinedRedis.from_url("redis://127.0.0.1:1/0", connect_timeout=0.2)  # nothing listens on port 1
     limiter = RedisRateLimiter(redis)
     counted_before = REGISTRY.get_sample_value("portside_rate_limit_failed_open_total") or 0.0
     assert [await limiter.hit("a", RateLimit(1, timedelta(minutes=1))) for _ in range(3)] == [None] * 3
@@ -150,24 +159,29 @@ async def test_redis_that_does_not_answer_lets_hits_through_and_counts_them() ->
 
 
 async def test_a_redis_that_hangs_costs_a_hit_the_timeout_once_then_nothing_for_the_cooldown() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
     async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
         await reader.read()  # accepts, reads, never replies
         writer.close()
 
     server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    redis = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=5)
+    redis = PipelinedRedis.from_url(f"redis://127.0.0.1:{port}/0")
     limiter = RedisRateLimiter(redis, timeout=0.2, cooldown=30)
     rate = RateLimit(1, timedelta(minutes=1))
     try:
-        async with asyncio.timeout(2):  # the client's own 5 s socket timeout never decides
+        async with asyncio.timeout(2):  # the limiter's timeout decides, not a socket timeout
             assert await limiter.take("a", rate) is None
             # Within the cooldown no hit waits on Redis again: 50 hits well inside the bound.
             assert [await limiter.take("a", rate) for _ in range(50)] == [None] * 50
         assert limiter.failed_open == 51
     finally:
-        server.close()
         await redis.aclose()
+        server.close()
+        for writer in accepted:  # its handler may not have seen the end yet
+            writer.close()
 
 
 # Steps: a hit on a key; the clock moving on by some milliseconds; or the clock moving to a
