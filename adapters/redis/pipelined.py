@@ -10,16 +10,22 @@ overlap, since their commands then share the system calls. redis-py still connec
 (authentication, database, TLS, from the URL), packs the commands and parses the replies.
 
 A connection that fails (a reset, the server gone) fails every command waiting on it with
-``ConnectionError``, and the next command opens a new one. Before a command goes out on a
-connection that owes no reply, the socket is asked whether the server is closing it (a
-restart), so that command goes out on a new connection instead of being lost. A caller that
-stops waiting (a timeout) leaves the connection as it is: its reply is read and dropped.
+``ConnectionError``, and the next command opens a new one. So does a connection whose oldest
+reply is overdue (``STALE_AFTER``): a server that stopped answering without closing it (a
+failover behind an address, a dropped NAT entry). Before a command goes out on a connection
+that owes no reply, the socket is asked whether the server is closing it (a restart), so
+that command goes out on a new connection instead of being lost. A caller that stops
+waiting (a timeout) leaves the connection as it is: its reply is read and dropped.
+
+The order of the replies rests on redis-py writing a command before its first ``await``
+when the connection is open and has no ``socket_timeout`` (which ``from_url`` clears).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -31,40 +37,58 @@ from redis.exceptions import ResponseError
 
 from adapters.system.sockets import peer_is_ending
 
-__all__ = ["PipelinedRedis"]
+__all__ = ["STALE_AFTER", "PipelinedRedis"]
+
+STALE_AFTER = 1.0
+"""Seconds a connection may owe a reply before the next command goes out on a new one."""
 
 
 class _Line:
-    """One connection and the replies it owes, oldest first."""
+    """One connection and the replies it owes, oldest first, each with when it was asked for."""
 
-    def __init__(self, connection: AbstractConnection) -> None:
+    def __init__(self, connection: AbstractConnection, stale_after: float) -> None:
         self.connection = connection
-        self.owed: deque[asyncio.Future[Any]] = deque()
+        # Kept: redis-py forgets its writer when it disconnects, and a transport it closed
+        # with writes still buffered waits for them, and so do the callers draining it.
+        self._transport = _transport(connection)
+        self.owed: deque[tuple[asyncio.Future[Any], float]] = deque()
         self.broken = False
+        self._stale_after = stale_after
         self._reader: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[None] | None = None
 
     def usable(self) -> bool:
+        """Whether the next command may go out here. Not when the oldest reply owed is overdue
+        (a server that stopped answering without closing: its callers have given up long
+        ago), nor when an idle connection is being closed by the server."""
         if self.broken or not self.connection.is_connected:
             return False
-        if not self.owed and peer_is_ending(_transport(self.connection)):
-            self.broken = True
-            self._close()
+        if self.owed:
+            if asyncio.get_running_loop().time() - self.owed[0][1] > self._stale_after:
+                self.fail(TimeoutError(f"no reply from Redis in {self._stale_after} s"))
+                return False
+        elif peer_is_ending(self._transport):
+            self.fail(ConnectionError("the server is closing the connection"))
             return False
         return True
 
     async def execute(self, args: tuple[Any, ...]) -> Any:
-        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[Any] = loop.create_future()
         packed = self.connection.pack_command(*args)
         # No await between queueing the reply and writing the command: the order holds.
-        self.owed.append(reply)
+        self.owed.append((reply, loop.time()))
         try:
             await self.connection.send_packed_command(packed, check_health=False)
         except BaseException as error:  # maybe half written: nothing after it can be matched
+            if reply.done() and not reply.cancelled():
+                reply.exception()  # the line failed first; this caller learns it here
+            reply.cancel()
             self.fail(error)
             raise
         if self._reader is None:
-            self._reader = asyncio.ensure_future(self._read())
+            # A context of its own: not the first caller's span and log context.
+            self._reader = loop.create_task(self._read(), context=contextvars.Context())
         return await reply
 
     async def _read(self) -> None:
@@ -74,7 +98,7 @@ class _Line:
                     value: Any = await self.connection.read_response()
                 except ResponseError as error:  # the command's own error: the line is fine
                     value = error
-                reply = self.owed.popleft()
+                reply, _ = self.owed.popleft()
                 if reply.done():  # its caller stopped waiting
                     continue
                 if isinstance(value, ResponseError):
@@ -89,21 +113,21 @@ class _Line:
             self._reader = None
 
     def fail(self, error: BaseException) -> None:
-        """Fail every reply owed and close the connection; the next command opens another."""
+        """Fail every reply owed and cut the connection (callers waiting to write are woken);
+        the next command opens another."""
         self.broken = True
         while self.owed:
-            reply = self.owed.popleft()
+            reply, _ = self.owed.popleft()
             if not reply.done():
                 failure = RedisConnectionError(f"the Redis connection failed: {type(error).__name__}")
                 failure.__cause__ = error
                 reply.set_exception(failure)
         if self._reader is not None and self._reader is not asyncio.current_task():
             self._reader.cancel()
-        self._close()
-
-    def _close(self) -> None:
-        if self._closing is None:
-            self._closing = asyncio.ensure_future(self.connection.disconnect())
+        if self._transport is not None:
+            self._transport.abort()  # now, whatever is still buffered: nothing more goes out on it
+        if self._closing is None:  # redis-py's own state of the connection
+            self._closing = asyncio.ensure_future(self.connection.disconnect(nowait=True))
             self._closing.add_done_callback(_ignore_failure)
 
     async def aclose(self) -> None:
@@ -117,7 +141,7 @@ class _Line:
                     await task
 
 
-def _transport(connection: AbstractConnection) -> asyncio.BaseTransport | None:
+def _transport(connection: AbstractConnection) -> asyncio.WriteTransport | None:
     writer = getattr(connection, "_writer", None)  # redis-py keeps no public handle on it
     return writer.transport if writer is not None else None
 
@@ -133,13 +157,15 @@ class PipelinedRedis:
     ``execute`` raises what redis-py raises: ``ConnectionError`` (a ``RedisError``) when the
     connection fails or cannot be opened, ``ResponseError`` for the server's error reply."""
 
-    def __init__(self, connect: Callable[[], AbstractConnection]) -> None:
+    def __init__(self, connect: Callable[[], AbstractConnection], *, stale_after: float = STALE_AFTER) -> None:
         self._new_connection = connect
+        self._stale_after = stale_after
         self._line: _Line | None = None
         self._opening: asyncio.Lock | None = None
+        self._closed = False
 
     @classmethod
-    def from_url(cls, url: str, *, connect_timeout: float = 2.0) -> PipelinedRedis:
+    def from_url(cls, url: str, *, connect_timeout: float = 2.0, stale_after: float = STALE_AFTER) -> PipelinedRedis:
         pool = ConnectionPool.from_url(url, socket_connect_timeout=connect_timeout)
 
         def connection() -> AbstractConnection:
@@ -149,9 +175,11 @@ class PipelinedRedis:
             made.socket_timeout = None
             return made
 
-        return cls(connection)
+        return cls(connection, stale_after=stale_after)
 
     async def execute(self, *args: Any) -> Any:
+        if self._closed:
+            raise RedisConnectionError("the pipelined Redis connection is closed")
         line = self._line
         if line is None or not line.usable():
             line = await self._open()
@@ -171,10 +199,15 @@ class PipelinedRedis:
                 with contextlib.suppress(Exception):
                     await connection.disconnect(nowait=True)
                 raise
-            self._line = _Line(connection)
+            if self._closed:  # closed while connecting
+                await connection.disconnect()
+                raise RedisConnectionError("the pipelined Redis connection is closed")
+            self._line = _Line(connection, self._stale_after)
             return self._line
 
     async def aclose(self) -> None:
+        """Close the connection; ``execute`` raises ``ConnectionError`` from now on."""
+        self._closed = True
         line, self._line = self._line, None
         if line is not None:
             await line.aclose()

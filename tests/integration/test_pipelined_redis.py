@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -29,6 +30,59 @@ async def admin(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+class SilentProxy:
+    """A TCP proxy to Redis whose connections can go silent: nothing forwarded either way,
+    nothing closed, as a failover behind an address or a dropped NAT entry looks."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self._target = target
+        self._silenced = 0  # connections up to this one say nothing more
+        self._stalled = 0  # connections up to this one read nothing more
+        self.accepted = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/0"
+
+    async def __aexit__(self, *_: object) -> None:
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        for writer in self._writers:
+            writer.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def silence(self) -> None:
+        """The connections made so far say nothing more, and stay open."""
+        self._silenced = self.accepted
+
+    def stall(self) -> None:
+        """The connections made so far read nothing more from the client: its writes back up."""
+        self._stalled = self.accepted
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        number = self.accepted
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+        self._writers += [writer, upstream_writer]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while True:
+                if source is reader and number <= self._stalled:
+                    await asyncio.Event().wait()
+                data = await source.read(65536)
+                if not data:
+                    return
+                if number > self._silenced:
+                    sink.write(data)
+
+        for task in (pump(reader, upstream_writer), pump(upstream_reader, writer)):
+            running = asyncio.ensure_future(task)
+            self._tasks.add(running)
 
 
 def _key() -> str:
@@ -86,6 +140,54 @@ async def test_a_connection_that_fails_with_replies_owed_fails_them_all_and_the_
         with pytest.raises(RedisConnectionError):
             await asyncio.wait_for(owed, 1)
     assert await shared.execute("ECHO", "again") == b"again"
+
+
+async def test_a_connection_that_went_silent_is_replaced_once_a_reply_is_overdue(redis_url: str) -> None:
+    proxy = SilentProxy(("127.0.0.1", int(redis_url.rsplit(":", 1)[1].split("/")[0])))
+    async with proxy as url:
+        silent = PipelinedRedis.from_url(url, stale_after=0.3)
+        try:
+            assert await silent.execute("ECHO", "before") == b"before"
+            proxy.silence()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(silent.execute("ECHO", "lost"), 0.1)
+            with pytest.raises(TimeoutError):  # not overdue yet: still sent on the silent one
+                await asyncio.wait_for(silent.execute("ECHO", "lost too"), 0.1)
+            await asyncio.sleep(0.3)
+            assert await asyncio.wait_for(silent.execute("ECHO", "after"), 1) == b"after"
+            assert proxy.accepted == 2
+        finally:
+            await silent.aclose()
+
+
+async def test_a_caller_cancelled_while_its_write_waits_ends_the_others_waits_too(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy = SilentProxy(("127.0.0.1", int(redis_url.rsplit(":", 1)[1].split("/")[0])))
+    async with proxy as url:
+        stalled = PipelinedRedis.from_url(url)
+        try:
+            assert await stalled.execute("ECHO", "before") == b"before"
+            proxy.stall()
+            big = "x" * (4 << 20)  # more than the socket buffers hold: the writes wait
+            waiting = [asyncio.ensure_future(stalled.execute("ECHO", big)) for _ in range(2)]
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(stalled.execute("ECHO", big), 0.3)
+            ended = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 2)
+            assert all(isinstance(outcome, (RedisError, OSError)) for outcome in ended), ended
+            assert await asyncio.wait_for(stalled.execute("ECHO", "after"), 1) == b"after"  # a new connection
+        finally:
+            await stalled.aclose()
+    gc.collect()  # a future whose exception nobody retrieved is reported when collected
+    assert "never retrieved" not in caplog.text
+
+
+async def test_a_closed_connection_sends_nothing_more(redis_url: str) -> None:
+    closing = PipelinedRedis.from_url(redis_url)
+    assert await closing.execute("ECHO", "open") == b"open"
+    await closing.aclose()
+    with pytest.raises(RedisConnectionError):
+        await closing.execute("PING")
 
 
 async def test_nothing_listening_is_a_redis_error() -> None:
