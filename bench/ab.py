@@ -10,7 +10,7 @@ one uvicorn worker each. Each row runs `rounds` times per side with wrk at 64 co
 the order of the sides alternating; medians of req/s, server CPU per request and p99 are
 printed, and the after / before ratio of req/s. Reported, never asserted.
 
-    .venv/bin/python -m bench.ab BEFORE_REV [--rounds 4] [--seconds 4] [--only SUBSTRING]
+    .venv/bin/python -m bench.ab BEFORE_REV [--rounds 4] [--seconds 4] [--only SUBSTRING] [--env KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def _export(revision: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
+EXTRA: dict[str, str] = {}
+"""Settings given with ``--env`` for both sides."""
+
+
 def _environment() -> dict[str, str]:
     return {
         **os.environ,
@@ -59,6 +63,7 @@ def _environment() -> dict[str, str]:
         "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
         "PORTSIDE_WORKERS": "1",
         "PORTSIDE_HOST": "127.0.0.1",
+        **EXTRA,
     }
 
 
@@ -83,7 +88,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--only", default="", help="run only the rows whose name contains this")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE: a setting for both sides")
     args = parser.parse_args()
+    EXTRA.update(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory(prefix="portside-ab-") as directory:
         scratch = Path(directory)
         _export(args.before, scratch / "before")
