@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from bench import run
-from bench.harness import dsn_of
+from bench.harness import production_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = {"before": 8811, "after": 8812}
@@ -54,13 +54,7 @@ EXTRA: dict[str, str] = {}
 def _environment() -> dict[str, str]:
     return {
         **os.environ,
-        "PORTSIDE_ENV": "production",
-        "PORTSIDE_PUBLIC_URL": "https://bench.example",
-        "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
-        "PORTSIDE_DATABASE_URL": dsn_of(run.DATABASE),
-        "PORTSIDE_REDIS_URL": run.REDIS_URL,
-        "PORTSIDE_RATE_LIMITS": "off",
-        "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
+        **production_settings(run.DATABASE, run.REDIS_URL),
         "PORTSIDE_WORKERS": "1",
         "PORTSIDE_HOST": "127.0.0.1",
         **EXTRA,

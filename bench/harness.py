@@ -33,6 +33,34 @@ async def recreate_database(database: str) -> None:
         await admin.close()
 
 
+def production_settings(database: str, redis_url: str) -> dict[str, str]:
+    """The settings the benchmarks serve portside with: the production profile on
+    ``database`` and Redis, rate limits off (as the contract intends for benchmarks)."""
+    return {
+        "PORTSIDE_ENV": "production",
+        "PORTSIDE_PUBLIC_URL": "https://bench.example",
+        "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
+        "PORTSIDE_DATABASE_URL": dsn_of(database),
+        "PORTSIDE_REDIS_URL": redis_url,
+        "PORTSIDE_RATE_LIMITS": "off",
+        "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
+    }
+
+
+async def create_reference_rows(database: str) -> None:
+    """The ceiling's table (``bench/reference_app.py``): 1,000 rows of ``bench_rows``."""
+    connection = await asyncpg.connect(dsn_of(database))
+    try:
+        await connection.execute(
+            "CREATE TABLE bench_rows (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL)"
+        )
+        await connection.executemany(
+            "INSERT INTO bench_rows VALUES ($1, $2, $3)", [(n, f"row {n}", "x" * 64) for n in range(1, 1001)]
+        )
+    finally:
+        await connection.close()
+
+
 async def analyze(database: str) -> None:
     """``VACUUM ANALYZE`` ``database`` after seeding: the planner's statistics and the
     visibility map that autovacuum would have made by the time a table holds this much.

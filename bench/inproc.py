@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench.harness import analyze, dsn_of, recreate_database
+from bench.harness import analyze, create_reference_rows, dsn_of, production_settings, recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "portside_bench_inproc"
@@ -116,16 +116,7 @@ class Lifespan:
 
 
 def _environment() -> dict[str, str]:
-    return {
-        "PORTSIDE_ENV": "production",
-        "PORTSIDE_PUBLIC_URL": "https://bench.example",
-        "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
-        "PORTSIDE_DATABASE_URL": dsn_of(DATABASE),
-        "PORTSIDE_REDIS_URL": REDIS_URL,
-        "PORTSIDE_RATE_LIMITS": "off",
-        "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
-        "BENCH_REFERENCE_DSN": dsn_of(DATABASE),
-    }
+    return {**production_settings(DATABASE, REDIS_URL), "BENCH_REFERENCE_DSN": dsn_of(DATABASE)}
 
 
 async def _seed(app: Asgi) -> dict[str, Any]:
@@ -185,7 +176,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Asgi]:
     """A fresh database (the ceiling's table and portside's schema), an empty Redis database,
     and both apps; the served app reads its settings from this process's environment."""
     asyncio.run(recreate_database(DATABASE))
-    asyncio.run(_reference_table())
+    asyncio.run(create_reference_rows(DATABASE))
     subprocess.run(
         [sys.executable, "-m", "entrypoints.cli", "migrate"],
         env=os.environ | _environment(),
@@ -235,22 +226,6 @@ async def _run(args: argparse.Namespace, apps: dict[str, Asgi]) -> None:
                 if not name.startswith("ceiling"):
                     base = results.get("ceiling: plain JSON", row) if name == "GET /health" else row
                     print(f"  {name:32} {base / cpu_us:5.2f}")
-
-
-async def _reference_table() -> None:
-    """The ceiling's ``bench_rows``, as ``bench/run.py`` fills it."""
-    import asyncpg
-
-    connection = await asyncpg.connect(dsn_of(DATABASE))
-    try:
-        await connection.execute(
-            "CREATE TABLE bench_rows (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL)"
-        )
-        await connection.executemany(
-            "INSERT INTO bench_rows VALUES ($1, $2, $3)", [(n, f"row {n}", "x" * 64) for n in range(1, 1001)]
-        )
-    finally:
-        await connection.close()
 
 
 if __name__ == "__main__":

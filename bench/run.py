@@ -25,10 +25,16 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 
-from bench.harness import analyze, cpu_seconds, dsn_of, recreate_database
+from bench.harness import (
+    analyze,
+    cpu_seconds,
+    create_reference_rows,
+    dsn_of,
+    production_settings,
+    recreate_database,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK = ROOT / "bench" / "wrk"
@@ -58,16 +64,7 @@ class Result:
 
 async def _prepare_database() -> None:
     await recreate_database(DATABASE)
-    connection = await asyncpg.connect(dsn_of(DATABASE))
-    try:
-        await connection.execute(
-            "CREATE TABLE bench_rows (id integer PRIMARY KEY, title text NOT NULL, body text NOT NULL)"
-        )
-        await connection.executemany(
-            "INSERT INTO bench_rows VALUES ($1, $2, $3)", [(n, f"row {n}", "x" * 64) for n in range(1, 1001)]
-        )
-    finally:
-        await connection.close()
+    await create_reference_rows(DATABASE)
 
 
 def _server_command(server: str, app: str, port: int, workers: int, *, factory: bool) -> list[str]:
@@ -340,13 +337,7 @@ def main() -> int:
     asyncio.run(_prepare_database())
     env = {
         **os.environ,
-        "PORTSIDE_ENV": "production",
-        "PORTSIDE_PUBLIC_URL": "https://bench.example",
-        "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
-        "PORTSIDE_DATABASE_URL": dsn_of(DATABASE),
-        "PORTSIDE_REDIS_URL": REDIS_URL,
-        "PORTSIDE_RATE_LIMITS": "off",
-        "PORTSIDE_ACCESS_TOKEN_TTL": "3600",
+        **production_settings(DATABASE, REDIS_URL),
         "PORTSIDE_WORKERS": str(args.workers),
         "PORTSIDE_HOST": "127.0.0.1",
         "PORTSIDE_PORT": str(PORTSIDE_PORT),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
+from adapters.redis.pipelined import PipelinedRedis
 from adapters.sql.engine import create_engine
 from tests.support.outbox import Outbox, memory_outbox, sql_outbox
 from tests.support.units import AllRepositories as UnitOfWork
@@ -28,6 +30,22 @@ async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(sqlite_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A plain client, to set up and inspect what the code under test stored."""
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def pipelined(redis_url: str) -> AsyncIterator[PipelinedRedis]:
+    """The connection a ``RedisRateLimiter`` sends its hits over."""
+    connection = PipelinedRedis.from_url(redis_url)
+    yield connection
+    await connection.aclose()
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])

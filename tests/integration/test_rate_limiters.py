@@ -34,21 +34,6 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[RateLimiter]:
     await redis.aclose()
 
 
-@pytest.fixture
-async def hits(redis_url: str) -> AsyncIterator[PipelinedRedis]:
-    """The connection a ``RedisRateLimiter`` sends its hits over."""
-    connection = PipelinedRedis.from_url(redis_url)
-    yield connection
-    await connection.aclose()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
 def _prefix() -> str:
     return f"portside-test:{uuid.uuid4().hex}:"
 
@@ -101,17 +86,17 @@ async def test_the_reset_counts_down_with_the_clock_and_a_new_window_starts_from
     assert await limiter.take("a", THREE_PER_MINUTE) == Quota(limit=3, remaining=2, reset_after=60, allowed=True)
 
 
-async def test_redis_says_the_seconds_left_in_the_window_rounded_up(redis: Redis, hits: PipelinedRedis) -> None:
+async def test_redis_says_the_seconds_left_in_the_window_rounded_up(redis: Redis, pipelined: PipelinedRedis) -> None:
     prefix = _prefix()
-    limiter = RedisRateLimiter(hits, prefix=prefix)
+    limiter = RedisRateLimiter(pipelined, prefix=prefix)
     first = await _take(limiter, "a", THREE_PER_MINUTE)
     assert 59 <= first.reset_after <= 60
     await redis.pexpire(prefix + "a", 1_500)
     assert (await _take(limiter, "a", THREE_PER_MINUTE)).reset_after == 2
 
 
-async def test_redis_starts_a_new_window_once_the_last_one_expired(redis: Redis, hits: PipelinedRedis) -> None:
-    limiter = RedisRateLimiter(hits, prefix=_prefix())
+async def test_redis_starts_a_new_window_once_the_last_one_expired(redis: Redis, pipelined: PipelinedRedis) -> None:
+    limiter = RedisRateLimiter(pipelined, prefix=_prefix())
     rate = RateLimit(limit=1, window=timedelta(milliseconds=200))
     assert (await _take(limiter, "a", rate)).allowed
     assert not (await _take(limiter, "a", rate)).allowed
@@ -123,10 +108,10 @@ async def test_redis_starts_a_new_window_once_the_last_one_expired(redis: Redis,
     assert quota == Quota(limit=1, remaining=0, reset_after=1, allowed=True)
 
 
-async def test_a_redis_counter_found_without_an_expiry_gets_one(redis: Redis, hits: PipelinedRedis) -> None:
+async def test_a_redis_counter_found_without_an_expiry_gets_one(redis: Redis, pipelined: PipelinedRedis) -> None:
     prefix = _prefix()
     await redis.set(prefix + "a", 7)
-    quota = await _take(RedisRateLimiter(hits, prefix=prefix), "a", THREE_PER_MINUTE)
+    quota = await _take(RedisRateLimiter(pipelined, prefix=prefix), "a", THREE_PER_MINUTE)
     assert not quota.allowed and 59 <= quota.reset_after <= 60
     assert 0 < await redis.pttl(prefix + "a") <= 60_000
 
