@@ -3,8 +3,8 @@ command every request sends (the API rate limit's hit).
 
 redis-py's client takes a connection out of its pool for each command and puts it back: a
 checkout under a condition, with a health check that waits out a zero timeout, then the
-release. That cost about 95 µs of CPU per command, a fifth of a small request (README,
-Performance). Here each command is written as soon as it is asked for and its reply is
+release: about 95 µs of CPU per command in a tight loop, and 230-270 µs of an in-process
+request's CPU (README, Performance, round six). Here each command is written as soon as it is asked for and its reply is
 matched in order by one reader: about 50 µs for a command alone, about 10 when requests
 overlap, since their commands then share the system calls. redis-py still connects
 (authentication, database, TLS, from the URL), packs the commands and parses the replies.
