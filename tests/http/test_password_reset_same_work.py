@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
-from asyncpg.connection import LoggedQuery
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.checkout import parked_connections
-from adapters.sql.connections import pooled_now
 from tests.http.conftest import API, Api
+from tests.support.statements import log_statements
 
 RESET = f"{API}/auth/password-reset"
 
@@ -38,16 +34,7 @@ class StatementLog:
     (the repositories' prepared statements go straight to the driver, past SQLAlchemy)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.statements: list[str] = []
-        event.listen(engine.sync_engine, "checkout", self._on_checkout)
-        for connection in parked_connections(engine):  # they pass no checkout again
-            pooled_now(connection).driver_connection.add_query_logger(self._log)
-
-    def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        record.driver_connection.add_query_logger(self._log)  # a set: added once per connection
-
-    def _log(self, query: LoggedQuery) -> None:
-        self.statements.append(query.query)
+        self.statements = log_statements(engine)
 
     async def kinds_during(self, api: Api, email: str) -> list[str]:
         self.statements.clear()

@@ -13,16 +13,13 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from asyncpg.connection import LoggedQuery
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.database import InMemoryDatabase
 from adapters.memory.identity import InMemoryIdentityUnitOfWork
 from adapters.memory.todos import InMemoryTodoUnitOfWork
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
-from adapters.sql.checkout import parked_connections
-from adapters.sql.connections import pooled_now
 from adapters.sql.identity import _LIVE_SESSION, SqlIdentityUnitOfWork
 from adapters.sql.statements import Query
 from adapters.sql.tables import todos
@@ -37,6 +34,7 @@ from domain.shared.pagination import PageRequest
 from domain.todos.todo import Title, Todo, TodoId
 from tests.integration.test_identity_repositories import a_session, a_user
 from tests.support.builders import T0
+from tests.support.statements import log_statements
 from tests.support.units import AllRepositories, memory_unit, sql_unit
 
 NOW = T0 + timedelta(minutes=1)
@@ -63,21 +61,6 @@ class Store:
         for transaction in self.transactions:
             if isinstance(transaction, SqlUnitOfWork):
                 await transaction.release()
-
-
-def _statement_log(engine: AsyncEngine) -> list[str]:
-    statements: list[str] = []
-
-    def log(query: LoggedQuery) -> None:
-        statements.append(query.query)
-
-    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        record.driver_connection.add_query_logger(log)  # a set: added once per connection
-
-    event.listen(engine.sync_engine, "checkout", on_checkout)
-    for connection in parked_connections(engine):  # they pass no checkout again
-        pooled_now(connection).driver_connection.add_query_logger(log)
-    return statements
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
@@ -112,7 +95,7 @@ def _sql_store(kind: str, engine: AsyncEngine) -> Store:
         transaction = SqlUnitOfWork(engine, hold_connection=True)  # as the composition root makes it
         return transaction, SqlIdentityUnitOfWork(transaction), SqlTodoUnitOfWork(transaction)
 
-    return Store(kind, lambda: sql_unit(engine), sql_views, _statement_log(engine) if kind == "postgres" else None)
+    return Store(kind, lambda: sql_unit(engine), sql_views, log_statements(engine) if kind == "postgres" else None)
 
 
 async def _arranged(store: Store, *, revoked: bool = False, active: bool = True) -> tuple[Actor, Todo]:

@@ -40,9 +40,9 @@ from domain.identity.user import Role
 from domain.shared.errors import VersionMismatchError
 from domain.todos.todo import Title, Todo, TodoId
 from tests.integration.test_identity_repositories import a_user
-from tests.integration.test_session_check_deferred import _statement_log
 from tests.integration.test_sql_session_held_writes import _sent, a_todo
 from tests.support.builders import T0
+from tests.support.statements import log_statements
 from tests.support.units import sql_unit
 
 LATER = T0 + timedelta(minutes=5)
@@ -137,7 +137,7 @@ class _Raced:
 
 async def test_an_edit_is_its_read_and_one_statement(pg_engine: AsyncEngine) -> None:
     actor, todo = await _arranged(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     edit = UpdateTodo(_unit(pg_engine), FixedClock(LATER), TodoPolicy())
 
     edited = await edit(UpdateTodoCommand(actor=actor, todo_id=todo.id, expected_version=1, title="after"))
@@ -166,7 +166,7 @@ async def test_a_stale_version_found_at_the_commit_writes_nothing_and_tells_the_
 async def test_a_writer_that_named_no_version_runs_again_and_applies_once(pg_engine: AsyncEngine) -> None:
     actor, todo = await _arranged(pg_engine)
     uow = _Raced(_unit(pg_engine), lambda: _rename_elsewhere(pg_engine, todo.id, "theirs"))
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     toggle = ToggleTodo(uow, FixedClock(LATER), TodoPolicy())  # type: ignore[arg-type]
 
     toggled = await toggle(ToggleTodoCommand(actor=actor, todo_id=todo.id))
@@ -181,7 +181,7 @@ async def test_a_writer_that_named_no_version_runs_again_and_applies_once(pg_eng
 
 async def test_a_delete_is_its_read_and_one_statement_and_retries_a_lost_race(pg_engine: AsyncEngine) -> None:
     actor, todo = await _arranged(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     await DeleteTodo(_unit(pg_engine), FixedClock(LATER), TodoPolicy())(DeleteTodoCommand(actor=actor, todo_id=todo.id))
     assert await _sent(statements) == ["SELECT", "WITH"]
     assert await _stored(pg_engine, todo.id) is None
@@ -204,7 +204,7 @@ async def test_a_delete_is_its_read_and_one_statement_and_retries_a_lost_race(pg
 
 async def test_a_statement_after_the_compare_and_set_sends_it_first_in_a_transaction(pg_engine: AsyncEngine) -> None:
     _, todo = await _arranged(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
 
     async with sql_unit(pg_engine) as uow:
         await _edit_and_save(uow.todos, todo.id, "mine")
@@ -229,7 +229,7 @@ async def test_a_statement_after_the_compare_and_set_sends_it_first_in_a_transac
 
 async def test_leaving_without_a_commit_sends_nothing(pg_engine: AsyncEngine) -> None:
     _, todo = await _arranged(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
 
     async with sql_unit(pg_engine) as uow:
         await _edit_and_save(uow.todos, todo.id, "mine")
@@ -307,7 +307,7 @@ def test_a_follower_keeps_its_parameters_types_or_is_refused() -> None:
 
 async def test_a_compare_and_set_that_cannot_head_a_chain_goes_in_a_transaction(pg_engine: AsyncEngine) -> None:
     _, todo = await _arranged(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     new = a_todo(todo.owner_id, "new")
 
     async with sql_unit(pg_engine) as uow:

@@ -20,8 +20,8 @@ from adapters.sql.todos import _INSERT as _TODO_INSERT
 from domain.shared.ids import UserId
 from domain.todos.todo import Title, Todo, TodoId
 from tests.integration.test_identity_repositories import a_user
-from tests.integration.test_session_check_deferred import _statement_log
 from tests.support.builders import T0
+from tests.support.statements import log_statements
 from tests.support.units import sql_unit
 
 
@@ -56,7 +56,7 @@ async def _sent(statements: list[str]) -> list[str]:
 async def test_an_insert_and_its_event_are_one_statement_without_a_transaction(pg_engine: AsyncEngine) -> None:
     owner = await _owner(pg_engine)
     before = await _counts(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     uow = sql_unit(pg_engine)
 
     async with uow:
@@ -69,7 +69,7 @@ async def test_an_insert_and_its_event_are_one_statement_without_a_transaction(p
 
 async def test_a_statement_after_a_held_write_sends_it_first_inside_a_transaction(pg_engine: AsyncEngine) -> None:
     owner = await _owner(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     todo = a_todo(owner)
     uow = sql_unit(pg_engine)
 
@@ -85,7 +85,7 @@ async def test_a_statement_after_a_held_write_sends_it_first_inside_a_transactio
 async def test_leaving_without_a_commit_sends_nothing(pg_engine: AsyncEngine) -> None:
     owner = await _owner(pg_engine)
     before = await _counts(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     uow = sql_unit(pg_engine)
 
     async with uow:
@@ -109,7 +109,7 @@ async def test_a_failing_chain_leaves_no_row_of_it(pg_engine: AsyncEngine) -> No
 
 async def test_two_rows_of_one_table_go_in_a_transaction_in_order(pg_engine: AsyncEngine) -> None:
     owner = await _owner(pg_engine)
-    statements = _statement_log(pg_engine)
+    statements = log_statements(pg_engine)
     first, second = a_todo(owner, "first"), a_todo(owner, "second")
     uow = sql_unit(pg_engine)
 
