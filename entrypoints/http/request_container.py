@@ -66,12 +66,18 @@ def setup_lazy_dishka(container: AsyncContainer, app: Litestar) -> None:
             await inner(scope, receive, send)
             return
         lazy = LazyRequestContainer(container, scope)
-        scope.setdefault("state", {})[STATE_KEY] = lazy
+        state = scope.setdefault("state", {})
+        state[STATE_KEY] = lazy
         try:
             await inner(scope, receive, send)
         except BaseException as error:
             await lazy.close(error)
             raise
-        await lazy.close()
+        else:
+            await lazy.close()
+        finally:
+            # The scope holds the container and the container the scope: left so, every
+            # request's scope would wait for the cycle collector (see ``asgi.py``).
+            del state[STATE_KEY]
 
     app.asgi_handler = with_request_container

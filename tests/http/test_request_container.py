@@ -4,6 +4,7 @@ closed (its finalizers run) after the response, also when the handler fails."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from dishka import Provider, Scope, make_async_container, provide
 from dishka.integrations.litestar import FromDishka, LitestarProvider, inject
 from litestar import Litestar, Request, get
 
-from entrypoints.http.request_container import setup_lazy_dishka
+from entrypoints.http.request_container import LazyRequestContainer, setup_lazy_dishka
 
 
 @dataclass
@@ -122,6 +123,7 @@ async def test_a_failure_escaping_the_app_reaches_the_finalizer_and_no_scope_ope
         with pytest.raises(RuntimeError, match="boom"):
             await app.asgi_handler(scope, _never, _never)  # type: ignore[arg-type]
         assert (ledger.opened, ledger.closed) == (1, ["RuntimeError"])
+        assert "dishka_container" not in scope["state"]  # the scope no longer keeps it alive
         with pytest.raises(RuntimeError, match="closed"):
             await lazy[0].get(Handle)
         assert ledger.opened == 1
@@ -131,3 +133,25 @@ async def test_a_failure_escaping_the_app_reaches_the_finalizer_and_no_scope_ope
 
 async def _never(*_: Any) -> Any:
     raise AssertionError("not called")
+
+
+async def test_a_request_leaves_its_scope_to_reference_counting_not_to_the_cycle_collector(
+    served: tuple[httpx.AsyncClient, Ledger],
+) -> None:
+    """The scope holds the container and the container the scope: the wrapper breaks that
+    cycle after the response, or every request's scope would wait for a full collection
+    (the server raises the collector's thresholds on this, ``entrypoints.http.asgi``)."""
+    client, _ = served
+    for path in ("/uses", "/plain", "/fails"):
+        await client.get(path)  # warm: first-use caches are not per-request garbage
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for path in ("/uses", "/plain", "/fails"):
+            await client.get(path)
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, LazyRequestContainer)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == []

@@ -1,0 +1,51 @@
+"""What a served request allocates is freed by reference counting: nothing of it waits for
+the cycle collector. The server raises the collector's thresholds on this
+(``entrypoints.http.asgi``); a reference cycle that holds a request's scope would keep the
+scope and everything reachable from it (headers, the route's state, the request's container)
+alive until a collection, which then runs far more often and over far more."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tests.http.conftest import API, Api
+
+
+def _scopes_in_garbage(garbage: list[Any]) -> list[str]:
+    return [f"{o.get('method')} {o.get('path')}" for o in garbage if isinstance(o, dict) and o.get("type") == "http"]
+
+
+async def _left_for_the_collector(requests: Callable[[], Awaitable[None]]) -> list[str]:
+    await requests()  # warm: first-use caches (compiled statements, routes) are not garbage
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        await requests()
+        gc.collect()
+        return _scopes_in_garbage(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+async def test_the_common_requests_leave_no_scope_for_the_cycle_collector(api: Api) -> None:
+    auth = api.bearer((await api.tokens())["access_token"])
+
+    async def requests() -> None:
+        created = await api.client.post(f"{API}/todos", json={"title": "t"}, headers=auth)
+        assert created.status_code == 201, created.text
+        todo = f"{API}/todos/{created.json()['id']}"
+        statuses = [
+            (await api.client.get(todo, headers=auth)).status_code,
+            (await api.client.patch(todo, json={"completed": True}, headers=auth | {"If-Match": "*"})).status_code,
+            (await api.client.get(f"{API}/todos?size=20", headers=auth)).status_code,
+            (await api.client.get(f"{API}/auth/me", headers=auth)).status_code,
+            (await api.client.get("/health")).status_code,
+            (await api.client.get(f"{API}/todos/00000000-0000-0000-0000-000000000000", headers=auth)).status_code,
+            (await api.client.get(f"{API}/auth/me")).status_code,
+        ]
+        assert statuses == [200, 200, 200, 200, 200, 404, 401]
+
+    assert await _left_for_the_collector(requests) == []
