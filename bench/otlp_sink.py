@@ -1,0 +1,84 @@
+"""A stand-in OTLP/HTTP collector for the benchmarks' ``--tracing``: it reads every export,
+answers 200 with an empty body, and counts what it got.
+
+    .venv/bin/python -m bench.otlp_sink [--port 4318]
+
+On SIGTERM it prints ``exports=<n> bytes=<n>`` and exits: the proof that spans were sent.
+``sink()`` runs it as a process for the length of a ``with`` block and yields its endpoint
+(what ``PORTSIDE_OTEL_ENDPOINT`` takes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["sink"]
+
+_OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
+
+
+class _Counts:
+    exports = 0
+    bytes = 0
+
+
+async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            body = await reader.readexactly(length) if length else b""
+            _Counts.exports += 1
+            _Counts.bytes += len(body)
+            writer.write(_OK)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _main(port: int) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    server = await asyncio.start_server(_serve_one, "127.0.0.1", port)
+    print("ready", flush=True)
+    async with server:
+        await stop.wait()
+    print(f"exports={_Counts.exports} bytes={_Counts.bytes}", flush=True)
+
+
+@contextmanager
+def sink(port: int = 4318) -> Iterator[str]:
+    """The sink as a process while the block runs; yields its endpoint. Prints what it
+    received when the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.otlp_sink", "--port", str(port)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise SystemExit("the OTLP sink did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        time.sleep(0.5)  # what the exporters still batch
+        process.terminate()
+        received, _ = process.communicate(timeout=10)
+        print(f"OTLP sink received: {received.strip()}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=4318)
+    asyncio.run(_main(parser.parse_args().port))
