@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, Status, StatusCode, get_current_span, set_span_in_context
+from opentelemetry.trace import Span, Status, StatusCode, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 __all__ = ["ERROR_TYPE", "context_of", "failed", "in_a_trace", "traceparent_of"]
@@ -21,17 +21,22 @@ def failed(span: Span, error: BaseException | str) -> None:
 
 
 def in_a_trace() -> bool:
-    """Whether a span is current. Statements and commands outside any request or job (the
-    relay's and the job runner's polls, every second or so) would each start a trace of
-    one span: they are not traced."""
-    return bool(get_current_span().get_span_context().is_valid)
+    """Whether a recording span is current: the statements and commands made for it get
+    spans of their own. Outside any request or job (the relay's and the job runner's polls,
+    every second or so) each would start a trace of one span; inside a request or job the
+    sampler dropped, the sampler would drop them too (the SDK's samplers decide a child as
+    its parent, or by the trace id they share). Neither is traced, and neither pays for a
+    span."""
+    return get_current_span().is_recording()
 
 
 def traceparent_of(span: Span) -> str | None:
-    """``span``'s W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``), if it is valid."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier, context=set_span_in_context(span))
-    return carrier.get(_TRACEPARENT)
+    """``span``'s W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``), if it is valid:
+    what the propagator would write, formatted directly (once per request)."""
+    ids = span.get_span_context()
+    if not ids.is_valid:
+        return None
+    return f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}"
 
 
 def context_of(headers: dict[str, str]) -> Context:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import Any
@@ -98,6 +99,7 @@ class _DriverStatements:
         span.end(end_time=end)
 
 
+@functools.lru_cache(maxsize=1024)  # the statements are the app's own texts, parameters bound
 def _summary(statement: str) -> tuple[str, str]:
     """The operation (``SELECT``) and the span name (``SELECT users``, or the operation alone)."""
     keyword = _KEYWORD.match(statement)

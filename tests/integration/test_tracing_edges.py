@@ -1,6 +1,7 @@
 """Tracing at the edges: off means no OpenTelemetry at all, an endpoint without the extra
-stops start-up, a 5xx marks the server span, and the trace context survives the job's
-document. (The spans themselves: ``test_tracing.py``.)"""
+stops start-up, a 5xx marks the server span, the trace context survives the job's document
+and is written as the W3C propagator would, and only a recording span has child spans made
+for it. (The spans themselves: ``test_tracing.py``.)"""
 
 from __future__ import annotations
 
@@ -11,9 +12,23 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import StatusCode
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    NonRecordingSpan,
+    SpanContext,
+    StatusCode,
+    TraceFlags,
+    set_span_in_context,
+    use_span,
+)
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from adapters.otel.spans import in_a_trace, traceparent_of
 from adapters.shared.event_codec import from_json, to_json
 from application.shared.events import Envelope
 from entrypoints.http.tracing import TracingMiddleware
@@ -117,3 +132,33 @@ def test_an_endpoint_without_the_extra_stops_start_up_with_one_line(tmp_path: Pa
         PORTSIDE_OTEL_ENDPOINT="http://collector:4318",
     )
     assert installed.returncode == 0, installed.stderr
+
+
+@given(
+    trace_id=st.integers(min_value=1, max_value=2**128 - 1),
+    span_id=st.integers(min_value=1, max_value=2**64 - 1),
+    flags=st.sampled_from([0x00, 0x01]),
+)
+def test_a_spans_traceparent_is_what_the_w3c_propagator_writes(trace_id: int, span_id: int, flags: int) -> None:
+    span = NonRecordingSpan(SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags)))
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier, context=set_span_in_context(span))
+    assert traceparent_of(span) == carrier["traceparent"]
+
+
+def test_an_invalid_span_has_no_traceparent() -> None:
+    assert traceparent_of(INVALID_SPAN) is None
+
+
+def test_only_a_recording_span_makes_statements_and_commands_traced() -> None:
+    """A request its sampler dropped still has a valid (non-recording) span: its statements
+    start no span of their own, as none would be kept."""
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    dropped = provider.get_tracer("t").start_span("dropped")
+    assert dropped.get_span_context().is_valid and not dropped.is_recording()
+    with use_span(dropped):
+        assert not in_a_trace()
+    recorded = TracerProvider().get_tracer("t").start_span("recorded")
+    with use_span(recorded):
+        assert in_a_trace()
+    assert not in_a_trace()
