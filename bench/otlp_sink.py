@@ -1,9 +1,10 @@
 """A stand-in OTLP/HTTP collector for the benchmarks' ``--tracing``: it reads every export,
 answers 200 with an empty body, and counts what it got.
 
-    .venv/bin/python -m bench.otlp_sink [--port 4318]
+    .venv/bin/python -m bench.otlp_sink [--port 4318] [--spans]
 
-On SIGTERM it prints ``exports=<n> bytes=<n>`` and exits: the proof that spans were sent.
+On SIGTERM it prints ``exports=<n> bytes=<n>`` (with ``--spans``, the spans by name) and
+exits: the proof that spans were sent.
 ``sink()`` runs it as a process for the length of a ``with`` block and yields its endpoint
 (what ``PORTSIDE_OTEL_ENDPOINT`` takes).
 """
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +29,18 @@ _OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Lengt
 class _Counts:
     exports = 0
     bytes = 0
+    spans: Counter[str] | None = None
+    """With ``--spans``: the spans received, by name (parsing costs the sink CPU)."""
+
+
+def _count_spans(body: bytes) -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    assert _Counts.spans is not None
+    request = ExportTraceServiceRequest.FromString(body)
+    for resource in request.resource_spans:
+        for scope in resource.scope_spans:
+            _Counts.spans.update(span.name for span in scope.spans)
 
 
 async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -41,6 +55,8 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
             body = await reader.readexactly(length) if length else b""
             _Counts.exports += 1
             _Counts.bytes += len(body)
+            if _Counts.spans is not None:
+                _count_spans(body)
             writer.write(_OK)
             await writer.drain()
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
@@ -56,7 +72,10 @@ async def _main(port: int) -> None:
     print("ready", flush=True)
     async with server:
         await stop.wait()
-    print(f"exports={_Counts.exports} bytes={_Counts.bytes}", flush=True)
+    spans = ""
+    if _Counts.spans is not None:
+        spans = f" spans={sum(_Counts.spans.values())} {dict(_Counts.spans.most_common(8))}"
+    print(f"exports={_Counts.exports} bytes={_Counts.bytes}{spans}", flush=True)
 
 
 @contextmanager
@@ -81,4 +100,8 @@ def sink(port: int = 4318) -> Iterator[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=4318)
-    asyncio.run(_main(parser.parse_args().port))
+    parser.add_argument("--spans", action="store_true", help="parse the exports and count the spans by name")
+    arguments = parser.parse_args()
+    if arguments.spans:
+        _Counts.spans = Counter()
+    asyncio.run(_main(arguments.port))

@@ -21,13 +21,17 @@ def failed(span: Span, error: BaseException | str) -> None:
 
 
 def in_a_trace() -> bool:
-    """Whether a recording span is current: the statements and commands made for it get
-    spans of their own. Outside any request or job (the relay's and the job runner's polls,
-    every second or so) each would start a trace of one span; inside a request or job the
-    sampler dropped, the sampler would drop them too (the SDK's samplers decide a child as
-    its parent, or by the trace id they share). Neither is traced, and neither pays for a
-    span."""
-    return get_current_span().is_recording()
+    """Whether the current span is a sampled one: the statements and commands made for it
+    get spans of their own. Outside any request or job (the relay's and the job runner's
+    polls, every second or so) each would start a trace of one span; inside a request or
+    job the sampler dropped, the sampler would drop them too (the SDK's samplers decide a
+    child as its parent, or by the trace id they share). Neither is traced, and neither
+    pays for a span.
+
+    Asked of the span's context, not ``is_recording()``: asyncpg reports a statement soon
+    after it ran (``adapters.otel.sql``), and by then the request's span may have ended."""
+    ids = get_current_span().get_span_context()
+    return ids.is_valid and ids.trace_flags.sampled
 
 
 def traceparent_of(span: Span) -> str | None:

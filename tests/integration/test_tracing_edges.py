@@ -150,15 +150,19 @@ def test_an_invalid_span_has_no_traceparent() -> None:
     assert traceparent_of(INVALID_SPAN) is None
 
 
-def test_only_a_recording_span_makes_statements_and_commands_traced() -> None:
+def test_only_a_sampled_span_makes_statements_and_commands_traced() -> None:
     """A request its sampler dropped still has a valid (non-recording) span: its statements
-    start no span of their own, as none would be kept."""
+    start no span of their own, as none would be kept. A sampled request's statements do,
+    also when asyncpg reports one after the request's span has ended."""
     provider = TracerProvider(sampler=ALWAYS_OFF)
     dropped = provider.get_tracer("t").start_span("dropped")
     assert dropped.get_span_context().is_valid and not dropped.is_recording()
     with use_span(dropped):
         assert not in_a_trace()
-    recorded = TracerProvider().get_tracer("t").start_span("recorded")
-    with use_span(recorded):
+    sampled = TracerProvider().get_tracer("t").start_span("sampled")
+    with use_span(sampled):
+        assert in_a_trace()
+    sampled.end()
+    with use_span(sampled):
         assert in_a_trace()
     assert not in_a_trace()
