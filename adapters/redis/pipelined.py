@@ -63,6 +63,10 @@ class _Line:
         ago), nor when an idle connection is being closed by the server."""
         if self.broken or not self.connection.is_connected:
             return False
+        if self._transport is not None and self._transport.is_closing():
+            # The loop has seen the connection end; the reader may not have run yet.
+            self.fail(ConnectionError("the connection is closed"))
+            return False
         if self.owed:
             if asyncio.get_running_loop().time() - self.owed[0][1] > self._stale_after:
                 self.fail(TimeoutError(f"no reply from Redis in {self._stale_after} s"))
@@ -85,6 +89,9 @@ class _Line:
                 reply.exception()  # the line failed first; this caller learns it here
             reply.cancel()
             self.fail(error)
+            if isinstance(error, Exception) and not isinstance(error, RedisConnectionError):
+                # As redis-py's failures: uvloop's RuntimeError for a handle it has closed too.
+                raise RedisConnectionError(f"the Redis connection failed: {type(error).__name__}") from error
             raise
         if self._reader is None:
             # A context of its own: not the first caller's span and log context.

@@ -192,3 +192,39 @@ async def test_the_limiter_sends_its_script_again_to_a_redis_that_forgot_it(
     quota = await limiter.take("a", rate)
     assert quota is not None and quota.remaining == 0 and quota.allowed
     assert limiter.failed_open == 0
+
+
+async def test_a_command_sent_as_the_loop_learns_the_connection_ended_is_a_redis_error(
+    pipelined: PipelinedRedis,
+) -> None:
+    """The event loop has closed the transport (the server went away while a reply was owed)
+    and the reader has not run yet: the next command goes out on a new connection, not into
+    the closed one (where uvloop raised ``RuntimeError``: a 500 under a Redis restart)."""
+    blocked = asyncio.ensure_future(pipelined.execute("BLPOP", _key(), 2))
+    await asyncio.sleep(0.05)
+    line = pipelined._line
+    assert line is not None and line.owed
+    line._transport.abort()  # type: ignore[union-attr]  # closed, as the loop does on the server's close
+    assert await pipelined.execute("ECHO", "after") == b"after"  # on a new connection
+    with pytest.raises(RedisConnectionError):
+        await asyncio.wait_for(blocked, 1)
+    assert await pipelined.execute("ECHO", "again") == b"again"
+
+
+async def test_any_failure_to_write_is_a_redis_connection_error(
+    pipelined: PipelinedRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the transport raises when it is gone (uvloop: ``RuntimeError`` for a closed
+    handle) reaches callers as redis-py's ``ConnectionError``, which they handle."""
+    assert await pipelined.execute("ECHO", "before") == b"before"
+    line = pipelined._line
+    assert line is not None
+
+    async def closed_handle(*_: object, **__: object) -> None:
+        raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
+
+    monkeypatch.setattr(line.connection, "send_packed_command", closed_handle)
+    with pytest.raises(RedisConnectionError) as failed:
+        await pipelined.execute("ECHO", "lost")
+    assert isinstance(failed.value.__cause__, RuntimeError)
+    assert await pipelined.execute("ECHO", "after") == b"after"  # a new connection
