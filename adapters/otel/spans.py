@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, Status, StatusCode, get_current_span
+from opentelemetry.trace import Span, Status, StatusCode, TraceFlags, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 __all__ = ["ERROR_TYPE", "context_of", "failed", "in_a_trace", "traceparent_of"]
@@ -31,7 +31,7 @@ def in_a_trace() -> bool:
     Asked of the span's context, not ``is_recording()``: asyncpg reports a statement soon
     after it ran (``adapters.otel.sql``), and by then the request's span may have ended."""
     ids = get_current_span().get_span_context()
-    return ids.is_valid and ids.trace_flags.sampled
+    return ids.is_valid and bool(ids.trace_flags & TraceFlags.SAMPLED)
 
 
 def traceparent_of(span: Span) -> str | None:

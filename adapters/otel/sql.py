@@ -99,10 +99,20 @@ class _DriverStatements:
         span.end(end_time=end)
 
 
-@functools.lru_cache(maxsize=1024)  # the statements are the app's own texts, parameters bound
 def _summary(statement: str) -> tuple[str, str]:
-    """The operation (``SELECT``) and the span name (``SELECT users``, or the operation alone)."""
+    """The operation (``SELECT``) and the span name (``SELECT users``, or the operation alone):
+    remembered for the app's own statements (parameters bound, so a few hundred texts), not
+    for the rare long one."""
+    if len(statement) > _MAX_STATEMENT:
+        return _summarize(statement)
+    return _summarize_cached(statement)
+
+
+def _summarize(statement: str) -> tuple[str, str]:
     keyword = _KEYWORD.match(statement)
     operation = keyword.group(1).upper() if keyword else "SQL"
     table = _TABLE.search(statement)
     return operation, f"{operation} {table.group(1)}" if table else operation
+
+
+_summarize_cached = functools.lru_cache(maxsize=1024)(_summarize)

@@ -64,8 +64,12 @@ class _Line:
         if self.broken or not self.connection.is_connected:
             return False
         if self._transport is not None and self._transport.is_closing():
-            # The loop has seen the connection end; the reader may not have run yet.
-            self.fail(ConnectionError("the connection is closed"))
+            # The loop has seen the connection end. A reader still running delivers the
+            # replies that arrived before it and fails the rest; nothing more goes out here.
+            if self._reader is not None:
+                self.broken = True
+            else:
+                self.fail(ConnectionError("the connection is closed"))
             return False
         if self.owed:
             if asyncio.get_running_loop().time() - self.owed[0][1] > self._stale_after:

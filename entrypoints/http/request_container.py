@@ -78,6 +78,6 @@ def setup_lazy_dishka(container: AsyncContainer, app: Litestar) -> None:
         finally:
             # The scope holds the container and the container the scope: left so, every
             # request's scope would wait for the cycle collector (see ``asgi.py``).
-            del state[STATE_KEY]
+            state.pop(STATE_KEY, None)
 
     app.asgi_handler = with_request_container

@@ -55,7 +55,11 @@ def collector() -> Iterator[tuple[str, list[Any]]]:
 
 async def test_a_served_requests_statements_arrive_as_children_of_its_span(pg_url: str, tmp_path: Path) -> None:
     with collector() as (endpoint, spans):
-        with portside_serve(pg_url, tmp_path, PORTSIDE_OTEL_ENDPOINT=endpoint, PORTSIDE_RATE_LIMITS="off") as base:
+        # Whatever OTEL_* the machine sets, every request sampled and sent uncompressed.
+        otel = {"OTEL_TRACES_SAMPLER": "parentbased_always_on", "OTEL_EXPORTER_OTLP_COMPRESSION": "none"}
+        with portside_serve(
+            pg_url, tmp_path, PORTSIDE_OTEL_ENDPOINT=endpoint, PORTSIDE_RATE_LIMITS="off", **otel
+        ) as base:
             async with httpx.AsyncClient(base_url=f"{base}/api/v1") as client:
                 credentials = {"email": "ada@example.com", "password": PASSWORD}
                 assert (await client.post("/auth/register", json=credentials)).status_code == 201

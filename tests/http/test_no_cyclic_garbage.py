@@ -20,14 +20,15 @@ def _scopes_in_garbage(garbage: list[Any]) -> list[str]:
 async def _left_for_the_collector(requests: Callable[[], Awaitable[None]]) -> list[str]:
     await requests()  # warm: first-use caches (compiled statements, routes) are not garbage
     gc.collect()
+    debug, saved = gc.get_debug(), list(gc.garbage)
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         await requests()
         gc.collect()
         return _scopes_in_garbage(gc.garbage)
     finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
+        gc.set_debug(debug)
+        gc.garbage[:] = saved
 
 
 async def test_the_common_requests_leave_no_scope_for_the_cycle_collector(api: Api) -> None:

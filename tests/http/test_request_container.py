@@ -145,6 +145,7 @@ async def test_a_request_leaves_its_scope_to_reference_counting_not_to_the_cycle
     for path in ("/uses", "/plain", "/fails"):
         await client.get(path)  # warm: first-use caches are not per-request garbage
     gc.collect()
+    debug, saved = gc.get_debug(), list(gc.garbage)
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         for path in ("/uses", "/plain", "/fails"):
@@ -152,6 +153,6 @@ async def test_a_request_leaves_its_scope_to_reference_counting_not_to_the_cycle
         gc.collect()
         left = [type(o).__name__ for o in gc.garbage if isinstance(o, LazyRequestContainer)]
     finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
+        gc.set_debug(debug)
+        gc.garbage[:] = saved
     assert left == []

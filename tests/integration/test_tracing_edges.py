@@ -1,6 +1,6 @@
 """Tracing at the edges: off means no OpenTelemetry at all, an endpoint without the extra
 stops start-up, a 5xx marks the server span, the trace context survives the job's document
-and is written as the W3C propagator would, and only a recording span has child spans made
+and is written as the W3C propagator would, and only a sampled span has child spans made
 for it. (The spans themselves: ``test_tracing.py``.)"""
 
 from __future__ import annotations
