@@ -6,29 +6,14 @@ alive until a collection, which then runs far more often and over far more."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.http.conftest import API, Api
+from tests.support.garbage import left_for_the_collector
 
 
-def _scopes_in_garbage(garbage: list[Any]) -> list[str]:
+def _scopes(garbage: list[Any]) -> list[str]:
     return [f"{o.get('method')} {o.get('path')}" for o in garbage if isinstance(o, dict) and o.get("type") == "http"]
-
-
-async def _left_for_the_collector(requests: Callable[[], Awaitable[None]]) -> list[str]:
-    await requests()  # warm: first-use caches (compiled statements, routes) are not garbage
-    gc.collect()
-    debug, saved = gc.get_debug(), list(gc.garbage)
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        await requests()
-        gc.collect()
-        return _scopes_in_garbage(gc.garbage)
-    finally:
-        gc.set_debug(debug)
-        gc.garbage[:] = saved
 
 
 async def test_the_common_requests_leave_no_scope_for_the_cycle_collector(api: Api) -> None:
@@ -49,4 +34,4 @@ async def test_the_common_requests_leave_no_scope_for_the_cycle_collector(api: A
         ]
         assert statuses == [200, 200, 200, 200, 200, 404, 401]
 
-    assert await _left_for_the_collector(requests) == []
+    assert _scopes(await left_for_the_collector(requests)) == []

@@ -4,7 +4,6 @@ closed (its finalizers run) after the response, also when the handler fails."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from dishka.integrations.litestar import FromDishka, LitestarProvider, inject
 from litestar import Litestar, Request, get
 
 from entrypoints.http.request_container import LazyRequestContainer, setup_lazy_dishka
+from tests.support.garbage import left_for_the_collector
 
 
 @dataclass
@@ -142,17 +142,10 @@ async def test_a_request_leaves_its_scope_to_reference_counting_not_to_the_cycle
     cycle after the response, or every request's scope would wait for a full collection
     (the server raises the collector's thresholds on this, ``entrypoints.http.asgi``)."""
     client, _ = served
-    for path in ("/uses", "/plain", "/fails"):
-        await client.get(path)  # warm: first-use caches are not per-request garbage
-    gc.collect()
-    debug, saved = gc.get_debug(), list(gc.garbage)
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+
+    async def requests() -> None:
         for path in ("/uses", "/plain", "/fails"):
             await client.get(path)
-        gc.collect()
-        left = [type(o).__name__ for o in gc.garbage if isinstance(o, LazyRequestContainer)]
-    finally:
-        gc.set_debug(debug)
-        gc.garbage[:] = saved
+
+    left = [o for o in await left_for_the_collector(requests) if isinstance(o, LazyRequestContainer)]
     assert left == []
