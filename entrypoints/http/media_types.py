@@ -3,7 +3,8 @@ body that only a lax conversion would accept.
 
 Litestar decodes a ``JSONBody`` whatever the header says; the contract wants 415 instead.
 It also converts the decoded body leniently (``"true"`` to a boolean, ``0`` to a datetime),
-which the OpenAPI document does not promise; a strict decode runs first.
+which the OpenAPI document does not promise; a strict decode runs first, and what it decodes
+is what the handler gets (the body is decoded once).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import BodyKwarg
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
+from litestar.utils.scope.state import ScopeState
 
 __all__ = ["require_declared_media_type", "require_strict_json_body"]
 
@@ -79,7 +81,11 @@ def _strict_error(error: msgspec.ValidationError) -> ValidationException:
 
 
 async def require_strict_json_body(request: Request[Any, Any, Any]) -> None:
-    """A ``before_request`` hook: a JSON body must decode strictly into the declared type."""
+    """A ``before_request`` hook: a JSON body must decode strictly into the declared type.
+
+    The decoded value becomes the request's parsed JSON, which Litestar's ``data`` reads
+    instead of decoding the body again; its lenient conversion passes an instance of the
+    declared type through unchanged."""
     field = request.route_handler.parsed_data_field
     if field is None or not isinstance(field.kwarg_definition, BodyKwarg):
         return
@@ -89,7 +95,7 @@ async def require_strict_json_body(request: Request[Any, Any, Any]) -> None:
     if not body:
         return
     try:
-        msgspec.json.decode(body, type=field.annotation, strict=True)
+        decoded = msgspec.json.decode(body, type=field.annotation, strict=True)
     except msgspec.ValidationError as error:
         raise _strict_error(error) from None
     except msgspec.DecodeError:
@@ -97,3 +103,4 @@ async def require_strict_json_body(request: Request[Any, Any, Any]) -> None:
     except UnicodeDecodeError:
         # JSON is UTF-8 (RFC 8259 §8.1); Litestar would fail on it with a 500.
         raise ValidationException(detail="The body is not UTF-8.") from None
+    ScopeState.from_scope(request.scope).json = decoded

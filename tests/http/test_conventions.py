@@ -152,3 +152,29 @@ async def test_no_response_ever_carries_a_password_or_a_hash(api: Api) -> None:
         assert "$argon2" not in text
         if text:
             assert not {key for key in keys_of(response.json()) if "password" in key or "hash" in key}
+
+
+async def test_a_json_body_is_decoded_once_by_the_strict_decoder(api: Api, monkeypatch: Any) -> None:
+    """The strict decode's result is what the handler gets: Litestar's own (lenient)
+    ``decode_json`` of the body never runs for a JSON body, and the handler still sees
+    every field."""
+    import litestar.connection.request as litestar_request
+
+    lenient_decodes: list[bytes] = []
+    original = litestar_request.decode_json
+
+    def counted(value: Any, *args: Any, **kwargs: Any) -> Any:
+        lenient_decodes.append(value)
+        return original(value, *args, **kwargs)
+
+    monkeypatch.setattr(litestar_request, "decode_json", counted)
+    auth = api.bearer((await api.tokens())["access_token"])
+    body = {"title": "Decoded once", "description": "oat", "due_at": "2026-12-01T10:00:00Z"}
+    created = await api.client.post(f"{API}/todos", json=body, headers=auth)
+    assert created.status_code == 201, created.text
+    assert {key: created.json()[key] for key in body} == body
+    patched = await api.client.patch(
+        created.headers["Location"], json={"completed": True}, headers=auth | {"if-match": created.headers["etag"]}
+    )
+    assert patched.status_code == 200 and patched.json()["completed"] is True
+    assert lenient_decodes == []
