@@ -83,7 +83,7 @@ clean:  ## remove the venv and local state
 
 bench: $(STAMP)  ## portside vs a bare Litestar+asyncpg ceiling under wrk, then the jobs figures (PostgreSQL + Redis; ~6 min)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-	$(BIN)/python -m bench.run $(if $(TRACING),--tracing)
+	$(BIN)/python -m bench.run $(if $(TRACING),--tracing $(TRACING))
 	$(BIN)/python -m bench.jobs
 
 bench-ab: $(STAMP)  ## one process of BEFORE=<git rev> against one of the working tree, driven alternately (PostgreSQL + Redis; ~5 min)
@@ -91,7 +91,7 @@ bench-ab: $(STAMP)  ## one process of BEFORE=<git rev> against one of the workin
 	$(BIN)/python -m bench.ab $(BEFORE)
 
 bench-inproc: $(STAMP)  ## CPU per request of the served app and the ceiling, driven in-process as ASGI (no server, no network; PostgreSQL + Redis; ~1 min)
-	$(BIN)/python -m bench.inproc $(if $(ONLY),--only "$(ONLY)") $(if $(PROFILE),--profile "$(PROFILE)") $(if $(TRACING),--tracing)
+	$(BIN)/python -m bench.inproc $(if $(ONLY),--only "$(ONLY)") $(if $(PROFILE),--profile "$(PROFILE)") $(if $(TRACING),--tracing $(TRACING))
 
 bench-ws: $(STAMP)  ## 10,000 authenticated /api/v1/ws sockets on one `serve` (memory://): RSS, open time, broadcast latency (~2 min)
 	$(BIN)/python -m bench.ws $(if $(SOCKETS),--sockets $(SOCKETS))

@@ -33,13 +33,17 @@ async def recreate_database(database: str) -> None:
         await admin.close()
 
 
+JWT_SECRET = "bench-secret-bench-secret-bench-secret-0123"
+"""The benchmarks' token secret: a server started later accepts the tokens an earlier one issued."""
+
+
 def production_settings(database: str, redis_url: str) -> dict[str, str]:
     """The settings the benchmarks serve portside with: the production profile on
     ``database`` and Redis, rate limits off (as the contract intends for benchmarks)."""
     return {
         "PORTSIDE_ENV": "production",
         "PORTSIDE_PUBLIC_URL": "https://bench.example",
-        "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
+        "PORTSIDE_JWT_SECRET": JWT_SECRET,
         "PORTSIDE_DATABASE_URL": dsn_of(database),
         "PORTSIDE_REDIS_URL": redis_url,
         "PORTSIDE_RATE_LIMITS": "off",

@@ -10,7 +10,7 @@ It measures what wrk through uvicorn blurs: the VM's swings move both apps alike
 run, and no load generator shares the cores. The ratio is the ceiling's one-row CPU over
 portside's, the one-process ratio issue 15 asks about minus the server's share.
 
-    .venv/bin/python -m bench.inproc [--seconds 3] [--only SUBSTRING] [--profile SUBSTRING] [--tracing]
+    .venv/bin/python -m bench.inproc [--seconds 3] [--only SUBSTRING] [--profile SUBSTRING] [--tracing [RATIO]]
 
 ``--profile`` runs the matching rows under cProfile and prints the 40 costliest functions by
 their own time.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import json
 import os
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import analyze, create_reference_rows, dsn_of, production_settings, recreate_database
-from bench.otlp_sink import sink
+from bench.otlp_sink import add_tracing_argument, traced
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "portside_bench_inproc"
@@ -238,7 +237,7 @@ if __name__ == "__main__":
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE: a setting for the served app")
     parser.add_argument("--sort", default="tottime", help="cProfile order: tottime, cumulative, ...")
     parser.add_argument("--filter", default="", help="only functions whose path matches this regular expression")
-    parser.add_argument("--tracing", action="store_true", help="trace every request to a local OTLP sink")
+    add_tracing_argument(parser)
     arguments = parser.parse_args()
     try:
         import uvloop
@@ -246,7 +245,6 @@ if __name__ == "__main__":
         uvloop.install()
     except ImportError:
         pass
-    with sink() if arguments.tracing else contextlib.nullcontext() as endpoint:
-        if endpoint:
-            arguments.env.append(f"PORTSIDE_OTEL_ENDPOINT={endpoint}")
+    with traced(arguments.tracing) as tracing_env:
+        arguments.env += [f"{name}={value}" for name, value in tracing_env.items()]
         asyncio.run(_run(arguments, _prepare(arguments)))

@@ -6,7 +6,8 @@ answers 200 with an empty body, and counts what it got.
 On SIGTERM it prints ``exports=<n> bytes=<n>`` (with ``--spans``, the spans by name) and
 exits: the proof that spans were sent.
 ``sink()`` runs it as a process for the length of a ``with`` block and yields its endpoint
-(what ``PORTSIDE_OTEL_ENDPOINT`` takes).
+(what ``PORTSIDE_OTEL_ENDPOINT`` takes); ``traced()`` wraps it for the benchmarks'
+``--tracing [RATIO]`` and yields the settings that trace to it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["sink"]
+__all__ = ["add_tracing_argument", "sink", "traced"]
 
 _OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
 
@@ -95,6 +96,42 @@ def sink(port: int = 4318) -> Iterator[str]:
         process.terminate()
         received, _ = process.communicate(timeout=10)
         print(f"OTLP sink received: {received.strip()}")
+
+
+def add_tracing_argument(parser: argparse.ArgumentParser) -> None:
+    """``--tracing [RATIO]``: trace to the sink, every request (no ratio, or 1) or the
+    ratio of them that the SDK's ``parentbased_traceidratio`` head sampler keeps."""
+    parser.add_argument(
+        "--tracing",
+        type=float,
+        nargs="?",
+        const=1.0,
+        default=None,
+        metavar="RATIO",
+        help="trace portside's requests to a local OTLP sink (bench.otlp_sink): all of them, or RATIO of them",
+    )
+
+
+def tracing_settings(endpoint: str, ratio: float) -> dict[str, str]:
+    """What a served portside traces to ``endpoint`` with: every trace, or ``ratio`` of
+    them chosen by trace id (a caller's sampled flag is followed either way)."""
+    if not 0 < ratio <= 1:
+        raise SystemExit(f"--tracing takes a ratio in (0, 1], not {ratio}")
+    settings = {"PORTSIDE_OTEL_ENDPOINT": endpoint}
+    if ratio < 1:
+        settings |= {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(ratio)}
+    return settings
+
+
+@contextmanager
+def traced(ratio: float | None) -> Iterator[dict[str, str]]:
+    """With a ratio, the sink for the block and the settings that trace to it; without,
+    no sink and no settings."""
+    if ratio is None:
+        yield {}
+        return
+    with sink() as endpoint:
+        yield tracing_settings(endpoint, ratio)
 
 
 if __name__ == "__main__":

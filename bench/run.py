@@ -7,18 +7,18 @@ bench/results/). Besides req/s and latency, each row has the servers' CPU per re
 system, over all their processes): the shared VM's speed swings move it far less than req/s,
 so it is the figure to compare between runs. Targets are reported, never asserted.
 
-    .venv/bin/python -m bench.run [--workers 2] [--duration 15] [--server granian|uvicorn] [--tracing]
+    .venv/bin/python -m bench.run [--workers 2] [--duration 15] [--server granian|uvicorn] [--tracing [RATIO]]
 
 ``--tracing`` runs portside with ``PORTSIDE_OTEL_ENDPOINT`` set to a local stand-in collector
 (``bench.otlp_sink``): every request is traced and exported, as with the SDK's default
-sampler; the ceiling traces nothing.
+sampler, or with a ratio (``--tracing 0.1``) that share of the traces, chosen by the SDK's
+``parentbased_traceidratio`` head sampler; the ceiling traces nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -40,7 +40,7 @@ from bench.harness import (
     production_settings,
     recreate_database,
 )
-from bench.otlp_sink import sink
+from bench.otlp_sink import add_tracing_argument, traced
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK = ROOT / "bench" / "wrk"
@@ -330,20 +330,22 @@ def _print_table(results: list[Result], ratios: dict[str, float], targets: list[
         print(f"  [{'met ' if met else 'MISS'}] {text}")
 
 
+def _share(ratio: float) -> str:
+    return "every request" if ratio >= 1 else f"{ratio:.0%} of requests"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
-    parser.add_argument(
-        "--tracing", action="store_true", help="portside traces every request to a local OTLP sink (bench.otlp_sink)"
-    )
+    add_tracing_argument(parser)
     args = parser.parse_args()
-    with sink() if args.tracing else contextlib.nullcontext() as endpoint:
-        return _bench(args, endpoint)
+    with traced(args.tracing) as tracing_env:
+        return _bench(args, tracing_env)
 
 
-def _bench(args: argparse.Namespace, otel_endpoint: str | None) -> int:
+def _bench(args: argparse.Namespace, tracing_env: dict[str, str]) -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -358,8 +360,7 @@ def _bench(args: argparse.Namespace, otel_endpoint: str | None) -> int:
         "PORTSIDE_VAR_DIR": str(RESULTS / "var"),
         "BENCH_REFERENCE_DSN": dsn_of(DATABASE),
     }
-    if otel_endpoint:
-        env["PORTSIDE_OTEL_ENDPOINT"] = otel_endpoint
+    env |= tracing_env
     subprocess.run([str(Path(sys.executable).parent / "portside"), "migrate"], env=env, check=True, capture_output=True)
     portside = _start(
         _server_command(args.server, "entrypoints.http.asgi:app_factory", PORTSIDE_PORT, args.workers, factory=True),
@@ -375,7 +376,7 @@ def _bench(args: argparse.Namespace, otel_endpoint: str | None) -> int:
         _wait_until_up(f"http://127.0.0.1:{PORTSIDE_PORT}/health", portside)
         _wait_until_up(f"http://127.0.0.1:{REFERENCE_PORT}/json", reference)
         token, ids, post_ids = asyncio.run(_seed())
-        tracing = ", portside tracing every request" if otel_endpoint else ""
+        tracing = f", portside tracing {_share(args.tracing)}" if args.tracing else ""
         each = f"{args.workers} workers each, wrk -t1, {args.duration} s per run"
         print(f"portside vs ceiling, {args.server}, {each}{tracing}")
         results = _run_all(args.duration, token, ids, post_ids, {"portside": portside.pid, "ceiling": reference.pid})
@@ -399,7 +400,7 @@ def _bench(args: argparse.Namespace, otel_endpoint: str | None) -> int:
                 "at": stamp,
                 "server": args.server,
                 "workers": args.workers,
-                "tracing": bool(otel_endpoint),
+                "tracing": args.tracing or 0.0,
                 "machine": machine,
                 "results": [asdict(r) for r in results],
                 "ratios": ratios,

@@ -12,19 +12,24 @@ never asserted.
 
 The generator is a small HTTP/1.1 client on asyncio streams (uvloop): httpx would cost the
 shared cores more than the server it measures. It runs on the same machine as the server,
-PostgreSQL and Redis. Settings that differ from production, and why:
-- `PORTSIDE_ENV=development` with fast argon2 (1 MiB, 1 pass): registering and logging in
-  10,000 users at OWASP cost would take minutes of hashing that the run does not measure.
-  Logs are JSON, the access log is on, metrics are on, Redis is configured.
-- The login, registration and API rate limits are raised, not off: every request still
-  pays the limiter's Redis round trip, but every user comes from 127.0.0.1 here, so the
-  per-address limits would refuse what distinct clients never would.
+PostgreSQL and Redis.
+
+Users are seeded by a `portside serve` in the development profile with fast argon2 (1 MiB,
+1 pass): registering and logging in 10,000 users at OWASP cost would take minutes of hashing
+that the run does not measure. The measured run is then a fresh `serve` in the production
+profile, as an operator runs it: JSON logs with the access log, metrics, Redis, the rate
+limits on, and with ``--tracing [RATIO]`` tracing to a local OTLP sink (``bench.otlp_sink``).
+What differs from production, and why: the login, registration and API rate limits are
+raised, not off: every request still pays the limiter's Redis round trip, but every user
+comes from 127.0.0.1 here, so the per-address limits would refuse what distinct clients
+never would.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -34,12 +39,14 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvloop
 
-from bench.harness import analyze, cpu_seconds, dsn_of, recreate_database
+from bench.harness import JWT_SECRET, analyze, cpu_seconds, dsn_of, production_settings, recreate_database
+from bench.otlp_sink import add_tracing_argument, traced
 from entrypoints.http.asgi import GC_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,18 +138,26 @@ class Connection:
         self._writer.close()
 
 
-def _environment(workers: int) -> dict[str, str]:
-    dsn = dsn_of(DATABASE)
+def _environment(workers: int, *, seeding: bool, tracing: dict[str, str]) -> dict[str, str]:
+    """The seeding server's settings (development, fast argon2, no tracing) or the measured
+    one's (production, ``tracing`` applied); both on one database, Redis and JWT secret."""
+    profile = (
+        {
+            "PORTSIDE_ENV": "development",
+            "PORTSIDE_LOG_FORMAT": "json",
+            "PORTSIDE_LOG_LEVEL": "warning",
+            "PORTSIDE_JWT_SECRET": JWT_SECRET,
+            "PORTSIDE_DATABASE_URL": dsn_of(DATABASE),
+            "PORTSIDE_REDIS_URL": REDIS_URL,
+            "PORTSIDE_ARGON2_MEMORY_KIB": "1024",
+            "PORTSIDE_ARGON2_ITERATIONS": "1",
+        }
+        if seeding
+        else production_settings(DATABASE, REDIS_URL) | {"PORTSIDE_RATE_LIMITS": "on"} | tracing
+    )
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")},
-        "PORTSIDE_ENV": "development",
-        "PORTSIDE_LOG_FORMAT": "json",
-        "PORTSIDE_LOG_LEVEL": "warning",
-        "PORTSIDE_JWT_SECRET": "bench-secret-bench-secret-bench-secret-0123",
-        "PORTSIDE_DATABASE_URL": dsn,
-        "PORTSIDE_REDIS_URL": REDIS_URL,
-        "PORTSIDE_ARGON2_MEMORY_KIB": "1024",
-        "PORTSIDE_ARGON2_ITERATIONS": "1",
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PORTSIDE_", "OTEL_"))},
+        **profile,
         "PORTSIDE_LOGIN_THROTTLE": "100000000",
         "PORTSIDE_REGISTER_THROTTLE": "100000000",
         "PORTSIDE_REGISTER_GLOBAL_THROTTLE": "100000000",
@@ -328,11 +343,7 @@ def _report(tally: Tally, seconds: float, rss: list[float], users: int, cpu: dic
     print(f"  [{verdict}] p95 < 200 ms on every operation, zero errors (worst p95 {worst_p95:.1f} ms)")
 
 
-async def _run(args: argparse.Namespace, server: subprocess.Popen[bytes]) -> None:
-    users = [User(f"user-{i}@bench.example") for i in range(args.users)]
-    began = time.monotonic()
-    post_id = await _seed(users)
-    print(f"seeded {len(users)} users (register, login, a todo each) in {time.monotonic() - began:.0f} s")
+async def _run(args: argparse.Namespace, users: list[User], post_id: str, server: subprocess.Popen[bytes]) -> None:
     # The generator's own collector must not pause the measuring: 10,000 users' state is
     # long-lived, and at Python's default thresholds full collections over it took up to
     # 0.7 s. What lives now is frozen; the server does the same (GC_THRESHOLDS).
@@ -370,18 +381,44 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--ramp", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
+    add_tracing_argument(parser)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < args.users + 1000:
         raise SystemExit(f"open files limit {hard} is too low for {args.users} connections")
     asyncio.run(recreate_database(DATABASE))
-    env = _environment(args.workers)
-    portside = [sys.executable, "-m", "entrypoints.cli"]
-    subprocess.run([*portside, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [*PORTSIDE, "migrate"], env=_environment(1, seeding=True, tracing={}), cwd=ROOT, check=True, capture_output=True
+    )
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
-    log = (ROOT / "bench" / "results" / "users-serve.log").open("wb")
-    server = subprocess.Popen([*portside, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    users = [User(f"user-{i}@bench.example") for i in range(args.users)]
+    began = time.monotonic()
+    with _serving(_environment(args.workers, seeding=True, tracing={}), "users-seed.log"):
+        post_id = uvloop.run(_seed(users))
+    print(f"seeded {len(users)} users (register, login, a todo each) in {time.monotonic() - began:.0f} s")
+    share = "" if args.tracing is None else f", tracing {args.tracing:.0%} of requests"
+    print(
+        f"bench-users: {args.users} users, think {args.think} s, {args.duration} s measured, "
+        f"{args.workers} workers, production profile{share}"
+    )
+    with (
+        traced(args.tracing) as tracing,
+        _serving(_environment(args.workers, seeding=False, tracing=tracing), "users-serve.log") as server,
+    ):
+        uvloop.run(_run(args, users, post_id, server))
+    return 0
+
+
+PORTSIDE = [sys.executable, "-m", "entrypoints.cli"]
+
+
+@contextlib.contextmanager
+def _serving(env: dict[str, str], log_name: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``portside serve`` with ``env`` while the block runs, once it answers ``/health``;
+    its output goes to ``bench/results/<log_name>``."""
+    log = (ROOT / "bench" / "results" / log_name).open("wb")
+    server = subprocess.Popen([*PORTSIDE, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
             try:
@@ -389,14 +426,13 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
-        print(
-            f"bench-users: {args.users} users, think {args.think} s, {args.duration} s measured, {args.workers} workers"
-        )
-        uvloop.run(_run(args, server))
+        else:
+            raise SystemExit(f"portside serve did not answer; see bench/results/{log_name}")
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=20)
-    return 0
+        log.close()
 
 
 async def _ping() -> None:
