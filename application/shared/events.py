@@ -63,7 +63,24 @@ class Envelope:
     """The recording request's trace context (``Provenance.trace_parent``), if it was traced."""
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+"""Types whose values are JSON values already (exactly these: a ``str`` enum is not)."""
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once per class (``dataclasses.fields`` builds
+    a tuple on every call)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -73,13 +90,13 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
     return value
 
 
 def payload(event: DomainEvent) -> dict[str, Any]:
     """The event's fields except ``occurred_at`` (the envelope carries it), as JSON values."""
-    return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event) if f.name != "occurred_at"}
+    return {name: _plain(getattr(event, name)) for name in _field_names(type(event)) if name != "occurred_at"}
 
 
 class EventCollector:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 
 from adapters.shared.event_codec import decode, encode
 from adapters.system.ids import Uuid7Generator
-from application.shared.events import Envelope, EventCollector, Provenance, collecting
+from application.shared.events import Envelope, EventCollector, Provenance, collecting, payload
 from domain.shared.events import Aggregate, DomainEvent
 from domain.shared.ids import UserId
 
@@ -128,3 +130,88 @@ def test_every_domain_event_has_a_public_dotted_name() -> None:
     assert len(names) == len(set(names)), "two event classes share a public name"
     assert {"user.registered", "session.started", "session.revoked", "todo.changed"} <= set(names)
     assert all(name.count(".") == 1 and name == name.lower() for name in names)
+
+
+class Colour(StrEnum):
+    RED = "red"
+
+
+class Size(IntEnum):
+    BIG = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    place_id: UUID
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mixed(DomainEvent):
+    name: ClassVar[str] = "thing.mixed"
+    thing_id: UUID
+    label: str
+    count: int
+    share: float
+    flag: bool
+    missing: None
+    colour: Colour
+    size: Size
+    tags: tuple[str, ...]
+    where: Where
+    wheres: list[Where]
+
+
+@given(
+    thing_id=st.uuids(),
+    label=st.text(),
+    count=st.integers(),
+    share=st.floats(allow_nan=False),
+    flag=st.booleans(),
+    instants=st.lists(st.none() | st.datetimes(timezones=st.just(UTC)), min_size=1, max_size=3),
+    tags=st.lists(st.text(max_size=5), max_size=3),
+)
+def test_a_payload_holds_the_events_fields_as_json_values(
+    thing_id: UUID,
+    label: str,
+    count: int,
+    share: float,
+    flag: bool,
+    instants: list[datetime | None],
+    tags: list[str],
+) -> None:
+    """Ids and instants as strings, enums (a ``str`` enum too) as their values, tuples as
+    lists, nested dataclasses as objects; ``occurred_at`` stays on the envelope."""
+    wheres = [Where(place_id=thing_id, at=at) for at in instants]
+    event = Mixed(
+        occurred_at=T,
+        thing_id=thing_id,
+        label=label,
+        count=count,
+        share=share,
+        flag=flag,
+        missing=None,
+        colour=Colour.RED,
+        size=Size.BIG,
+        tags=tuple(tags),
+        where=wheres[0],
+        wheres=wheres,
+    )
+    plain_wheres = [{"place_id": str(thing_id), "at": None if at is None else at.isoformat()} for at in instants]
+    expected = {
+        "thing_id": str(thing_id),
+        "label": label,
+        "count": count,
+        "share": share,
+        "flag": flag,
+        "missing": None,
+        "colour": "red",
+        "size": 3,
+        "tags": tags,
+        "where": plain_wheres[0],
+        "wheres": plain_wheres,
+    }
+    got = payload(event)
+    assert got == expected
+    assert type(got["colour"]) is str and type(got["size"]) is int
+    assert json.loads(json.dumps(got)) == expected
