@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import threading
 from collections.abc import Callable
 
+import httpx
 from dishka import Provider, Scope
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.security.argon2_hasher import Argon2Parameters, Argon2PasswordHasher
+from adapters.security.argon2_hasher import Argon2PasswordHasher
 from adapters.sql.checkout import in_use
 from adapters.sql.tables import login_failures, sessions
 from application.identity.ports import PasswordHasher
@@ -19,9 +20,6 @@ from tests.http.helpers import assert_problem
 from tests.support.builders import FAST_ARGON2
 from tests.support.hashers import RecordingHasher
 from tests.support.settings import test_settings
-
-# Slow enough (tens of milliseconds) that a burst is all waiting while the first hash runs.
-SLOW_ARGON2 = Argon2Parameters(memory_kib=64 * 1024, iterations=3, lanes=1)
 
 
 def hasher_provider(make: Callable[[], PasswordHasher]) -> Provider:
@@ -36,18 +34,39 @@ async def count(api: Api, table: object) -> int:
         return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
 
 
+class GatedHasher(Argon2PasswordHasher):
+    """One hashing thread and a queue of one, and every password check held until the
+    test opens ``gate``: the pool and its queue are full for certain, however slow the
+    machine, instead of for as long as a slow hash happens to last."""
+
+    def __init__(self) -> None:
+        super().__init__(FAST_ARGON2, max_concurrency=1, max_queue=1)
+        self.gate = threading.Event()
+
+    def _verify(self, password_hash: str | None, password: str) -> bool:
+        self.gate.wait(timeout=30)
+        return super()._verify(password_hash, password)
+
+
 async def test_a_full_hashing_queue_sheds_logins_with_503_and_does_not_count_them(pg_url: str) -> None:
-    busy = hasher_provider(lambda: Argon2PasswordHasher(SLOW_ARGON2, max_concurrency=1, max_queue=1))
-    async with running_api(test_settings(pg_url), None, busy) as api:
+    hasher = GatedHasher()
+    async with running_api(test_settings(pg_url), None, hasher_provider(lambda: hasher)) as api:
         assert (await api.register()).status_code == 201
         wrong = {"email": "ada@example.com", "password": "not-the-passphrase"}
-        responses = await asyncio.gather(*(api.client.post(f"{API}/auth/login", json=wrong) for _ in range(4)))
-
-        statuses = Counter(r.status_code for r in responses)
-        assert statuses == {401: 2, 503: 2}
-        for shed in (r for r in responses if r.status_code == 503):
-            assert_problem(shed, 503)
-            assert shed.headers["retry-after"] == "1"
+        logins = [asyncio.create_task(api.client.post(f"{API}/auth/login", json=wrong)) for _ in range(4)]
+        # Two checks hold the pool and its queue; the other two are refused at once.
+        shed: set[asyncio.Task[httpx.Response]] = set()
+        while len(shed) < 2:
+            done, _ = await asyncio.wait(set(logins) - shed, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            assert done, "no login was refused while the hashing queue was full"
+            shed |= done
+        assert len(shed) == 2
+        for refused in (task.result() for task in shed):
+            assert_problem(refused, 503)
+            assert refused.headers["retry-after"] == "1"
+        hasher.gate.set()
+        checked = await asyncio.gather(*(task for task in logins if task not in shed))
+        assert [response.status_code for response in checked] == [401, 401]
         assert await count(api, login_failures) == 2  # only the attempts that were checked
         assert (await api.login()).status_code == 200
 
