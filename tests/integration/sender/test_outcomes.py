@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from adapters.system.clock import SystemClock
 from application.broadcast.sender import SenderRules
 from domain.broadcast.campaign import CampaignStatus
 from domain.broadcast.delivery import DeliveryError, DeliveryStatus
-from tests.integration.sender.world import World, a_running_campaign, deliveries, status, until
+from tests.integration.sender.world import (
+    FAST,
+    World,
+    a_running_campaign,
+    deliveries,
+    status,
+    until,
+    with_stalled_claims,
+)
 from tests.support.fake_telegram import blocked, chat_not_found, drop, hang, retry_after, server_error
 
 
@@ -123,3 +132,18 @@ async def test_progress_is_announced_after_each_batch_and_at_the_end(world: Worl
         "status": "completed",
         "stats": {"total": 5, "pending": 0, "sent": 5, "failed": 0},
     }
+
+
+async def test_sends_whose_claims_stalled_take_fresh_slots_instead_of_arriving_together(world: World) -> None:
+    """Twelve sends wait on their claims for 0.6 s, past their slots: sent when the claims
+    end, they would arrive at once and, with the sends booked after them, break Telegram's
+    30 a second; each books a fresh slot instead."""
+    chats = list(range(3000, 3060))
+    campaign_id = await a_running_campaign(world, chats)
+    rules = dataclasses.replace(FAST, concurrency=12)
+    await asyncio.wait_for(with_stalled_claims(world, 0.6).sender(rules).send_one_campaign(asyncio.Event()), 20)
+    assert world.fake.accepted_count() == len(chats)
+    assert world.fake.max_in_window(1.0) <= 30
+    assert all(
+        d.status is DeliveryStatus.SENT and d.attempts == 1 for d in (await deliveries(world, campaign_id)).values()
+    )

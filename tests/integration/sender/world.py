@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import uuid4
 
 from adapters.memory.send_pacer import InMemorySendPacer
@@ -21,7 +23,7 @@ from domain.shared.ids import UserId
 from domain.shared.pagination import PageRequest
 from tests.support.fake_telegram import FakeTelegram
 
-__all__ = ["FAST", "Units", "World", "a_running_campaign", "deliveries", "status", "until"]
+__all__ = ["FAST", "Units", "World", "a_running_campaign", "deliveries", "status", "until", "with_stalled_claims"]
 
 Units = Callable[[], BroadcastUnitOfWork]
 FAST = SenderRules(idle_poll=0.05, renew_every=0.5)
@@ -78,3 +80,49 @@ async def status(world: World, campaign_id: CampaignId) -> CampaignStatus:
         campaign = await uow.campaigns.get(campaign_id)
     assert campaign is not None
     return campaign.status
+
+
+def with_stalled_claims(world: World, stall: float) -> World:
+    """``world`` with units of work whose claims, from the first one on for ``stall``
+    seconds, all end together when the stall does: a paused process, or a slow database,
+    while sends wait on their claims past their slots."""
+    ends: list[float] = []
+    return dataclasses.replace(world, units=lambda: _StalledUnit(world.units(), ends, stall))  # type: ignore[arg-type]
+
+
+class _StalledDeliveries:
+    """Deliveries whose claims, from the first one on for ``stall`` seconds, all end
+    together when the stall does: a process paused, or a database slow, while sends wait."""
+
+    def __init__(self, inner: Any, ends: list[float], stall: float) -> None:
+        self._inner, self._ends, self._stall = inner, ends, stall
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def claim(self, *args: Any) -> bool:
+        now = asyncio.get_running_loop().time()
+        if not self._ends:
+            self._ends.append(now + self._stall)
+        claimed: bool = await self._inner.claim(*args)
+        await asyncio.sleep(max(0.0, self._ends[0] - now))
+        return claimed
+
+
+class _StalledUnit:
+    def __init__(self, inner: Any, ends: list[float], stall: float) -> None:
+        self._inner, self._ends, self._stall = inner, ends, stall
+
+    async def __aenter__(self) -> _StalledUnit:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> Any:
+        return await self._inner.__aexit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @property
+    def deliveries(self) -> _StalledDeliveries:
+        return _StalledDeliveries(self._inner.deliveries, self._ends, self._stall)
