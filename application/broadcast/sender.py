@@ -9,9 +9,9 @@ delivery goes through four steps, each its own transaction or call:
    across every process) and wait for it;
 2. claim the delivery, ``pending`` -> ``sending``, and commit: from here on the message is
    never sent again, whatever happens;
-3. call Telegram; a send that would go out more than ``late_slot`` after its slot (a slow
-   claim, a paused process) books a fresh slot and waits for it first, or the sends that
-   were due meanwhile would arrive together and break the limit Telegram counts on arrival;
+3. call Telegram, at least ``send_spacing`` after this sender's previous call: a claim that
+   ended late (a slow database, a paused process) would otherwise send together with the
+   sends whose slots passed meanwhile, and Telegram counts its limit on arrival;
 4. record what the outcome class proves: ``sent``; back to ``pending`` (due after
    ``retry_after``, or a backoff) only when it was provably not sent; ``failed`` with the
    rejection (a blocked bot also marks the chat blocked and unsubscribed); ``failed`` with
@@ -37,7 +37,7 @@ from application.broadcast.access import announced_view, stats_of
 from application.broadcast.ports import BroadcastUnits
 from application.shared.ports import Clock
 from application.telegram.client import Rejection, SendOutcome, SendResult, TelegramClient
-from application.telegram.pacing import SendPacer
+from application.telegram.pacing import TELEGRAM_LIMITS, SendPacer
 from domain.broadcast.campaign import Campaign, CampaignId, CampaignStatus
 from domain.broadcast.delivery import Delivery, DeliveryError
 from domain.shared.errors import VersionMismatchError
@@ -66,10 +66,11 @@ class SenderRules:
     max_retry_delay: float = 60.0
     sweep_every: float = 30.0
     """Seconds between looks for deliveries stranded by a sender that died (``fail_stranded``)."""
-    late_slot: float = 0.1
-    """Seconds a send may trail its slot. Later, it waits for a fresh slot (its own goes
-    unused): the pacer keeps a sixth of Telegram's limit in hand (25 a second booked, 30
-    allowed), which covers sends trailing their slots by up to 0.2 s."""
+    send_spacing: float = 1 / TELEGRAM_LIMITS.per_second
+    """The least time between two of this sender's calls as they leave, whenever their
+    claims end: the pacer's slots are this far apart already (``TELEGRAM_LIMITS``), so a
+    send on time waits a few milliseconds at most, while late ones queue behind each
+    other instead of arriving together."""
 
 
 class CampaignSender:
@@ -81,6 +82,8 @@ class CampaignSender:
         self._pacer = pacer
         self._clock = clock
         self._rules = rules
+        self._next_call = 0.0
+        """The event loop's time from which the next call to Telegram may leave."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send campaigns until ``stop``: take the lease of a running campaign nobody is
@@ -245,7 +248,7 @@ class CampaignSender:
 
     async def _send(self, campaign: Campaign, token: str, delivery: Delivery, halt: tuple[asyncio.Event, ...]) -> bool:
         """Wait for a send slot, claim, call Telegram, record; whether it was claimed."""
-        due = await self._slot(delivery.chat_id)
+        await asyncio.sleep(await self._pacer.reserve(delivery.chat_id))
         if any(event.is_set() for event in halt):
             return False  # stopping, or the lease is lost: the slot goes unused
         async with self._units() as uow:
@@ -253,29 +256,19 @@ class CampaignSender:
             await uow.commit()
         if not claimed:
             return False  # cancelled meanwhile, taken by another sender, or our lease lapsed
-        if asyncio.get_running_loop().time() - due > self._rules.late_slot:
-            try:
-                await self._slot(delivery.chat_id)
-            except Exception:  # the pacer's store is gone: unsent, so not stranded in sending
-                await self._put_back(campaign.id, delivery)
-                raise
+        await self._spaced()
         result = await self._telegram.send_message(delivery.chat_id, campaign.text)
         await self._record(campaign.id, delivery, result)
         return True
 
-    async def _slot(self, chat_id: int) -> float:
-        """Book a send slot and wait for it; the event loop's time it was due at."""
-        delay = await self._pacer.reserve(chat_id)
-        due = asyncio.get_running_loop().time() + delay
-        await asyncio.sleep(delay)
-        return due
-
-    async def _put_back(self, campaign_id: CampaignId, delivery: Delivery) -> None:
-        """A claimed delivery that provably did not go out (no fresh slot came): ``pending``
-        again, due at once."""
-        async with self._units() as uow:
-            await uow.deliveries.retry_at(campaign_id, delivery.chat_id, self._clock.now())
-            await uow.commit()
+    async def _spaced(self) -> None:
+        """Wait until this sender's next call may leave (``send_spacing`` after the last)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        leaves = max(now, self._next_call)
+        self._next_call = leaves + self._rules.send_spacing
+        if leaves > now:
+            await asyncio.sleep(leaves - now)
 
     async def _record(self, campaign_id: CampaignId, delivery: Delivery, result: SendResult) -> None:
         now = self._clock.now()

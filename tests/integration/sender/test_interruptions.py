@@ -15,7 +15,7 @@ from application.errors import DependencyUnavailableError
 from application.telegram.client import BotInfo, SendResult, TelegramClient
 from domain.broadcast.campaign import CampaignId, CampaignStatus
 from domain.broadcast.delivery import DeliveryError, DeliveryStatus
-from tests.integration.sender.world import World, a_running_campaign, deliveries, status, until, with_stalled_claims
+from tests.integration.sender.world import World, a_running_campaign, deliveries, status, until
 from tests.support.fake_telegram import retry_after
 
 
@@ -173,17 +173,3 @@ async def test_a_send_in_flight_at_the_cancel_that_comes_back_unsent_ends_cancel
     rows = await deliveries(world, campaign_id)
     assert [(rows[c].status, rows[c].error) for c in (1, 2)] == [(DeliveryStatus.FAILED, DeliveryError.CANCELLED)] * 2
     assert world.fake.accepted_count() == 0
-
-
-async def test_a_pacer_outage_while_a_late_send_books_a_fresh_slot_puts_it_back_unsent(world: World) -> None:
-    """The claim ended past the send's slot, and the store that books a fresh one is gone:
-    the message did not go out, so the delivery is ``pending`` again, not left ``sending``
-    (where the next sender would fail it as an unknown outcome)."""
-    campaign_id = await a_running_campaign(world, [400])
-    sender = with_stalled_claims(world, 0.3).sender(SenderRules(idle_poll=0.05), pacer=_FailingPacer(fail_at=2))
-
-    with pytest.raises(DependencyUnavailableError):
-        await asyncio.wait_for(sender.send_one_campaign(asyncio.Event()), 10)
-
-    rows = await deliveries(world, campaign_id)
-    assert (rows[400].status, rows[400].attempts, world.fake.calls_for(400)) == (DeliveryStatus.PENDING, 1, [])

@@ -17,6 +17,7 @@ from tests.integration.sender.world import (
     deliveries,
     status,
     until,
+    with_slow_claims,
     with_stalled_claims,
 )
 from tests.support.fake_telegram import blocked, chat_not_found, drop, hang, retry_after, server_error
@@ -134,10 +135,10 @@ async def test_progress_is_announced_after_each_batch_and_at_the_end(world: Worl
     }
 
 
-async def test_sends_whose_claims_stalled_take_fresh_slots_instead_of_arriving_together(world: World) -> None:
-    """Twelve sends wait on their claims for 0.6 s, past their slots: sent when the claims
+async def test_sends_whose_claims_stalled_leave_spaced_instead_of_arriving_together(world: World) -> None:
+    """Twelve sends wait on their claims for 0.6 s, past their slots: sent as the claims
     end, they would arrive at once and, with the sends booked after them, break Telegram's
-    30 a second; each books a fresh slot instead."""
+    30 a second; they leave ``send_spacing`` apart instead."""
     chats = list(range(3000, 3060))
     campaign_id = await a_running_campaign(world, chats)
     rules = dataclasses.replace(FAST, concurrency=12)
@@ -147,3 +148,16 @@ async def test_sends_whose_claims_stalled_take_fresh_slots_instead_of_arriving_t
     assert all(
         d.status is DeliveryStatus.SENT and d.attempts == 1 for d in (await deliveries(world, campaign_id)).values()
     )
+
+
+async def test_claims_slow_all_along_do_not_slow_the_campaign(world: World) -> None:
+    """Every claim 0.15 s slower delays every send alike, which bunches nothing: the
+    campaign still goes out near the pacer's 25 a second (60 sends in 2.4 s; a sender that
+    made such sends wait for fresh slots took 11 s)."""
+    chats = list(range(4000, 4060))
+    await a_running_campaign(world, chats)
+    began = asyncio.get_running_loop().time()
+    await asyncio.wait_for(with_slow_claims(world, 0.15).sender().send_one_campaign(asyncio.Event()), 20)
+    assert world.fake.accepted_count() == len(chats)
+    assert asyncio.get_running_loop().time() - began < 6.0
+    assert world.fake.max_in_window(1.0) <= 30

@@ -23,7 +23,17 @@ from domain.shared.ids import UserId
 from domain.shared.pagination import PageRequest
 from tests.support.fake_telegram import FakeTelegram
 
-__all__ = ["FAST", "Units", "World", "a_running_campaign", "deliveries", "status", "until", "with_stalled_claims"]
+__all__ = [
+    "FAST",
+    "Units",
+    "World",
+    "a_running_campaign",
+    "deliveries",
+    "status",
+    "until",
+    "with_slow_claims",
+    "with_stalled_claims",
+]
 
 Units = Callable[[], BroadcastUnitOfWork]
 FAST = SenderRules(idle_poll=0.05, renew_every=0.5)
@@ -84,45 +94,65 @@ async def status(world: World, campaign_id: CampaignId) -> CampaignStatus:
 
 def with_stalled_claims(world: World, stall: float) -> World:
     """``world`` with units of work whose claims, from the first one on for ``stall``
-    seconds, all end together when the stall does: a paused process, or a slow database,
-    while sends wait on their claims past their slots."""
+    seconds, end only when the stall does (a paused process, or a database that stopped
+    answering for a while): the sends waiting on them are late by different amounts."""
     ends: list[float] = []
-    return dataclasses.replace(world, units=lambda: _StalledUnit(world.units(), ends, stall))  # type: ignore[arg-type]
+
+    def held(started: float) -> float:
+        if not ends:
+            ends.append(started + stall)
+        return ends[0] - started
+
+    return dataclasses.replace(world, units=lambda: _SlowUnit(world.units(), held))  # type: ignore[arg-type]
 
 
-class _StalledDeliveries:
-    """Deliveries whose claims, from the first one on for ``stall`` seconds, all end
-    together when the stall does: a process paused, or a database slow, while sends wait."""
-
-    def __init__(self, inner: Any, ends: list[float], stall: float) -> None:
-        self._inner, self._ends, self._stall = inner, ends, stall
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def claim(self, *args: Any) -> bool:
-        now = asyncio.get_running_loop().time()
-        if not self._ends:
-            self._ends.append(now + self._stall)
-        claimed: bool = await self._inner.claim(*args)
-        await asyncio.sleep(max(0.0, self._ends[0] - now))
-        return claimed
+def with_slow_claims(world: World, seconds: float) -> World:
+    """``world`` with units of work whose every claim ends ``seconds`` later: a database
+    slow all along, which delays every send alike."""
+    return dataclasses.replace(world, units=lambda: _SlowUnit(world.units(), lambda _started: seconds))  # type: ignore[arg-type]
 
 
-class _StalledUnit:
-    def __init__(self, inner: Any, ends: list[float], stall: float) -> None:
-        self._inner, self._ends, self._stall = inner, ends, stall
+class _SlowUnit:
+    """A unit of work as given, except that one which claimed a delivery ends later: the
+    delay comes after the unit's own end, so the memory store's lock is not held through it
+    and slow claims overlap as they would on PostgreSQL."""
 
-    async def __aenter__(self) -> _StalledUnit:
+    def __init__(self, inner: Any, extra: Callable[[float], float]) -> None:
+        self._inner, self._extra = inner, extra
+        self._claimed_at: float | None = None
+
+    async def __aenter__(self) -> _SlowUnit:
         await self._inner.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> Any:
-        return await self._inner.__aexit__(*exc)
+        suppressed = await self._inner.__aexit__(*exc)
+        if self._claimed_at is not None:
+            ends = self._claimed_at + self._extra(self._claimed_at)
+            await asyncio.sleep(max(0.0, ends - asyncio.get_running_loop().time()))
+        return suppressed
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     @property
-    def deliveries(self) -> _StalledDeliveries:
-        return _StalledDeliveries(self._inner.deliveries, self._ends, self._stall)
+    def deliveries(self) -> _NotingClaims:
+        return _NotingClaims(self._inner.deliveries, self)
+
+    def claimed(self) -> None:
+        self._claimed_at = asyncio.get_running_loop().time()
+
+
+class _NotingClaims:
+    """A unit's deliveries, telling the unit when a claim starts."""
+
+    def __init__(self, inner: Any, unit: _SlowUnit) -> None:
+        self._inner, self._unit = inner, unit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def claim(self, *args: Any) -> bool:
+        self._unit.claimed()
+        claimed: bool = await self._inner.claim(*args)
+        return claimed
