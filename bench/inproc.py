@@ -185,6 +185,8 @@ def _prepare(args: argparse.Namespace) -> dict[str, Asgi]:
         check=True,
         capture_output=True,
     )
+    for name in [name for name in os.environ if name.startswith("OTEL_")]:
+        del os.environ[name]  # --tracing and --env decide
     os.environ.update(_environment() | dict(item.split("=", 1) for item in args.env))
     import redis
 

@@ -352,7 +352,7 @@ def _bench(args: argparse.Namespace, tracing_env: dict[str, str]) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     asyncio.run(_prepare_database())
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if not name.startswith("OTEL_")},  # --tracing decides
         **production_settings(DATABASE, REDIS_URL),
         "PORTSIDE_WORKERS": str(args.workers),
         "PORTSIDE_HOST": "127.0.0.1",

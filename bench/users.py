@@ -8,7 +8,7 @@ and only what completes in the measured window after it counts. Prints p50/p95/p
 operation, errors, the throughput and the RSS of each serve worker. Targets are reported,
 never asserted.
 
-    .venv/bin/python -m bench.users [--users 10000] [--think 5] [--duration 60] [--ramp 20]
+    .venv/bin/python -m bench.users [--users 10000] [--think 5] [--duration 60] [--ramp 20] [--tracing [RATIO]]
 
 The generator is a small HTTP/1.1 client on asyncio streams (uvloop): httpx would cost the
 shared cores more than the server it measures. It runs on the same machine as the server,

@@ -54,19 +54,22 @@ async def test_a_full_hashing_queue_sheds_logins_with_503_and_does_not_count_the
         assert (await api.register()).status_code == 201
         wrong = {"email": "ada@example.com", "password": "not-the-passphrase"}
         logins = [asyncio.create_task(api.client.post(f"{API}/auth/login", json=wrong)) for _ in range(4)]
-        # Two checks hold the pool and its queue; the other two are refused at once.
-        shed: set[asyncio.Task[httpx.Response]] = set()
-        while len(shed) < 2:
-            done, _ = await asyncio.wait(set(logins) - shed, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-            assert done, "no login was refused while the hashing queue was full"
-            shed |= done
-        assert len(shed) == 2
-        for refused in (task.result() for task in shed):
-            assert_problem(refused, 503)
-            assert refused.headers["retry-after"] == "1"
-        hasher.gate.set()
-        checked = await asyncio.gather(*(task for task in logins if task not in shed))
-        assert [response.status_code for response in checked] == [401, 401]
+        try:
+            # Two checks hold the pool and its queue; the other two are refused at once.
+            shed: set[asyncio.Task[httpx.Response]] = set()
+            while len(shed) < 2:
+                done, _ = await asyncio.wait(set(logins) - shed, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+                assert done, "no login was refused while the hashing queue was full"
+                shed |= done
+            assert len(shed) == 2
+            for refused in (task.result() for task in shed):
+                assert_problem(refused, 503)
+                assert refused.headers["retry-after"] == "1"
+            hasher.gate.set()
+            checked = await asyncio.gather(*(task for task in logins if task not in shed))
+            assert [response.status_code for response in checked] == [401, 401]
+        finally:
+            hasher.gate.set()  # a failed assertion must not leave checks blocked for 30 s
         assert await count(api, login_failures) == 2  # only the attempts that were checked
         assert (await api.login()).status_code == 200
 
