@@ -5,13 +5,13 @@ the background every few seconds, and stops when it loses it; a claim is taken o
 the sender's own unlapsed lease, so a sender paused past its lease sends nothing more. Each
 delivery goes through four steps, each its own transaction or call:
 
-1. book a send slot with the ``SendPacer`` (30 a second overall, one a second per chat,
-   across every process) and wait for it;
+1. book a send slot with the ``SendPacer`` (within Telegram's 30 a second overall and one
+   a second per chat, across every process) and wait for it;
 2. claim the delivery, ``pending`` -> ``sending``, and commit: from here on the message is
    never sent again, whatever happens;
-3. call Telegram, at least ``send_spacing`` after this sender's previous call: a claim that
-   ended late (a slow database, a paused process) would otherwise send together with the
-   sends whose slots passed meanwhile, and Telegram counts its limit on arrival;
+3. call Telegram, at least ``send_spacing`` after this process's previous call: a claim
+   that ended late (a slow database, a paused process) would otherwise send together with
+   the sends whose slots passed meanwhile, and Telegram counts its limit on arrival;
 4. record what the outcome class proves: ``sent``; back to ``pending`` (due after
    ``retry_after``, or a backoff) only when it was provably not sent; ``failed`` with the
    rejection (a blocked bot also marks the chat blocked and unsubscribed); ``failed`` with
@@ -67,10 +67,11 @@ class SenderRules:
     sweep_every: float = 30.0
     """Seconds between looks for deliveries stranded by a sender that died (``fail_stranded``)."""
     send_spacing: float = 1 / TELEGRAM_LIMITS.per_second
-    """The least time between two of this sender's calls as they leave, whenever their
-    claims end: the pacer's slots are this far apart already (``TELEGRAM_LIMITS``), so a
-    send on time waits a few milliseconds at most, while late ones queue behind each
-    other instead of arriving together."""
+    """The least time between two of this process's calls as they leave, whenever their
+    claims end. The pacer's slots are this far apart already (``TELEGRAM_LIMITS``), so
+    sends on time rarely wait for it; sends made late by a slow claim queue behind each
+    other instead of arriving together. Per process: senders in other processes late at
+    the same moment are not held back by it."""
 
 
 class CampaignSender:
@@ -84,6 +85,7 @@ class CampaignSender:
         self._rules = rules
         self._next_call = 0.0
         """The event loop's time from which the next call to Telegram may leave."""
+        self._departures = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send campaigns until ``stop``: take the lease of a running campaign nobody is
@@ -247,7 +249,7 @@ class CampaignSender:
         return claimed
 
     async def _send(self, campaign: Campaign, token: str, delivery: Delivery, halt: tuple[asyncio.Event, ...]) -> bool:
-        """Wait for a send slot, claim, call Telegram, record; whether it was claimed."""
+        """Wait for a send slot, claim, call Telegram (spaced), record; whether it was claimed."""
         await asyncio.sleep(await self._pacer.reserve(delivery.chat_id))
         if any(event.is_set() for event in halt):
             return False  # stopping, or the lease is lost: the slot goes unused
@@ -262,13 +264,15 @@ class CampaignSender:
         return True
 
     async def _spaced(self) -> None:
-        """Wait until this sender's next call may leave (``send_spacing`` after the last)."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        leaves = max(now, self._next_call)
-        self._next_call = leaves + self._rules.send_spacing
-        if leaves > now:
-            await asyncio.sleep(leaves - now)
+        """Wait until ``send_spacing`` has passed since this sender's previous call left.
+        Callers go one at a time, each timed from when the one before it actually left: a
+        pause of the process while several wait releases them one by one, not together."""
+        async with self._departures:
+            loop = asyncio.get_running_loop()
+            wait = self._next_call - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next_call = loop.time() + self._rules.send_spacing
 
     async def _record(self, campaign_id: CampaignId, delivery: Delivery, result: SendResult) -> None:
         now = self._clock.now()

@@ -72,7 +72,8 @@ _T = TypeVar("_T")
 
 CHATS = list(range(101, 109))
 """A small pool: campaigns share recipients, so per-campaign bookkeeping must not mix."""
-RULES = SenderRules()
+RULES = SenderRules(send_spacing=0.0)
+"""No spacing of calls either: the pacer below never binds, and the machine spends no real time."""
 
 
 class CampaignMachine(RuleBasedStateMachine):

@@ -107,8 +107,8 @@ def with_stalled_claims(world: World, stall: float) -> World:
 
 
 def with_slow_claims(world: World, seconds: float) -> World:
-    """``world`` with units of work whose every claim ends ``seconds`` later: a database
-    slow all along, which delays every send alike."""
+    """``world`` with units of work in which a claim takes at least ``seconds`` from its
+    start: a database slow all along, which delays every send alike."""
     return dataclasses.replace(world, units=lambda: _SlowUnit(world.units(), lambda _started: seconds))  # type: ignore[arg-type]
 
 
