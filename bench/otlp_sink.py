@@ -112,7 +112,7 @@ def add_tracing_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def tracing_settings(endpoint: str, ratio: float) -> dict[str, str]:
+def _tracing_settings(endpoint: str, ratio: float) -> dict[str, str]:
     """What a served portside traces to ``endpoint`` with: every trace, or ``ratio`` of
     them chosen by trace id (a caller's sampled flag is followed either way)."""
     if not 0 < ratio <= 1:
@@ -131,7 +131,7 @@ def traced(ratio: float | None) -> Iterator[dict[str, str]]:
         yield {}
         return
     with sink() as endpoint:
-        yield tracing_settings(endpoint, ratio)
+        yield _tracing_settings(endpoint, ratio)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DATABASE = "portside_bench_users"
 PORT = 8803
 PASSWORD = "a-sturdy-bench-passphrase"
+PORTSIDE = [sys.executable, "-m", "entrypoints.cli"]
 
 MIX = (
     ("todo", 17.5),
@@ -408,9 +409,6 @@ def main() -> int:
     ):
         uvloop.run(_run(args, users, post_id, server))
     return 0
-
-
-PORTSIDE = [sys.executable, "-m", "entrypoints.cli"]
 
 
 @contextlib.contextmanager
