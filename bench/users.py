@@ -9,6 +9,12 @@ operation, errors, the throughput and the RSS of each serve worker. Targets are 
 never asserted.
 
     .venv/bin/python -m bench.users [--users 10000] [--think 5] [--duration 60] [--ramp 20] [--tracing [RATIO]]
+    .venv/bin/python -m bench.users --ceiling [--users 10000]
+
+``--ceiling`` puts the same users, connections, think time and window on the bare ceiling
+(``bench/reference_app.py``: Litestar and asyncpg, nothing of portside) under uvicorn with
+the same workers, every request one row by primary key: what this machine can serve at
+this load with no application at all, the bound on any mix portside could reach here.
 
 The generator is a small HTTP/1.1 client on asyncio streams (uvloop): httpx would cost the
 shared cores more than the server it measures. It runs on the same machine as the server,
@@ -45,7 +51,15 @@ from pathlib import Path
 
 import uvloop
 
-from bench.harness import JWT_SECRET, analyze, cpu_seconds, dsn_of, production_settings, recreate_database
+from bench.harness import (
+    JWT_SECRET,
+    analyze,
+    cpu_seconds,
+    create_reference_rows,
+    dsn_of,
+    production_settings,
+    recreate_database,
+)
 from bench.otlp_sink import add_tracing_argument, traced
 from entrypoints.http.asgi import GC_THRESHOLDS
 
@@ -66,6 +80,9 @@ MIX = (
     ("toggle", 25 / 3),
     ("refresh", 5.0),
 )
+CEILING_MIX = (("row", 100.0),)
+"""``--ceiling``: every request reads one row of ``bench_rows`` by primary key."""
+Mix = tuple[tuple[str, float], ...]
 
 
 @dataclass
@@ -242,9 +259,23 @@ async def _act(connection: Connection, user: User, op: str, post_id: str) -> tup
     return ok, str(status)
 
 
-async def _live(user: User, post_id: str, think: float, start_after: float, stop: asyncio.Event, tally: Tally) -> None:
+async def _read_row(connection: Connection, _user: User, _op: str, _post_id: str) -> tuple[bool, str]:
+    status, _, _ = await connection.request("GET", f"/rows/{random.randint(1, 1000)}")
+    return status == 200, str(status)
+
+
+async def _live(
+    user: User,
+    mix: Mix,
+    post_id: str,
+    think: float,
+    start_after: float,
+    stop: asyncio.Event,
+    tally: Tally,
+) -> None:
     await asyncio.sleep(start_after)
-    ops, weights = zip(*MIX, strict=True)
+    ops, weights = zip(*mix, strict=True)
+    act = _read_row if mix is CEILING_MIX else _act
     connection: Connection | None = None
     try:
         connection = await Connection.open()
@@ -261,7 +292,7 @@ async def _live(user: User, post_id: str, think: float, start_after: float, stop
                 if connection is None:
                     connection = await Connection.open()
                 async with asyncio.timeout(REQUEST_TIMEOUT):
-                    ok, detail = await _act(connection, user, op, post_id)
+                    ok, detail = await act(connection, user, op, post_id)
             except Exception as error:  # noqa: BLE001 - any failure is this request's error, and the user goes on
                 tally.record(counted, op, time.perf_counter() - started, False, type(error).__name__)
                 if connection is not None:
@@ -292,7 +323,7 @@ def _cpu_by_program(server: subprocess.Popen[bytes]) -> dict[str, float]:
     """CPU seconds used so far by this generator, the serve process tree, PostgreSQL's
     processes and Redis: where the two shared cores go."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    totals = {"generator": own.ru_utime + own.ru_stime, "portside": cpu_seconds(server.pid)}
+    totals = {"generator": own.ru_utime + own.ru_stime, "server": cpu_seconds(server.pid)}
     tick = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -311,11 +342,11 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _report(tally: Tally, seconds: float, rss: list[float], users: int, cpu: dict[str, float]) -> None:
+def _report(tally: Tally, mix: Mix, seconds: float, rss: list[float], users: int, cpu: dict[str, float]) -> None:
     print(f"\n{'operation':10} {'count':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     total = 0
     worst_p95 = 0.0
-    for op, _ in MIX:
+    for op, _ in mix:
         ordered = sorted(tally.samples[op])
         total += len(ordered)
         errors = sum(n for key, n in tally.errors.items() if key.startswith(f"{op}:"))
@@ -332,19 +363,25 @@ def _report(tally: Tally, seconds: float, rss: list[float], users: int, cpu: dic
     print(f"\n{users} users, {total} requests in {seconds:.0f} s: {total / seconds:.0f} req/s; errors {errors_total}")
     for key, count in sorted(tally.errors.items()):
         print(f"  {key}: {count}")
-    print("serve workers RSS: " + ", ".join(f"{size:.0f} MiB" for size in rss))
+    print("server workers RSS: " + ", ".join(f"{size:.0f} MiB" for size in rss))
     cores = os.cpu_count() or 1
     shares = ", ".join(f"{program} {used / seconds:.2f}" for program, used in cpu.items())
     idle = cores - sum(cpu.values()) / seconds
     print(f"cores busy in the window (of {cores}): {shares}; the rest {idle:.2f}")
     if total:
-        print(f"portside CPU per request: {cpu['portside'] / total * 1e6:.0f} µs")
+        print(f"server CPU per request: {cpu['server'] / total * 1e6:.0f} µs")
     met = worst_p95 < 200 and errors_total == 0
     verdict = "met " if met else "MISS"
     print(f"  [{verdict}] p95 < 200 ms on every operation, zero errors (worst p95 {worst_p95:.1f} ms)")
 
 
-async def _run(args: argparse.Namespace, users: list[User], post_id: str, server: subprocess.Popen[bytes]) -> None:
+async def _run(
+    args: argparse.Namespace,
+    mix: Mix,
+    users: list[User],
+    post_id: str,
+    server: subprocess.Popen[bytes],
+) -> None:
     # The generator's own collector must not pause the measuring: 10,000 users' state is
     # long-lived, and at Python's default thresholds full collections over it took up to
     # 0.7 s. What lives now is frozen; the server does the same (GC_THRESHOLDS).
@@ -353,7 +390,7 @@ async def _run(args: argparse.Namespace, users: list[User], post_id: str, server
     gc.set_threshold(*GC_THRESHOLDS)
     tally, stop = Tally(), asyncio.Event()
     tasks = [
-        asyncio.create_task(_live(user, post_id, args.think, args.ramp * i / len(users), stop, tally))
+        asyncio.create_task(_live(user, mix, post_id, args.think, args.ramp * i / len(users), stop, tally))
         for i, user in enumerate(users)
     ]
     await asyncio.sleep(args.ramp + args.think)  # every connection open and past its first think
@@ -372,7 +409,7 @@ async def _run(args: argparse.Namespace, users: list[User], post_id: str, server
     for task in tasks:
         task.cancel()
     print(f"users still connected at the window's end: {live_at_end}")
-    _report(tally, window, rss, len(users), cpu)
+    _report(tally, mix, window, rss, len(users), cpu)
 
 
 def main() -> int:
@@ -382,6 +419,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--ramp", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--ceiling", action="store_true", help="the bare ceiling app instead of portside")
     add_tracing_argument(parser)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -389,6 +427,8 @@ def main() -> int:
     if hard < args.users + 1000:
         raise SystemExit(f"open files limit {hard} is too low for {args.users} connections")
     asyncio.run(recreate_database(DATABASE))
+    if args.ceiling:
+        return _ceiling(args)
     subprocess.run(
         [*PORTSIDE, "migrate"], env=_environment(1, seeding=True, tracing={}), cwd=ROOT, check=True, capture_output=True
     )
@@ -407,20 +447,47 @@ def main() -> int:
         traced(args.tracing) as tracing,
         _serving(_environment(args.workers, seeding=False, tracing=tracing), "users-serve.log") as server,
     ):
-        uvloop.run(_run(args, users, post_id, server))
+        uvloop.run(_run(args, MIX, users, post_id, server))
+    return 0
+
+
+def _ceiling(args: argparse.Namespace) -> int:
+    """The same load on the bare ceiling app: uvicorn as ``portside serve`` runs it (uvloop,
+    httptools, no access log, idle connections kept 75 s), ``args.workers`` workers."""
+    asyncio.run(create_reference_rows(DATABASE))
+    asyncio.run(analyze(DATABASE))
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    bin_dir = Path(sys.executable).parent
+    command = [
+        str(bin_dir / "uvicorn"),
+        "bench.reference_app:app",
+        *("--host", "127.0.0.1", "--port", str(PORT), "--workers", str(args.workers)),
+        *("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"),
+        *("--timeout-keep-alive", "75"),
+    ]
+    env = {**os.environ, "BENCH_REFERENCE_DSN": dsn_of(DATABASE)}
+    print(
+        f"bench-users --ceiling: {args.users} users, think {args.think} s, {args.duration} s measured, "
+        f"{args.workers} workers, one row by primary key per request"
+    )
+    users = [User(f"user-{i}") for i in range(args.users)]
+    with _serving(env, "users-ceiling.log", command=command, ready="/json") as server:
+        uvloop.run(_run(args, CEILING_MIX, users, "", server))
     return 0
 
 
 @contextlib.contextmanager
-def _serving(env: dict[str, str], log_name: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``portside serve`` with ``env`` while the block runs, once it answers ``/health``;
-    its output goes to ``bench/results/<log_name>``."""
+def _serving(
+    env: dict[str, str], log_name: str, *, command: list[str] | None = None, ready: str = "/health"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` (``portside serve`` by default) with ``env`` while the block runs, once it
+    answers 200 on ``ready``; its output goes to ``bench/results/<log_name>``."""
     log = (ROOT / "bench" / "results" / log_name).open("wb")
-    server = subprocess.Popen([*PORTSIDE, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(command or [*PORTSIDE, "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
             try:
-                asyncio.run(_ping())
+                asyncio.run(_ping(ready))
                 break
             except OSError:
                 time.sleep(0.1)
@@ -433,10 +500,10 @@ def _serving(env: dict[str, str], log_name: str) -> Iterator[subprocess.Popen[by
         log.close()
 
 
-async def _ping() -> None:
+async def _ping(path: str) -> None:
     connection = await Connection.open()
     try:
-        status, _, _ = await connection.request("GET", "/health")
+        status, _, _ = await connection.request("GET", path)
         if status != 200:
             raise OSError("not ready")
     finally:
