@@ -18,6 +18,11 @@ from entrypoints.http.request_context import REQUEST_ID_STATE, Message, Receive,
 __all__ = ["TracingMiddleware"]
 
 _PROPAGATED = (b"traceparent", b"tracestate")
+_PROBES = frozenset({"/health", "/health/ready", "/metrics"})
+"""Paths served untraced: load balancers' and orchestrators' probes and the metrics scrape
+arrive every few seconds, would be most of an idle service's traces and say nothing a
+metric does not; they cost a request that does little else most of its CPU (Performance,
+round nine)."""
 
 
 class TracingMiddleware:
@@ -35,7 +40,9 @@ class TracingMiddleware:
       commits carry it (``HttpProvider.provenance``), and the jobs they set off continue
       the trace.
 
-    WebSocket connections and the lifespan pass through untraced.
+    WebSocket connections, the lifespan and the probes (``/health``, ``/health/ready``,
+    ``/metrics``, with or without a trailing slash) pass through untraced; a probe's
+    statements and commands are then untraced too (``in_a_trace``).
     """
 
     def __init__(self, app: Any, tracer: Tracer) -> None:  # any ASGI app
@@ -43,7 +50,7 @@ class TracingMiddleware:
         self._tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].rstrip("/") in _PROBES:
             await self._app(scope, receive, send)
             return
         method: str = scope["method"]

@@ -140,9 +140,9 @@ async def test_a_request_is_a_server_span_with_its_statements_as_children(any_da
 
 async def test_an_incoming_traceparent_is_continued(sqlite_url: str) -> None:
     async with traced_api(test_settings(sqlite_url)) as api:
-        await api.client.get("/health/", headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"})
-        await api.client.get("/health/", headers={"traceparent": "00-not-a-trace-01"})
-    continued, fresh = api.spans("GET /health")
+        await api.client.get(f"{API}/tags", headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"})
+        await api.client.get(f"{API}/tags", headers={"traceparent": "00-not-a-trace-01"})
+    continued, fresh = api.spans("GET /api/v1/tags")
     assert f"{_trace(continued):032x}" == CALLER_TRACE
     assert continued.parent is not None and f"{continued.parent.span_id:016x}" == CALLER_SPAN
     assert continued.parent.is_remote
@@ -244,13 +244,30 @@ async def test_events_recorded_outside_a_traced_request_start_their_own_trace(sq
 async def test_access_lines_carry_the_trace_id_next_to_the_request_id(sqlite_url: str) -> None:
     async with traced_api(test_settings(sqlite_url, access_log=True)) as api:
         with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
-            await api.client.get("/health/", headers={"X-Request-ID": "req-42"})
+            await api.client.get(f"{API}/tags", headers={"X-Request-ID": "req-42"})
     [line] = [entry for entry in logs if entry["event"] == "request"]
-    span = api.one("GET /health")
+    span = api.one("GET /api/v1/tags")
     assert line["request_id"] == "req-42"
     assert line["trace_id"] == f"{_trace(span):032x}"
     assert line["span_id"] == f"{_id(span):016x}"
     assert "trace_id" not in structlog.contextvars.get_contextvars()
+
+
+async def test_probes_and_the_metrics_scrape_are_not_traced(sqlite_url: str, redis_url: str) -> None:
+    """Not even when the caller's ``traceparent`` asks for it; the readiness probe's
+    statement and Redis ``PING`` make no spans either, and its access line names no trace."""
+    sampled = {"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
+    async with traced_api(test_settings(sqlite_url, redis_url=redis_url, access_log=True)) as api:
+        with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            for path in ("/health", "/health/", "/health/ready", "/health/ready/", "/metrics"):
+                response = await api.client.get(path, headers=sampled)
+                assert response.status_code == 200, (path, response.text)
+            await api.client.get(f"{API}/tags", headers=sampled)  # and the same request elsewhere is
+    [tags] = [span for span in api.spans() if span.kind is SpanKind.SERVER]
+    assert tags.name == "GET /api/v1/tags"
+    assert all(span is tags or span in api.children(tags) for span in api.spans())  # no probe's PING
+    probe_lines = [entry for entry in logs if entry["event"] == "request" and "/tags" not in entry["path"]]
+    assert len(probe_lines) == 5 and not any("trace_id" in entry for entry in probe_lines)
 
 
 async def test_redis_commands_and_script_calls_are_spans_without_keys(sqlite_url: str, redis_url: str) -> None:
@@ -258,17 +275,14 @@ async def test_redis_commands_and_script_calls_are_spans_without_keys(sqlite_url
     key = f"portside:test:tracing:{uuid.uuid4().hex}"
     settings = test_settings(sqlite_url, redis_url=redis_url, rate_limits=True)
     async with traced_api(settings, client=(address, 50000)) as api:
-        response = await api.client.get("/health/ready")
-        assert response.status_code == 200, response.text
         await _register(api)  # the registration throttle: a script call per hit
         limiter = await api.container.get(RateLimiter)
         await limiter.hit(key, RateLimit(limit=5, window=timedelta(seconds=5)))  # in no request: not traced
-    [ping] = [span for span in api.children(api.one("GET /health/ready")) if span.name == "redis PING"]
-    assert ping.kind is SpanKind.CLIENT
-    assert dict(ping.attributes or {}) == {"db.system": "redis", "db.operation.name": "PING"}
     register = api.one("POST /api/v1/auth/register")
     scripts = [span for span in api.children(register) if span.name == "redis EVALSHA"]
     assert scripts and scripts[-1].status.status_code is not StatusCode.ERROR
+    assert scripts[-1].kind is SpanKind.CLIENT
+    assert dict(scripts[-1].attributes or {}) == {"db.system": "redis", "db.operation.name": "EVALSHA"}
     assert all(span.parent is not None for span in api.spans() if span.name.startswith("redis "))
     recorded = _attribute_text(api.spans())
     for secret in (key, address, "ada@example.com"):
