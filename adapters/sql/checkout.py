@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
@@ -25,6 +25,7 @@ __all__ = [
     "give_back",
     "in_use",
     "lent_connection",
+    "on_take",
     "parked_connections",
     "take_connection",
 ]
@@ -33,6 +34,8 @@ _QUEUES = "portside_checkout_queues"
 """The engine's queues, one per event loop, kept in the engine's own ``__dict__``: they
 live and die with it (parked connections refer to their engine, so a registry beside it
 would keep an engine dropped without ``dispose()`` alive, its connections open)."""
+_ON_TAKE = "portside_on_take"
+"""The engine's ``on_take`` callbacks, in its ``__dict__`` like the queues."""
 
 
 class CheckoutQueue:
@@ -159,11 +162,28 @@ def _disposed(engine: Engine) -> None:
     queues.clear()
 
 
+def on_take(engine: AsyncEngine, callback: Callable[[AsyncConnection], None]) -> None:
+    """Call ``callback`` with each connection of ``engine`` a unit of work or
+    ``lent_connection`` takes, parked or from the pool, in the taker's context, before the
+    taker uses it: what instruments a connection for one use (the statement spans of a
+    sampled request, ``adapters.otel.sql``), where the pool's ``checkout`` event misses the
+    parked connections. A callback that raises costs the taker its connection (discarded)."""
+    engine.sync_engine.__dict__.setdefault(_ON_TAKE, []).append(callback)
+
+
 async def take_connection(engine: AsyncEngine, queue: CheckoutQueue | None) -> AsyncConnection:
     """For the holder of a place in ``queue`` (or anyone, where the pool has no queue): a
-    parked connection, else one from the pool."""
+    parked connection, else one from the pool; ``on_take`` callbacks run on it."""
     parked = await queue.take() if queue is not None else None
-    return parked or await engine.connect()
+    connection = parked or await engine.connect()
+    callbacks: list[Callable[[AsyncConnection], None]] = engine.sync_engine.__dict__.get(_ON_TAKE, [])
+    try:
+        for callback in callbacks:
+            callback(connection)
+    except BaseException:
+        await discard(connection)
+        raise
+    return connection
 
 
 async def give_back(queue: CheckoutQueue | None, connection: AsyncConnection) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.prometheus.pool import observe_pool
-from adapters.sql.checkout import checkout_queue, in_use, lent_connection
+from adapters.sql.checkout import checkout_queue, in_use, lent_connection, on_take
 from adapters.sql.connections import pooled_now
 from adapters.sql.engine import create_engine
 from adapters.sql.health import SqlHealthProbe
@@ -310,3 +310,29 @@ async def test_parking_moves_the_in_use_gauge_only_for_an_observed_engine(pg_url
         await unobserved.dispose()
         await observed_engine.dispose()
     assert in_use_gauge() == before
+
+
+async def test_on_take_sees_every_connection_taken_parked_or_from_the_pool(engine: AsyncEngine) -> None:
+    taken: list[Any] = []
+    on_take(engine, lambda connection: taken.append(pooled_now(connection).driver_connection))
+    first = await driver_of_a_read(engine)  # from the pool
+    second = await driver_of_a_read(engine)  # parked
+    async with lent_connection(engine):
+        pass
+    assert taken == [first, second, first] and first is second
+
+
+async def test_a_failing_on_take_callback_costs_the_taker_its_connection_and_nothing_else(engine: AsyncEngine) -> None:
+    parked = await driver_of_a_read(engine)
+
+    def refuse(_: Any) -> None:
+        raise RuntimeError("instrumentation failed")
+
+    on_take(engine, refuse)
+    with pytest.raises(RuntimeError, match="instrumentation failed"):
+        await driver_of_a_read(engine)
+    assert parked.is_closed() and in_use(engine) == 0
+    queue = checkout_queue(engine)
+    assert queue is not None
+    await asyncio.wait_for(queue.enter(), timeout=1)  # its place in the queue was given up
+    queue.leave()

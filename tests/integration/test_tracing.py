@@ -25,8 +25,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.otel.sql import trace_engine
 from adapters.otel.telegram import OUTCOME, REJECTION
 from adapters.shared.event_codec import to_json
+from adapters.sql.connections import pooled_now
+from adapters.sql.engine import create_engine
 from adapters.sql.outbox import all_events
 from adapters.system.clock import FixedClock
 from application.jobs.due_jobs import RunnerRules
@@ -43,10 +46,12 @@ from entrypoints.tracing import WORKER_SERVICE, tracing
 from entrypoints.worker.arq_worker import handle_event
 from entrypoints.worker.loops import in_process_jobs
 from tests.http.conftest import API, PASSWORD, fixed_clock_provider
+from tests.integration.test_identity_repositories import a_user
 from tests.support.builders import T0
 from tests.support.fake_telegram import FakeTelegram, blocked
 from tests.support.mail import RecordingSender
 from tests.support.settings import test_settings
+from tests.support.units import sql_unit
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -268,6 +273,37 @@ async def test_probes_and_the_metrics_scrape_are_not_traced(sqlite_url: str, red
     assert all(span is tags or span in api.children(tags) for span in api.spans())  # no probe's PING
     probe_lines = [entry for entry in logs if entry["event"] == "request" and "/tags" not in entry["path"]]
     assert len(probe_lines) == 5 and not any("trace_id" in entry for entry in probe_lines)
+
+
+async def test_statements_are_logged_only_while_a_sampled_trace_holds_the_connection(pg_url: str) -> None:
+    """asyncpg makes a record and a loop callback for every statement of a connection that
+    has a query logger, traced or not: the spans' logger goes on when a unit of work in a
+    sampled trace takes the connection, and off when one outside any takes it next (the
+    same parked connection here; ``_query_loggers`` is asyncpg's own set)."""
+    exporter = InMemorySpanExporter()
+    traced = tracing(test_settings(pg_url), exporter=exporter)
+    engine = trace_engine(create_engine(pg_url, pool_size=1), traced.tracer)
+
+    async def loggers_during_a_read() -> int:
+        async with sql_unit(engine) as uow:
+            assert await uow.users.get(a_user().id) is None
+            return len(pooled_now(uow.session.connection).driver_connection._query_loggers)
+
+    try:
+        assert await loggers_during_a_read() == 0
+        with traced.tracer.start_as_current_span("sampled job"):
+            assert await loggers_during_a_read() == 1
+        assert await loggers_during_a_read() == 0
+        with traced.tracer.start_as_current_span("sampled job"):
+            assert await loggers_during_a_read() == 1
+    finally:
+        await engine.dispose()
+        traced.shutdown()
+    spans = exporter.get_finished_spans()
+    jobs = {_id(span) for span in spans if span.name == "sampled job"}
+    statements = [span for span in spans if span.name != "sampled job"]
+    assert len(jobs) == 2 and [span.name for span in statements] == ["SELECT users"] * 2
+    assert {span.parent.span_id for span in statements if span.parent is not None} == jobs
 
 
 async def test_redis_commands_and_script_calls_are_spans_without_keys(sqlite_url: str, redis_url: str) -> None:
