@@ -7,6 +7,7 @@ import re
 import time
 from typing import Any
 
+import structlog
 from opentelemetry.trace import SpanKind, Tracer
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -18,19 +19,19 @@ from adapters.sql.connections import pooled_now
 __all__ = ["trace_engine"]
 
 _SPAN = "_portside_span"
-_LOGGED = "portside_statements_logged"
-"""Key in a pooled connection's ``info``: whether the statement spans' query logger is on
-its asyncpg connection (``_DriverStatements``)."""
+_log = structlog.get_logger(__name__)
 _MAX_STATEMENT = 4096
 _KEYWORD = re.compile(r"\s*(\w+)")
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+\"?([A-Za-z_][\w.]*)", re.IGNORECASE)
 
 
 def trace_engine(engine: AsyncEngine, tracer: Tracer) -> AsyncEngine:
-    """Make every statement ``engine`` runs inside a request or a job a span, child of the
-    current one (SQLAlchemy runs the events in the caller's context), whether it goes
-    through SQLAlchemy or, on PostgreSQL, straight to asyncpg (``_DriverStatements``).
-    Statements outside any span (background polls) are not traced.
+    """Make every statement ``engine`` runs inside a sampled request or job a span, child
+    of the current one (SQLAlchemy runs the events in the caller's context), whether it
+    goes through SQLAlchemy or, on PostgreSQL, straight to asyncpg (``_DriverStatements``:
+    on connections taken by a unit of work or ``lent_connection``; one from
+    ``engine.connect()`` gets spans only for what goes through SQLAlchemy). Statements
+    outside any sampled span (background polls) are not traced.
 
     The span is named for the statement's first keyword and first table (``SELECT users``)
     and carries ``db.system`` and ``db.statement``: the statement's text as sent, with
@@ -76,27 +77,38 @@ class _DriverStatements:
     twice. The logger is called soon after the statement, in a copy of the caller's
     context: the span gets the caller's current span as parent and its real start and end.
 
-    The logger is on a connection only while a sampled request or job holds it: asyncpg
-    makes a record and schedules a loop callback for every statement of a connection that
-    has a logger, 6-10 µs a statement whether or not anything is traced (Performance,
-    round nine). So it is put on when a unit of work in a sampled trace takes the
-    connection, and taken off when one outside any takes it next."""
+    asyncpg makes a record and schedules a loop callback for every statement of a
+    connection that has a logger, 6-10 µs a statement whether or not anything is traced
+    (Performance, round nine). So the logger is put on a connection when a unit of work in
+    a sampled trace takes it, and taken off when one outside any sampled trace takes it
+    next (it stays on while the connection is parked or in the pool in between). A
+    failure to do either is logged and costs spans, never the request."""
 
     def __init__(self, tracer: Tracer, system: str) -> None:
         self._tracer = tracer
         self._system = system
+        self._logged = ("portside_statements_logged", id(self))
+        """Key in a pooled connection's ``info`` (cleared when the pool replaces the
+        connection): whether this instance's logger is on it."""
+        self._warned = False
 
     def taken(self, connection: AsyncConnection) -> None:
         sampled = in_a_trace()
         pooled = pooled_now(connection)
-        if pooled is None or pooled.info.get(_LOGGED, False) is sampled:
+        if pooled is None or pooled.info.get(self._logged, False) is sampled:
             return
-        driver = pooled.driver_connection
-        if sampled:
-            driver.add_query_logger(self._span)
-        else:
-            driver.remove_query_logger(self._span)
-        pooled.info[_LOGGED] = sampled
+        try:
+            driver = pooled.driver_connection
+            if sampled:
+                driver.add_query_logger(self._span)
+            else:
+                driver.remove_query_logger(self._span)
+        except Exception:  # noqa: BLE001 - a tracing fault must not fail the unit of work (see on_take)
+            if not self._warned:  # once: it would recur on every take
+                self._warned = True
+                _log.warning("statement_tracing_failed", exc_info=True)
+            return
+        pooled.info[self._logged] = sampled
 
     def _span(self, record: Any) -> None:
         end = time.time_ns()

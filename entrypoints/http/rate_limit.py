@@ -12,7 +12,6 @@ from dishka import AsyncContainer
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.types import ASGIApp
-from litestar.utils import normalize_path
 
 from adapters.prometheus.metrics import RATE_LIMIT_REJECTIONS
 from application.errors import RateLimitedError, UnauthenticatedError
@@ -21,6 +20,7 @@ from application.shared.client_addresses import client_bucket
 from application.shared.rate_limits import Quota, RateLimit, RateLimiter
 from entrypoints.http.auth import bearer_token
 from entrypoints.http.problems import PROBLEM_JSON, problem_of
+from entrypoints.http.router_path import router_path
 from entrypoints.settings import Settings
 
 __all__ = ["POLICY", "ApiRateLimit", "api_rate_limit"]
@@ -47,10 +47,7 @@ def _limited(scope: Scope) -> bool:
     method = scope["method"]
     if method == "OPTIONS":
         return False
-    path = scope["path"]
-    if root_path := scope.get("root_path", ""):
-        path = path.split(root_path, maxsplit=1)[-1]
-    path = normalize_path(path)
+    path = router_path(scope)
     return (path == _API or path.startswith(_API + "/")) and (method, path) not in _UNLIMITED
 
 

@@ -14,6 +14,7 @@ from opentelemetry.trace import Span, SpanKind, Tracer, format_span_id, format_t
 from adapters.otel.spans import context_of, failed, traceparent_of
 from entrypoints.http.auth import TRACE_PARENT_STATE
 from entrypoints.http.request_context import REQUEST_ID_STATE, Message, Receive, Scope, Send
+from entrypoints.http.router_path import router_path
 
 __all__ = ["TracingMiddleware"]
 
@@ -21,8 +22,8 @@ _PROPAGATED = (b"traceparent", b"tracestate")
 _PROBES = frozenset({"/health", "/health/ready", "/metrics"})
 """Paths served untraced: load balancers' and orchestrators' probes and the metrics scrape
 arrive every few seconds, would be most of an idle service's traces and say nothing a
-metric does not; they cost a request that does little else most of its CPU (Performance,
-round nine)."""
+metric does not; tracing tripled the CPU of a request that does little else (Performance,
+round nine). Matched as the router sees the path (``router_path``)."""
 
 
 class TracingMiddleware:
@@ -41,8 +42,8 @@ class TracingMiddleware:
       the trace.
 
     WebSocket connections, the lifespan and the probes (``/health``, ``/health/ready``,
-    ``/metrics``, with or without a trailing slash) pass through untraced; a probe's
-    statements and commands are then untraced too (``in_a_trace``).
+    ``/metrics``, however the path is spelled) pass through untraced; a probe's statements
+    and commands are then untraced too (``in_a_trace``).
     """
 
     def __init__(self, app: Any, tracer: Tracer) -> None:  # any ASGI app
@@ -50,7 +51,7 @@ class TracingMiddleware:
         self._tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].rstrip("/") in _PROBES:
+        if scope["type"] != "http" or router_path(scope) in _PROBES:
             await self._app(scope, receive, send)
             return
         method: str = scope["method"]

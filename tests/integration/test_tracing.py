@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import asyncpg
 import httpx
 import pytest
 import structlog
@@ -304,6 +305,28 @@ async def test_statements_are_logged_only_while_a_sampled_trace_holds_the_connec
     statements = [span for span in spans if span.name != "sampled job"]
     assert len(jobs) == 2 and [span.name for span in statements] == ["SELECT users"] * 2
     assert {span.parent.span_id for span in statements if span.parent is not None} == jobs
+
+
+async def test_a_fault_in_statement_tracing_costs_spans_never_the_unit_of_work(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("asyncpg changed")
+
+    monkeypatch.setattr(asyncpg.Connection, "add_query_logger", broken)
+    exporter = InMemorySpanExporter()
+    traced = tracing(test_settings(pg_url), exporter=exporter)
+    engine = trace_engine(create_engine(pg_url, pool_size=1), traced.tracer)
+    try:
+        with structlog.testing.capture_logs() as logs, traced.tracer.start_as_current_span("sampled job"):
+            for _ in range(2):
+                async with sql_unit(engine) as uow:
+                    assert await uow.users.get(a_user().id) is None
+    finally:
+        await engine.dispose()
+        traced.shutdown()
+    assert [entry["event"] for entry in logs] == ["statement_tracing_failed"]  # once
+    assert [span.name for span in exporter.get_finished_spans()] == ["sampled job"]
 
 
 async def test_redis_commands_and_script_calls_are_spans_without_keys(sqlite_url: str, redis_url: str) -> None:
