@@ -96,8 +96,8 @@ bench-inproc: $(STAMP)  ## CPU per request of the served app and the ceiling, dr
 bench-ws: $(STAMP)  ## 10,000 authenticated /api/v1/ws sockets on one `serve` (memory://): RSS, open time, broadcast latency (~2 min)
 	$(BIN)/python -m bench.ws $(if $(SOCKETS),--sockets $(SOCKETS))
 
-bench-users: $(STAMP)  ## 10,000 users on keep-alive connections, 5 s think time, the issue-15 mix, against a production-profile `serve` with 2 workers (PostgreSQL + Redis; ~4 min)
-	$(BIN)/python -m bench.users $(if $(USERS),--users $(USERS)) $(if $(TRACING),--tracing $(TRACING))
+bench-users: $(STAMP)  ## 10,000 users on keep-alive connections, 5 s think time, the issue-15 mix, against a production-profile `serve` with 2 workers; CEILING=1: the bare ceiling app instead (PostgreSQL + Redis; ~4 min)
+	$(BIN)/python -m bench.users $(if $(USERS),--users $(USERS)) $(if $(TRACING),--tracing $(TRACING)) $(if $(CEILING),--ceiling)
 
 bench-jobs: $(STAMP)  ## commit-to-job-start latency (one worker) and relay throughput (PostgreSQL + Redis; ~30 s)
 	$(BIN)/python -m bench.jobs
