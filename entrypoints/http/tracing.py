@@ -67,6 +67,17 @@ class TracingMiddleware:
             trace_id=format_trace_id(ids.trace_id), span_id=format_span_id(ids.span_id)
         )
         scope.setdefault("state", {})[TRACE_PARENT_STATE] = traceparent_of(span)
+        try:
+            if span.is_recording():
+                await self._recorded(span, method, scope, receive, send)
+            else:  # the sampler dropped it: nothing to record, only its context to carry
+                await self._app(scope, receive, send)
+        finally:
+            structlog.contextvars.unbind_contextvars("trace_id", "span_id")
+            otel_context.detach(token)
+            span.end()
+
+    async def _recorded(self, span: Span, method: str, scope: Scope, receive: Receive, send: Send) -> None:
         status: int | None = None
 
         async def send_with_status(message: Message) -> None:
@@ -82,9 +93,6 @@ class TracingMiddleware:
             raise
         finally:
             _finish(span, scope, method, status)
-            structlog.contextvars.unbind_contextvars("trace_id", "span_id")
-            otel_context.detach(token)
-            span.end()
 
 
 def _propagated_headers(scope: Scope) -> dict[str, str]:

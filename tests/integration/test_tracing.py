@@ -155,6 +155,23 @@ async def test_an_incoming_traceparent_is_continued(sqlite_url: str) -> None:
     assert fresh.parent is None and f"{_trace(fresh):032x}" != CALLER_TRACE
 
 
+async def test_a_request_the_sampler_drops_records_nothing_and_still_carries_its_trace(pg_url: str) -> None:
+    """A caller's unsampled ``traceparent``: no span for the request or its statements, but
+    the access line names the caller's trace and the event passes it on, unsampled, so the
+    job it sets off is not traced either."""
+    unsampled = f"00-{CALLER_TRACE}-{CALLER_SPAN}-00"
+    async with traced_api(test_settings(pg_url, access_log=True)) as api:
+        with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            response = await _register(api, traceparent=unsampled)
+        [envelope] = await all_events(await api.container.get(AsyncEngine))
+    assert response.status_code == 201
+    assert api.spans() == []
+    [line] = [entry for entry in logs if entry["event"] == "request"]
+    assert line["trace_id"] == CALLER_TRACE and line["status"] == 201
+    assert envelope.trace_parent is not None
+    assert envelope.trace_parent.startswith(f"00-{CALLER_TRACE}-") and envelope.trace_parent.endswith("-00")
+
+
 async def test_an_unmatched_path_is_named_for_its_method_only(sqlite_url: str) -> None:
     async with traced_api(test_settings(sqlite_url)) as api:
         response = await api.client.get(f"{API}/no-such-thing/secret-looking-id?token=abc")
