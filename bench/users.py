@@ -51,6 +51,7 @@ from pathlib import Path
 
 import uvloop
 
+from bench import run
 from bench.harness import (
     JWT_SECRET,
     analyze,
@@ -457,14 +458,8 @@ def _ceiling(args: argparse.Namespace) -> int:
     asyncio.run(create_reference_rows(DATABASE))
     asyncio.run(analyze(DATABASE))
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
-    bin_dir = Path(sys.executable).parent
-    command = [
-        str(bin_dir / "uvicorn"),
-        "bench.reference_app:app",
-        *("--host", "127.0.0.1", "--port", str(PORT), "--workers", str(args.workers)),
-        *("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"),
-        *("--timeout-keep-alive", "75"),
-    ]
+    server = run._server_command("uvicorn", "bench.reference_app:app", PORT, args.workers, factory=False)
+    command = [*server, "--timeout-keep-alive", "75"]
     env = {**os.environ, "BENCH_REFERENCE_DSN": dsn_of(DATABASE)}
     print(
         f"bench-users --ceiling: {args.users} users, think {args.think} s, {args.duration} s measured, "
